@@ -1,0 +1,14 @@
+import { defineConfig } from "vitest/config";
+
+// Native addons (pkcs11js, better-sqlite3) and SoftHSM's process-global
+// configuration (SOFTHSM2_CONF) want one process per test file, not threads.
+export default defineConfig({
+  test: {
+    include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
+    pool: "forks",
+    poolOptions: { forks: { maxForks: 2, minForks: 1 } },
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    reporters: ["default"],
+  },
+});
