@@ -6,11 +6,19 @@
 export class CustosError extends Error {
   readonly code: string;
   readonly hint: string;
-  constructor(code: string, message: string, hint = "", options?: { cause?: unknown }) {
-    super(message, options);
+  /** Structured facts for the UI (for example PIN tries left); never secrets. */
+  readonly details: Record<string, string | number | boolean>;
+  constructor(
+    code: string,
+    message: string,
+    hint = "",
+    options?: { cause?: unknown; details?: Record<string, string | number | boolean> },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = "CustosError";
     this.code = code;
     this.hint = hint;
+    this.details = options?.details ?? {};
   }
   /** Message and hint as one line for a terminal or a dialog. */
   describe(): string {

@@ -1,0 +1,6 @@
+export * from "./algorithms";
+export * from "./errors";
+export * from "./hsm";
+export * from "./module-path";
+export * from "./softhsm";
+export * from "./rehearsal-token";
