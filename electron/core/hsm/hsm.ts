@@ -458,7 +458,7 @@ export class HsmSession {
           encrypt: false,
           decrypt: false,
           label,
-          value: Buffer.from(kek),
+          value: viewOf(kek),
         })
         .toType<graphene.SecretKey>(),
     );
@@ -480,7 +480,7 @@ export class HsmSession {
           encrypt: false,
           decrypt: false,
           label,
-          value: Buffer.from(kek),
+          value: viewOf(kek),
         })
         .toType<graphene.SecretKey>(),
     );
@@ -548,4 +548,9 @@ function derOctetString(content: Buffer): Buffer {
   const len = content.length;
   const hdr = len < 0x80 ? Buffer.from([0x04, len]) : len < 0x100 ? Buffer.from([0x04, 0x81, len]) : Buffer.from([0x04, 0x82, len >> 8, len & 0xff]);
   return Buffer.concat([hdr, content]);
+}
+
+/** A Buffer over the same memory (no copy), so zeroing the caller's array zeroes what we passed. */
+function viewOf(u: Uint8Array): Buffer {
+  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 }

@@ -119,3 +119,18 @@ export interface VerifyResult {
   source: "sqlite" | "bundle" | "pdf";
   ceremonies: CeremonyVerdict[];
 }
+
+/**
+ * One entries row exactly as stored, for the verifier: nothing parsed,
+ * nothing trusted. A bundle is verified through the same shape, with bodyJson
+ * and signaturesJson built by canonicalizing the bundle's objects.
+ */
+export interface RawEntry {
+  seq: number;
+  stepId: string;
+  action: string;
+  bodyJson: string;
+  bodyHash: string;
+  signaturesJson: string;
+  entryHash: string;
+}

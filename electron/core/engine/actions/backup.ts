@@ -1,0 +1,186 @@
+import crypto from "node:crypto";
+import { CustosError } from "../../errors";
+import { kekLabel } from "../../hsm";
+import type { ActionParams } from "../../script/params";
+import {
+  checkShareCommitment,
+  combineShares,
+  commitShare,
+  decodeShare,
+  encodeShare,
+  kcv,
+  mixEntropy,
+  shortCommitment,
+  splitSecret,
+  zeroize,
+} from "../../shares";
+import type { ActionImpl, StepContext } from "../types";
+import { custodians, json, recordedRootKey } from "./util";
+
+/** Recorded share metadata: commitments only, never share values. */
+export interface RecordedShare {
+  index: number;
+  custodian: string;
+  salt: string;
+  commitment: string;
+}
+
+/** Recorded backup: the wrapped blob is not secret without a quorum of shares. */
+export interface RecordedBackup {
+  mechanism: "CKM_AES_KEY_WRAP_PAD";
+  blob: string;
+  sha256: string;
+  kcv: string;
+  threshold: number;
+  total: number;
+  rootKeyFingerprint: string;
+}
+
+/**
+ * KEK from HSM RNG xor OS CSPRNG, imported as a trusted session key by the
+ * SO (dual control), root key wrapped under the user login, KEK object
+ * destroyed, KEK split and zeroed. Share cards are handed out one at a time.
+ */
+export const wrapAndSplitBackup: ActionImpl<ActionParams<"wrap-and-split-backup">> = {
+  async run(ctx) {
+    const rk = recordedRootKey(ctx);
+    const holders = custodians(ctx);
+    const { threshold, shares: total } = ctx.settings;
+    if (holders.length !== total) {
+      throw new CustosError("CEREMONY_CUSTODIANS", `${holders.length} custodians are enrolled but the backup needs ${total} shares.`, "Each custodian holds exactly one share; enrol the right number of custodians.");
+    }
+    const s = ctx.session();
+    let kek: Uint8Array | undefined;
+    let shares: Uint8Array[] = [];
+    try {
+      await ctx.login(s, "so");
+      const fromHsm = s.random(32);
+      const fromOs = crypto.randomBytes(32);
+      // A plain Uint8Array: shamir-secret-sharing refuses Buffer subclasses.
+      kek = mixEntropy(fromHsm, fromOs);
+      zeroize(fromHsm, fromOs);
+      const kekObject = s.importTrustedKek(kek, kekLabel(ctx.ceremonyId));
+      s.logout();
+      let blob: Buffer;
+      try {
+        await ctx.login(s, "user");
+        blob = s.wrapPrivateKey(rk.label, kekObject);
+      } finally {
+        s.destroyObject(kekObject);
+      }
+      const left = s.listObjects(kekLabel(ctx.ceremonyId)).length;
+      if (left !== 0) throw new CustosError("HSM_KEK_NOT_DESTROYED", "The wrapping key could not be destroyed on the token.", "Do not continue; power-cycle the token (session keys do not survive) and record an exception.");
+      const check = kcv(kek);
+      shares = await splitSecret(kek, total, threshold);
+      zeroize(kek);
+      kek = undefined;
+
+      const recorded: RecordedShare[] = [];
+      const createdAt = ctx.deps.now().toISOString();
+      for (let i = 0; i < total; i++) {
+        const index = i + 1;
+        const share = shares[i]!;
+        const { salt, commitment } = commitShare(share, ctx.ceremonyId, index);
+        const encoded = encodeShare({ ceremonyId: ctx.ceremonyId, index, share });
+        await ctx.driver.handOutShare(ctx.view, {
+          ceremonyId: ctx.ceremonyId,
+          mode: ctx.mode,
+          scriptTitle: ctx.script.title,
+          keyFingerprint: rk.fingerprint,
+          index,
+          total,
+          threshold,
+          custodian: holders[i]!,
+          words: encoded.words,
+          hex: encoded.hex,
+          commitmentShort: shortCommitment(commitment),
+          createdAt,
+        });
+        zeroize(share);
+        recorded.push({ index, custodian: holders[i]!.id, salt, commitment });
+      }
+      const backup: RecordedBackup = {
+        mechanism: "CKM_AES_KEY_WRAP_PAD",
+        blob: blob.toString("base64"),
+        sha256: crypto.createHash("sha256").update(blob).digest("hex"),
+        kcv: check,
+        threshold,
+        total,
+        rootKeyFingerprint: rk.fingerprint,
+      };
+      return {
+        inputs: {},
+        outputs: {
+          backup: json(backup),
+          shares: json(recorded),
+          kek: { source: "HSM RNG xor OS CSPRNG", trustedSessionKey: true, destroyedOnToken: true, zeroedInMemory: true },
+        },
+      };
+    } finally {
+      zeroize(kek);
+      for (const sh of shares) zeroize(sh);
+    }
+  },
+};
+
+/** The recorded backup and share commitments of this ceremony (or of a source ceremony). */
+export function recordedBackup(ctx: StepContext): { backup: RecordedBackup; shares: RecordedShare[] } {
+  for (let i = ctx.history.length - 1; i >= 0; i--) {
+    const o = ctx.history[i]!.outputs;
+    if (o.backup && o.shares) return { backup: o.backup as unknown as RecordedBackup, shares: o.shares as unknown as RecordedShare[] };
+  }
+  throw new CustosError("CEREMONY_ORDER", "No backup has been recorded in this ceremony yet.", "The script must make the backup before this step.");
+}
+
+/**
+ * Each custodian types their share back in; each is checked on its own
+ * against its commitment, then a quorum is combined to check the KCV.
+ */
+export const verifyShares: ActionImpl<ActionParams<"verify-shares">> = {
+  async run(ctx) {
+    const { backup, shares: recorded } = recordedBackup(ctx);
+    const holders = custodians(ctx);
+    const entered: Uint8Array[] = [];
+    const verdicts: Array<{ index: number; custodian: string; attempts: number; commitment: "match" }> = [];
+    try {
+      for (const r of recorded) {
+        const custodian = holders.find((p) => p.id === r.custodian);
+        if (!custodian) throw new CustosError("CEREMONY_CUSTODIANS", `Custodian ${r.custodian} is not enrolled.`, "Record an exception.");
+        let error: CustosError | undefined;
+        let ok: Uint8Array | undefined;
+        let attempts = 0;
+        while (!ok && attempts < 3) {
+          attempts++;
+          const text = await ctx.driver.reenterShare(ctx.view, { custodian, index: r.index, total: backup.total, error });
+          try {
+            const d = decodeShare(text, { ceremonyId: ctx.ceremonyId });
+            if (d.index !== r.index) {
+              zeroize(d.share);
+              throw new CustosError("SHARE_WRONG_CUSTODIAN", `This is share ${d.index}, but ${custodian.name} holds share ${r.index}.`, "Each custodian enters their own card.");
+            }
+            if (!checkShareCommitment(d.share, ctx.ceremonyId, r.index, r.salt, r.commitment)) {
+              zeroize(d.share);
+              throw new CustosError("SHARE_COMMITMENT", `Share ${r.index} does not match its recorded commitment.`, "The card was taken down wrongly; compare it with the screen or record an exception.");
+            }
+            ok = d.share;
+          } catch (e) {
+            if (!(e instanceof CustosError)) throw e;
+            error = e;
+          }
+        }
+        if (!ok) throw error!;
+        entered.push(ok);
+        verdicts.push({ index: r.index, custodian: r.custodian, attempts, commitment: "match" });
+      }
+      const kek = await combineShares(entered.slice(0, backup.threshold), backup.threshold);
+      const check = kcv(kek);
+      zeroize(kek);
+      if (check !== backup.kcv) {
+        throw new CustosError("SHARE_KCV", "The re-entered shares do not reassemble the recorded wrapping key.", "Record an exception; the backup must be made again.");
+      }
+      return { inputs: {}, outputs: { verdicts: json(verdicts), kcvCheck: "match" } };
+    } finally {
+      for (const e of entered) zeroize(e);
+    }
+  },
+};

@@ -1,0 +1,86 @@
+import { CustosError } from "../../errors";
+import type { ActionParams } from "../../script/params";
+import { deriveAttestationKey, newKdfParams } from "../../transcript/identity";
+import { airGapViolations } from "../network";
+import { checkAttendance } from "../participants";
+import type { ActionImpl, Participant, ResolvedField } from "../types";
+import { json } from "./util";
+
+/** Items read aloud, values recorded (bag serials, place, recording id). */
+export const checklist: ActionImpl<ActionParams<"checklist">> = {
+  async run(ctx, params) {
+    const fields: ResolvedField[] = params.fields.map((f) => ({ ...f, count: f.count === "custodians" ? ctx.settings.shares : f.count }));
+    const values = await ctx.driver.checklist(ctx.view, params.items, fields);
+    const inputs: Record<string, string | string[]> = {};
+    for (const f of fields) {
+      const v = values[f.id];
+      const list = Array.isArray(v) ? v.map((s) => s.trim()) : v === undefined ? [] : [v.trim()];
+      const want = f.count ?? 1;
+      if (f.required && (list.length < want || list.some((s) => !s))) {
+        throw new CustosError("CHECKLIST_INCOMPLETE", `"${f.label}" needs ${want} value(s).`, "Fill in every field before confirming the step.");
+      }
+      if (f.pattern && list.some((s) => !new RegExp(`^(?:${f.pattern})$`).test(s))) {
+        throw new CustosError("CHECKLIST_INVALID", `"${f.label}" does not have the expected form.`, "Check the value and type it again.");
+      }
+      if (f.kind === "serial" && new Set(list).size !== list.length) {
+        throw new CustosError("CHECKLIST_INVALID", `"${f.label}": the same serial number was entered twice.`, "Each bag has its own serial number.");
+      }
+      inputs[f.id] = f.count !== undefined ? list : (list[0] ?? "");
+    }
+    return { inputs: { confirmedItems: params.items, ...inputs }, outputs: {} };
+  },
+};
+
+/** Attendance: names, roles and attestation keys derived from passphrases. */
+export const enrolParticipants: ActionImpl<ActionParams<"enrol-participants">> = {
+  async run(ctx) {
+    let error: CustosError | undefined;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const people = await ctx.driver.enrol(ctx.view, ctx.script.roles, error);
+      try {
+        checkAttendance(ctx.script, people, ctx.settings.shares);
+        const participants: Participant[] = [];
+        const keys = people.map((p, i) => {
+          const kdf = newKdfParams(ctx.deps.kdfCost);
+          const key = deriveAttestationKey(p.passphrase, kdf);
+          participants.push({ id: `p${String(i + 1).padStart(2, "0")}`, name: p.name.trim(), roles: [...p.roles], publicKey: key.publicKey, kdf });
+          return key;
+        });
+        participants.forEach((p, i) => ctx.keyring.hold(p, keys[i]!));
+        ctx.participants.splice(0, ctx.participants.length, ...participants);
+        return {
+          inputs: {},
+          outputs: { participants: json(participants) },
+          extraSigners: participants.map((p) => p.id),
+        };
+      } catch (e) {
+        if (!(e instanceof CustosError) || !e.code.startsWith("ENROL") && e.code !== "PASSPHRASE_TOO_SHORT") throw e;
+        error = e;
+      }
+    }
+    throw error!;
+  },
+};
+
+/** Records every interface; a production ceremony stops while any non-loopback one is up. */
+export const airGapCheck: ActionImpl<ActionParams<"air-gap-check">> = {
+  async run(ctx) {
+    const ifaces = ctx.deps.networkInterfaces();
+    const bad = airGapViolations(ifaces);
+    if (bad.length && ctx.mode === "production") {
+      throw new CustosError(
+        "AIRGAP_VIOLATION",
+        `The laptop is not air-gapped: ${bad.map((i) => `${i.name} (${i.state}${i.addresses.length ? ", " + i.addresses.join(" ") : ""})`).join(", ")}.`,
+        "Disconnect cables, switch off Wi-Fi and Bluetooth (or bring the interfaces down), then retry this step.",
+      );
+    }
+    return {
+      inputs: {},
+      outputs: {
+        interfaces: json(ifaces),
+        violations: bad.map((i) => i.name),
+        verdict: bad.length === 0 ? "air-gapped" : "NOT air-gapped (allowed only because this is a rehearsal)",
+      },
+    };
+  },
+};

@@ -1,0 +1,329 @@
+import crypto from "node:crypto";
+import { CustosError, strictAssert } from "../errors";
+import type { Hsm, HsmSession, PinRole } from "../hsm";
+import { algorithmSpec, isRootKeyAlgorithm } from "../hsm/algorithms";
+import { loadScriptText, type LoadedScript } from "../script/load";
+import type { ActionName } from "../script/params";
+import type { CeremonyScript, ScriptStep } from "../script/schema";
+import { attestationMessage, bodyHash as hashBody } from "../transcript/chain";
+import type { CeremonyMeta, CeremonyMode, EntryBody, Json, Signature, StoredEntry } from "../transcript/types";
+import { GENESIS_HASH, TRANSCRIPT_FORMAT_VERSION } from "../transcript/types";
+import { recordedRootKey, recordedToken } from "./actions/util";
+import { Keyring } from "./keyring";
+import { runAction } from "./registry";
+import type { CeremonySettings, EngineDeps, Participant, StepContext, StepView } from "./types";
+
+export const CUSTOS_VERSION = "0.1.0";
+
+/** Options fixed when a ceremony starts; recorded in its first entry. */
+export interface StartOptions {
+  mode: CeremonyMode;
+  ceremonyId?: string;
+  algorithm?: string;
+  threshold?: number;
+  shares?: number;
+}
+
+/** A new ceremony id: script, date, and random suffix; readable aloud. */
+export function newCeremonyId(scriptId: string, now: Date): string {
+  return `${scriptId}-${now.toISOString().slice(0, 10)}-${crypto.randomBytes(4).toString("hex")}`;
+}
+
+function resolveSettings(script: CeremonyScript, o: Pick<StartOptions, "algorithm" | "threshold" | "shares">): CeremonySettings {
+  const algorithm = o.algorithm ?? script.policy.defaultAlgorithm;
+  if (!isRootKeyAlgorithm(algorithm) || !script.policy.algorithms.includes(algorithm)) {
+    throw new CustosError("POLICY_ALGORITHM", `${algorithm} is not allowed by this script.`, `Choose one of: ${script.policy.algorithms.join(", ")}.`);
+  }
+  const shares = o.shares ?? script.quorum.shares;
+  const threshold = o.threshold ?? script.quorum.threshold;
+  const custodian = script.roles.find((r) => r.id === "custodian");
+  if (!Number.isInteger(shares) || !Number.isInteger(threshold) || threshold < 2 || threshold > shares || shares > 255) {
+    throw new CustosError("QUORUM_INVALID", `A threshold of ${threshold} of ${shares} shares is not possible.`, "Use 2 <= threshold <= shares <= 255.");
+  }
+  if (custodian && (shares < custodian.min || (custodian.max !== undefined && shares > custodian.max))) {
+    throw new CustosError("QUORUM_INVALID", `${shares} custodians is outside the script's ${custodian.min}..${custodian.max ?? "∞"}.`, "Choose a custodian count the script allows.");
+  }
+  return { algorithm, threshold, shares };
+}
+
+/**
+ * The ceremony state machine. State lives in the transcript: the next step is
+ * the first one without an entry, and every action reads what earlier steps
+ * recorded, so a restarted process resumes exactly where the last one stopped.
+ */
+export class Ceremony {
+  private hsmInstance: Hsm | undefined;
+  private readonly keyring: Keyring;
+  private readonly participants: Participant[] = [];
+  private entries: StoredEntry[];
+
+  private constructor(
+    private readonly deps: EngineDeps,
+    readonly meta: CeremonyMeta,
+    readonly script: CeremonyScript,
+    readonly settings: CeremonySettings,
+  ) {
+    this.keyring = new Keyring(deps.attestWindowMs, () => deps.now().getTime());
+    this.entries = deps.store.entries(meta.id);
+    this.participants.push(...participantsFrom(this.entries));
+  }
+
+  /** Starts a new ceremony from a linted script. Nothing touches the HSM yet. */
+  static start(deps: EngineDeps, loaded: LoadedScript, opts: StartOptions): Ceremony {
+    const settings = resolveSettings(loaded.script, opts);
+    const now = deps.now();
+    const id = opts.ceremonyId ?? newCeremonyId(loaded.script.id, now);
+    const meta: CeremonyMeta = {
+      id,
+      scriptId: loaded.script.id,
+      scriptVersion: loaded.script.version,
+      scriptTitle: loaded.script.title,
+      scriptSha256: loaded.sha256,
+      scriptText: loaded.text,
+      mode: opts.mode,
+      status: "open",
+      createdAt: now.toISOString(),
+    };
+    deps.store.createCeremony({ ...meta, status: undefined } as never);
+    return new Ceremony(deps, meta, loaded.script, settings);
+  }
+
+  /** Resumes a ceremony from its transcript, with the script text stored there (never re-read from disk). */
+  static resume(deps: EngineDeps, ceremonyId: string): Ceremony {
+    const meta = deps.store.getCeremony(ceremonyId);
+    if (!meta) throw new CustosError("CEREMONY_NOT_FOUND", `No ceremony ${ceremonyId} in this transcript.`, "Check the ceremony id.");
+    const loaded = loadScriptText(meta.scriptText, `${meta.scriptId} (stored)`);
+    if (loaded.sha256 !== meta.scriptSha256) {
+      throw new CustosError("TRANSCRIPT_TAMPERED", "The stored script does not match its recorded hash.", "Run custos verify on the transcript; do not continue.");
+    }
+    const first = deps.store.entries(ceremonyId)[0];
+    const recorded = (first?.body.outputs.settings ?? {}) as Partial<CeremonySettings>;
+    const settings = first ? resolveSettings(loaded.script, recorded) : resolveSettings(loaded.script, {});
+    return new Ceremony(deps, meta, loaded.script, settings);
+  }
+
+  get id(): string {
+    return this.meta.id;
+  }
+
+  /** Steps already recorded (exceptions excluded). */
+  get completedSteps(): number {
+    return this.entries.filter((e) => e.body.action !== "exception").length;
+  }
+
+  get done(): boolean {
+    return this.completedSteps >= this.script.steps.length;
+  }
+
+  /** The step to run next, or null when the ceremony is complete. */
+  currentStep(): StepView | null {
+    const i = this.completedSteps;
+    const step = this.script.steps[i];
+    return step ? { index: i, total: this.script.steps.length, step } : null;
+  }
+
+  /** Recorded entries so far. */
+  transcript(): StoredEntry[] {
+    return [...this.entries];
+  }
+
+  /** Head hash of the transcript (what the on-screen strip shows). */
+  head(): string {
+    return this.entries[this.entries.length - 1]?.entryHash ?? GENESIS_HASH;
+  }
+
+  /** Enrolled participants (empty before enrolment). */
+  enrolled(): Participant[] {
+    return [...this.participants];
+  }
+
+  /** Runs the current step to completion and records it in one transaction. */
+  async runNextStep(): Promise<StoredEntry> {
+    const view = this.currentStep();
+    if (!view) throw new CustosError("CEREMONY_DONE", "The ceremony is complete.", "Nothing is left to run.");
+    let session: HsmSession | undefined;
+    const ctx = this.context(view, () => {
+      if (!session) session = this.hsm().openSession(recordedToken(ctx).serial);
+      return session;
+    });
+    try {
+      const result = await runAction(view.step.action as ActionName, ctx, view.step.params);
+      const signers = await this.requiredSigners(view, result.extraSigners ?? []);
+      const outputs = view.index === 0 && this.entries.length === 0 ? { ...this.firstEntryFacts(), ...result.outputs } : result.outputs;
+      const body: EntryBody = {
+        v: TRANSCRIPT_FORMAT_VERSION,
+        ceremonyId: this.meta.id,
+        seq: this.entries.length + 1,
+        stepId: view.step.id,
+        action: view.step.action,
+        inputs: result.inputs,
+        outputs,
+        requiredSigners: signers,
+        timestamp: this.deps.now().toISOString(),
+        prevHash: this.head(),
+      };
+      const hash = hashBody(body);
+      const message = attestationMessage(hash);
+      const signatures: Signature[] = [];
+      for (const id of signers) signatures.push(await this.attest(view, id, message));
+      if (result.rootSigns) signatures.push(await this.rootSign(ctx, message));
+      const stored = this.deps.store.appendEntry(body, signatures);
+      this.entries.push(stored);
+      if (this.done) {
+        this.deps.store.setStatus(this.meta.id, "closed");
+        this.keyring.clear();
+      }
+      return stored;
+    } catch (e) {
+      throw stepError(view, e);
+    } finally {
+      if (session) {
+        try {
+          session.logout();
+        } catch {
+          // A removed token cannot be logged out of; closing below is enough.
+        }
+        session.close();
+      }
+    }
+  }
+
+  /** Runs every remaining step. */
+  async runToEnd(onStep?: (e: StoredEntry) => void): Promise<void> {
+    while (!this.done) onStep?.(await this.runNextStep());
+  }
+
+  /** Drops unlocked keys and unloads the PKCS#11 module. */
+  close(): void {
+    this.keyring.clear();
+    this.hsmInstance?.close();
+    this.hsmInstance = undefined;
+  }
+
+  private hsm(): Hsm {
+    this.hsmInstance ??= this.deps.openHsm();
+    return this.hsmInstance;
+  }
+
+  private firstEntryFacts(): { [k: string]: Json } {
+    return {
+      scriptId: this.meta.scriptId,
+      scriptVersion: this.meta.scriptVersion,
+      scriptSha256: this.meta.scriptSha256,
+      mode: this.meta.mode,
+      settings: { ...this.settings },
+      software: { name: "custos", version: CUSTOS_VERSION, node: process.versions.node },
+    };
+  }
+
+  private context(view: StepView, session: () => HsmSession): StepContext {
+    const history = this.entries.map((e) => e.body);
+    const ctx: StepContext = {
+      ceremonyId: this.meta.id,
+      mode: this.meta.mode,
+      script: this.script,
+      scriptSha256: this.meta.scriptSha256,
+      settings: this.settings,
+      view,
+      driver: this.deps.driver,
+      deps: this.deps,
+      history,
+      participants: this.participants,
+      keyring: this.keyring,
+      hsm: () => this.hsm(),
+      session,
+      login: (s, role) => this.login(view, s, role),
+      outputsOf: (action) => {
+        for (let i = history.length - 1; i >= 0; i--) if (history[i]!.action === action) return history[i]!.outputs;
+        return undefined;
+      },
+    };
+    return ctx;
+  }
+
+  private async login(view: StepView, s: HsmSession, role: PinRole): Promise<void> {
+    let error: CustosError | undefined;
+    const token = this.hsm().tokenInfo(s.serial);
+    for (;;) {
+      const pin = await this.deps.driver.pin(view, { role, purpose: "login", token, error });
+      try {
+        s.login(role, pin);
+        return;
+      } catch (e) {
+        if (e instanceof CustosError && e.code === "HSM_PIN_INCORRECT") {
+          error = e;
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  /** Participant ids that must sign this step: the script's attest list plus the action's own. */
+  private async requiredSigners(view: StepView, extra: string[]): Promise<string[]> {
+    const out: string[] = [...extra];
+    for (const req of view.step.attest) {
+      const role = this.script.roles.find((r) => r.id === req.role);
+      strictAssert(role, `role ${req.role} exists (lint checks it)`);
+      const holders = this.participants.filter((p) => p.roles.includes(req.role));
+      if (holders.length === 0) {
+        if (role.min === 0) continue; // an optional role nobody holds today
+        throw new CustosError("ATTEST_NO_HOLDER", `Nobody enrolled holds the role ${role.title}.`, "Record an exception; the script needs this role.");
+      }
+      let ids: string[];
+      if (req.who === "all") ids = holders.map((p) => p.id);
+      else {
+        const count = req.who === "quorum" ? this.settings.threshold : 1;
+        if (holders.length < count) throw new CustosError("ATTEST_QUORUM", `${count} ${role.title}(s) must attest but only ${holders.length} are enrolled.`, "The quorum cannot be reached.");
+        ids = holders.length === count ? holders.map((p) => p.id) : await this.deps.driver.chooseSigners(view, req.role, count, holders);
+        const unique = new Set(ids);
+        if (unique.size !== count || ids.some((id) => !holders.some((h) => h.id === id))) {
+          throw new CustosError("ATTEST_QUORUM", `${count} distinct ${role.title}(s) must attest this step.`, "Choose distinct participants holding the role.");
+        }
+      }
+      for (const id of ids) if (!out.includes(id)) out.push(id);
+    }
+    return out;
+  }
+
+  private async attest(view: StepView, participantId: string, message: Uint8Array): Promise<Signature> {
+    const p = this.participants.find((x) => x.id === participantId);
+    strictAssert(p, `participant ${participantId} is enrolled`);
+    let key = this.keyring.get(p);
+    let error: CustosError | undefined;
+    for (let attempt = 0; !key && attempt < 3; attempt++) {
+      const pass = await this.deps.driver.passphrase(view, p, error);
+      key = this.keyring.unlock(p, pass);
+      if (!key) error = new CustosError("ATTEST_WRONG_PASSPHRASE", `That is not ${p.name}'s enrolled passphrase.`, "Type it again; the passphrase is case-sensitive.");
+    }
+    if (!key) throw error!;
+    const sig: Signature = { signer: p.id, kind: "participant", algorithm: "Ed25519", publicKey: p.publicKey, signature: key.sign(message) };
+    if (this.deps.attestWindowMs <= 0) key.dispose();
+    return sig;
+  }
+
+  private async rootSign(ctx: StepContext, message: Uint8Array): Promise<Signature> {
+    const rk = recordedRootKey(ctx);
+    const s = ctx.session();
+    await ctx.login(s, "user");
+    const sig = s.sign(rk.label, rk.algorithm, message);
+    return { signer: "root-key", kind: "root-key", algorithm: algorithmSpec(rk.algorithm).signature, publicKey: rk.spki, signature: sig.toString("base64") };
+  }
+}
+
+function participantsFrom(entries: StoredEntry[]): Participant[] {
+  const e = entries.find((x) => x.body.action === "enrol-participants");
+  return e ? ((e.body.outputs.participants ?? []) as unknown as Participant[]) : [];
+}
+
+/** Prefixes an error with the step it happened in; keeps code, hint and details. */
+function stepError(view: StepView, e: unknown): CustosError {
+  const where = `Step ${view.index + 1} of ${view.total}, "${view.step.title}" (${view.step.id})`;
+  if (e instanceof CustosError) {
+    return new CustosError(e.code, `${where} failed: ${e.message}`, e.hint, { cause: e, details: { ...e.details, step: view.step.id } });
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  return new CustosError("STEP_FAILED", `${where} failed: ${msg}`, "Nothing of this step was recorded; fix the cause and run the step again.", { cause: e, details: { step: view.step.id } });
+}
+
+export type { ScriptStep };

@@ -1,0 +1,140 @@
+import type { CustosError } from "../errors";
+import type { Hsm, HsmSession, PinRole, TokenInfo } from "../hsm";
+import type { RootKeyAlgorithm } from "../hsm/algorithms";
+import type { Field } from "../script/params";
+import type { CeremonyScript, ScriptStep } from "../script/schema";
+import type { KdfParams } from "../transcript/identity";
+import type { CeremonyMode, EntryBody, Json } from "../transcript/types";
+import type { TranscriptStore } from "../transcript/store";
+
+/** An enrolled participant as recorded in the enrolment entry. Nothing secret. */
+export interface Participant {
+  id: string;
+  name: string;
+  roles: string[];
+  /** base64 of the raw Ed25519 public key. */
+  publicKey: string;
+  kdf: KdfParams;
+}
+
+/** What a step shows before it runs (UI and CLI alike). */
+export interface StepView {
+  index: number;
+  total: number;
+  step: ScriptStep;
+}
+
+/** A share card as shown to one custodian. Holds secret words: never log or persist it. */
+export interface ShareCardView {
+  ceremonyId: string;
+  mode: CeremonyMode;
+  scriptTitle: string;
+  keyFingerprint: string;
+  index: number;
+  total: number;
+  threshold: number;
+  custodian: Participant;
+  words: string[];
+  hex: string;
+  commitmentShort: string;
+  createdAt: string;
+}
+
+/** A field a checklist asks for, with "custodians" counts resolved. */
+export type ResolvedField = Omit<Field, "count"> & { count?: number };
+
+/**
+ * The people in the room. The desktop app implements this with screens, a
+ * rehearsal with simulated participants. Every method may be called again
+ * with an error after a wrong answer.
+ */
+export interface Driver {
+  /** Items read aloud and values recorded (serials); returns values by field id. */
+  checklist(view: StepView, items: string[], fields: ResolvedField[]): Promise<Record<string, string | string[]>>;
+  /** Names, roles and passphrases of everyone present. */
+  enrol(view: StepView, roles: CeremonyScript["roles"], error?: CustosError): Promise<Array<{ name: string; roles: string[]; passphrase: string }>>;
+  /** A participant types their passphrase to attest (or to prove identity). */
+  passphrase(view: StepView, participant: Participant, error?: CustosError): Promise<string>;
+  /** Choose the participants who attest for a requirement "one of role X". */
+  chooseSigners(view: StepView, role: string, count: number, candidates: Participant[]): Promise<string[]>;
+  /** Choose the token (by slot id) from those attached. */
+  chooseToken(view: StepView, tokens: TokenInfo[], error?: CustosError): Promise<string>;
+  /** A PIN, either to log in or (purpose "set") to set at initialisation. */
+  pin(view: StepView, req: { role: PinRole; purpose: "login" | "set"; token: TokenInfo | null; error?: CustosError }): Promise<string>;
+  /** Shows one custodian their share; resolves when they confirm they took it down. */
+  handOutShare(view: StepView, card: ShareCardView): Promise<void>;
+  /** One custodian types their share back in. */
+  reenterShare(view: StepView, req: { custodian: Participant; index: number; total: number; error?: CustosError }): Promise<string>;
+  /** Saves a public artifact (certificate, public key, backup blob, report). */
+  saveArtifact(name: string, data: Buffer): Promise<void>;
+}
+
+/** Everything a ceremony needs from outside, passed in (no globals). */
+export interface EngineDeps {
+  store: TranscriptStore;
+  driver: Driver;
+  /** Loads the PKCS#11 module; called once, lazily. */
+  openHsm: () => Hsm;
+  /** Network interfaces as the air-gap check sees them. */
+  networkInterfaces: () => NetworkInterfaceState[];
+  now: () => Date;
+  /** Scrypt cost for new participants: "interactive" in the room, "test" for rehearsal speed. */
+  kdfCost: "interactive" | "test";
+  /** How long an attestation key stays unlocked after a passphrase (ms). */
+  attestWindowMs: number;
+  /** Renders a report PDF for print-report. */
+  renderReport: (bundle: import("../transcript/types").Bundle) => Promise<Buffer>;
+}
+
+export interface NetworkInterfaceState {
+  name: string;
+  /** operstate from the kernel ("up", "down", "unknown", …) where known. */
+  state: string;
+  loopback: boolean;
+  addresses: string[];
+}
+
+/** Settings fixed at the start and recorded in the first entry, so a resume uses the same ones. */
+export interface CeremonySettings {
+  algorithm: RootKeyAlgorithm;
+  threshold: number;
+  shares: number;
+}
+
+/** What an action hands back to the engine to record. */
+export interface ActionResult {
+  inputs: { [key: string]: Json };
+  outputs: { [key: string]: Json };
+  /** Participants whose signature the entry needs beyond the step's attest list (enrolment). */
+  extraSigners?: string[];
+  /** The root key signs this entry (the seal). */
+  rootSigns?: boolean;
+}
+
+/** What an action may use while it runs. */
+export interface StepContext {
+  ceremonyId: string;
+  mode: CeremonyMode;
+  script: CeremonyScript;
+  scriptSha256: string;
+  settings: CeremonySettings;
+  view: StepView;
+  driver: Driver;
+  deps: EngineDeps;
+  /** Entries recorded so far (bodies only), oldest first. */
+  history: EntryBody[];
+  participants: Participant[];
+  keyring: import("./keyring").Keyring;
+  hsm(): Hsm;
+  /** Opens a session on the ceremony's token; closed by the engine after the step. */
+  session(): HsmSession;
+  /** Logs in with a PIN from the driver, asking again after a wrong one. */
+  login(session: HsmSession, role: PinRole): Promise<void>;
+  /** The latest recorded outputs of an action, if any. */
+  outputsOf(action: string): { [key: string]: Json } | undefined;
+}
+
+/** An entry in the action registry. */
+export interface ActionImpl<P = unknown> {
+  run(ctx: StepContext, params: P): Promise<ActionResult>;
+}

@@ -1,0 +1,125 @@
+import fs from "node:fs";
+import path from "node:path";
+import { Ceremony } from "../engine/ceremony";
+import { listNetworkInterfaces } from "../engine/network";
+import type { EngineDeps } from "../engine/types";
+import { CustosError } from "../errors";
+import { openRehearsalHsm, prepareRehearsalTokenDir, randomPin } from "../hsm";
+import { renderReport } from "../report/report";
+import { renderShareCard } from "../report/share-card";
+import { loadScriptFile } from "../script/load";
+import { bundleToJson, exportBundle } from "../transcript/bundle";
+import { TranscriptStore } from "../transcript/store";
+import { SimulatedRoom, simulatedAttendance, type SimulatedPerson } from "./simulated-room";
+
+export interface RehearseOptions {
+  scriptPath: string;
+  outDir: string;
+  custodians?: number;
+  threshold?: number;
+  algorithm?: string;
+  modulePath?: string;
+  log?: (line: string) => void;
+}
+
+/** rehearsal.json: everything needed to inspect the throwaway token and re-drive the rehearsal. */
+export interface RehearsalFile {
+  format: "custos-rehearsal";
+  version: 1;
+  warning: string;
+  ceremonyId: string;
+  script: string;
+  softhsm: { configPath: string; tokenDir: string; modulePath: string; tokenLabel: string; soPin: string; userPin: string };
+  participants: SimulatedPerson[];
+}
+
+export interface RehearsalOutcome {
+  ceremonyId: string;
+  outDir: string;
+  entries: number;
+}
+
+const TOKEN_LABEL = "custos-root";
+
+function ensureEmptyDir(dir: string): void {
+  if (fs.existsSync(dir)) {
+    if (!fs.statSync(dir).isDirectory()) throw new CustosError("REHEARSAL_OUT", `${dir} exists and is not a folder.`, "Choose a new folder for the rehearsal.");
+    if (fs.readdirSync(dir).length) throw new CustosError("REHEARSAL_OUT", `${dir} is not empty.`, "Choose a new or empty folder: a rehearsal never overwrites earlier output.");
+  }
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+}
+
+/** Renders a share card view into the report module's input. */
+export function shareCardPdf(card: import("../engine/types").ShareCardView): Promise<Buffer> {
+  return renderShareCard({
+    ceremonyId: card.ceremonyId,
+    mode: card.mode,
+    scriptTitle: card.scriptTitle,
+    keyFingerprint: card.keyFingerprint,
+    index: card.index,
+    total: card.total,
+    threshold: card.threshold,
+    custodianName: card.custodian.name,
+    words: card.words,
+    hex: card.hex,
+    commitmentShort: card.commitmentShort,
+    createdAt: card.createdAt,
+  });
+}
+
+/**
+ * Runs a whole script against a fresh throwaway SoftHSM token with simulated
+ * participants, and writes the rehearsal folder described in DESIGN.md.
+ */
+export async function rehearse(o: RehearseOptions): Promise<RehearsalOutcome> {
+  const loaded = loadScriptFile(o.scriptPath);
+  const log = o.log ?? (() => {});
+  const outDir = path.resolve(o.outDir);
+  ensureEmptyDir(outDir);
+  const token = prepareRehearsalTokenDir(outDir, o.modulePath);
+  const custodianCount = o.custodians ?? loaded.script.quorum.shares;
+  const people = simulatedAttendance(loaded.script, custodianCount);
+  const soPin = randomPin();
+  const userPin = randomPin();
+  const store = TranscriptStore.open(path.join(outDir, "transcript.sqlite"));
+  const room = new SimulatedRoom({ outDir, people, soPin, userPin, renderShareCard: shareCardPdf, log });
+  const deps: EngineDeps = {
+    store,
+    driver: room,
+    openHsm: () => openRehearsalHsm(token),
+    networkInterfaces: () => listNetworkInterfaces(),
+    now: () => new Date(),
+    kdfCost: "test",
+    attestWindowMs: 10 * 60_000,
+    renderReport: (b) => renderReport(b),
+  };
+  let ceremony: Ceremony | undefined;
+  try {
+    ceremony = Ceremony.start(deps, loaded, {
+      mode: "rehearsal",
+      algorithm: o.algorithm,
+      shares: custodianCount,
+      threshold: o.threshold ?? Math.min(loaded.script.quorum.threshold, custodianCount),
+    });
+    const info: RehearsalFile = {
+      format: "custos-rehearsal",
+      version: 1,
+      warning: "REHEARSAL ONLY. This throwaway token, its PINs and these simulated passphrases protect nothing; never use them in production.",
+      ceremonyId: ceremony.id,
+      script: path.resolve(o.scriptPath),
+      softhsm: { configPath: token.configPath, tokenDir: token.tokenDir, modulePath: token.modulePath, tokenLabel: TOKEN_LABEL, soPin, userPin },
+      participants: people,
+    };
+    fs.writeFileSync(path.join(outDir, "rehearsal.json"), JSON.stringify(info, null, 2) + "\n", { mode: 0o600 });
+    log(`REHEARSAL ${ceremony.id}: ${loaded.script.title} (${loaded.file}, sha256 ${loaded.sha256.slice(0, 16)}…)`);
+    await ceremony.runToEnd((e) => log(`  [${e.body.seq}/${loaded.script.steps.length}] ${e.body.stepId} (${e.body.action}) ${e.entryHash.slice(0, 12)}`));
+    const bundle = exportBundle(store, ceremony.id, new Date().toISOString());
+    fs.writeFileSync(path.join(outDir, "bundle.json"), bundleToJson(bundle));
+    fs.writeFileSync(path.join(outDir, "report.pdf"), await renderReport(bundle));
+    log(`done: ${outDir}`);
+    return { ceremonyId: ceremony.id, outDir, entries: bundle.entries.length };
+  } finally {
+    ceremony?.close();
+    store.close();
+  }
+}

@@ -1,0 +1,131 @@
+import crypto from "node:crypto";
+import fs from "node:fs";
+import path from "node:path";
+import { CustosError } from "../errors";
+import type { TokenInfo } from "../hsm";
+import type { CeremonyScript } from "../script/schema";
+import type { Driver, Participant, ShareCardView } from "../engine/types";
+
+/** A simulated person: rehearsal only, so the passphrase may be written to rehearsal.json. */
+export interface SimulatedPerson {
+  name: string;
+  roles: string[];
+  passphrase: string;
+}
+
+const FIRST = ["Ada", "Brian", "Chiara", "Dmitri", "Esther", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi", "Lars", "Mira", "Nadia", "Oskar", "Priya"];
+const LAST = ["Lovelace", "Kernighan", "Rossi", "Volkov", "Cohen", "Haddad", "Hopper", "Tanaka", "Moreau", "Berg", "Adeyemi", "Nilsson", "Kaur", "Petrova", "Lindqvist", "Shah"];
+
+/** Builds an attendance list that satisfies the script: one person per role seat. */
+export function simulatedAttendance(script: CeremonyScript, custodianCount: number): SimulatedPerson[] {
+  const people: SimulatedPerson[] = [];
+  let n = 0;
+  const nextName = () => {
+    const i = n++;
+    return `${FIRST[i % FIRST.length]} ${LAST[(i * 7) % LAST.length]}${i >= FIRST.length ? ` ${Math.floor(i / FIRST.length) + 1}` : ""}`;
+  };
+  for (const role of script.roles) {
+    const seats = role.id === "custodian" ? custodianCount : Math.max(role.min, role.id === "auditor" ? 1 : 0);
+    for (let i = 0; i < seats; i++) people.push({ name: nextName(), roles: [role.id], passphrase: `rehearsal ${crypto.randomBytes(12).toString("base64url")}` });
+  }
+  return people;
+}
+
+/** Where a simulated room writes what a real room would hand out or print. */
+export interface SimulatedRoomOptions {
+  outDir: string;
+  people: SimulatedPerson[];
+  soPin: string;
+  userPin: string;
+  renderShareCard: (card: ShareCardView) => Promise<Buffer>;
+  /** Slot id to pick at token selection; default: the first blank token, else the first. */
+  tokenSlot?: (tokens: TokenInfo[]) => string;
+  log?: (line: string) => void;
+}
+
+/**
+ * The Driver for rehearsals: answers every question a real room would, with
+ * simulated people. Share cards are written as PDFs and, for rehearsals only,
+ * as text under shares/ so a recovery rehearsal can be driven without typing.
+ */
+export class SimulatedRoom implements Driver {
+  private readonly shareText = new Map<number, string>();
+  constructor(private readonly o: SimulatedRoomOptions) {}
+
+  private person(p: Participant): SimulatedPerson {
+    const s = this.o.people.find((x) => x.name === p.name);
+    if (!s) throw new CustosError("REHEARSAL_UNKNOWN_PERSON", `${p.name} is not one of the simulated participants.`, "Re-run the rehearsal from the start.");
+    return s;
+  }
+
+  async checklist(_v: unknown, _items: string[], fields: Array<{ id: string; kind: string; count?: number }>) {
+    const out: Record<string, string | string[]> = {};
+    const serial = () => `REH-${crypto.randomInt(100000, 999999)}`;
+    for (const f of fields) {
+      const one = f.kind === "serial" ? serial : f.kind === "confirm" ? () => "confirmed" : () => `rehearsal value for ${f.id}`;
+      out[f.id] = f.count !== undefined ? Array.from({ length: f.count }, one) : one();
+    }
+    return out;
+  }
+
+  async enrol() {
+    return this.o.people.map((p) => ({ name: p.name, roles: p.roles, passphrase: p.passphrase }));
+  }
+
+  async passphrase(_v: unknown, p: Participant) {
+    return this.person(p).passphrase;
+  }
+
+  async chooseSigners(_v: unknown, _role: string, count: number, candidates: Participant[]) {
+    return candidates.slice(0, count).map((c) => c.id);
+  }
+
+  async chooseToken(_v: unknown, tokens: TokenInfo[]) {
+    if (this.o.tokenSlot) return this.o.tokenSlot(tokens);
+    return (tokens.find((t) => !t.initialized) ?? tokens[0]!).slotId;
+  }
+
+  async pin(_v: unknown, req: { role: "user" | "so"; error?: CustosError }) {
+    if (req.error) throw req.error; // a simulated officer never mistypes: a refusal is a real failure
+    return req.role === "so" ? this.o.soPin : this.o.userPin;
+  }
+
+  async handOutShare(_v: unknown, card: ShareCardView) {
+    const base = `share-${String(card.index).padStart(2, "0")}-of-${String(card.total).padStart(2, "0")}`;
+    const cards = path.join(this.o.outDir, "share-cards");
+    const texts = path.join(this.o.outDir, "shares");
+    fs.mkdirSync(cards, { recursive: true });
+    fs.mkdirSync(texts, { recursive: true });
+    fs.writeFileSync(path.join(cards, `${base}.pdf`), await this.o.renderShareCard(card), { mode: 0o600 });
+    const text = [
+      `# REHEARSAL share ${card.index} of ${card.total} (threshold ${card.threshold}) for ${card.custodian.name}`,
+      `# ceremony ${card.ceremonyId}; never produced in production`,
+      `words: ${card.words.join(" ")}`,
+      `hex: ${card.hex}`,
+      "",
+    ].join("\n");
+    fs.writeFileSync(path.join(texts, `${base}.txt`), text, { mode: 0o600 });
+    this.shareText.set(card.index, card.words.join(" "));
+    this.o.log?.(`  share ${card.index}/${card.total} handed to ${card.custodian.name}`);
+  }
+
+  async reenterShare(_v: unknown, req: { index: number; error?: CustosError }) {
+    if (req.error) throw req.error;
+    const t = this.shareText.get(req.index);
+    if (!t) throw new CustosError("REHEARSAL_SHARE_LOST", `Share ${req.index} was not handed out in this run.`, "Re-run the rehearsal from the start.");
+    return t;
+  }
+
+  async saveArtifact(name: string, data: Buffer) {
+    if (name !== path.basename(name) || name.startsWith(".")) throw new CustosError("ARTIFACT_NAME", `Refusing to write an artifact named ${JSON.stringify(name)}.`, "Artifact names are plain file names.");
+    fs.writeFileSync(path.join(this.o.outDir, name), data);
+  }
+}
+
+/** Reads a share text written by a rehearsal (words line). */
+export function readRehearsalShare(file: string): string {
+  const text = fs.readFileSync(file, "utf8");
+  const line = text.split("\n").find((l) => l.startsWith("words: "));
+  if (!line) throw new CustosError("REHEARSAL_SHARE_FILE", `${file} has no words line.`, "Use a file from a rehearsal's shares/ folder.");
+  return line.slice("words: ".length);
+}

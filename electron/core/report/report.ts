@@ -1,0 +1,444 @@
+import crypto from "node:crypto";
+import { CustosError } from "../errors";
+import type { Bundle, Signature } from "../transcript/types";
+import { flattenJson, type FlatLine } from "./flatten";
+import { COLOR, MARGIN, Pen, asArtifact, drawWatermark, firstValidDate, humanTime, openDoc, FONT } from "./pdf";
+
+export { extractBundleFromPdf, BUNDLE_ATTACHMENT_NAME } from "./extract";
+
+/**
+ * The ceremony report: what an auditor reads, and, through the embedded
+ * bundle.json, what `custos verify report.pdf` checks. The printed pages
+ * only present the transcript; the proof is the embedded bundle, which is
+ * why every page names the head hash the verifier will report.
+ */
+
+/** Options for renderReport. */
+export interface ReportOptions {
+  /** Replaces the script title as the report's subtitle. */
+  title?: string;
+}
+
+/** A participant as the enrol-participants entry records it. */
+export interface ReportParticipant {
+  id: string;
+  name: string;
+  roles: string[];
+  publicKey: string;
+}
+
+/** Action of the entry that enrols participants. */
+const ENROL_ACTION = "enrol-participants";
+/** Action of the entry that seals a transcript. */
+const SEAL_ACTION = "seal-transcript";
+const REHEARSAL_BANNER = "REHEARSAL — NOT A PRODUCTION CEREMONY";
+
+/** Exact text of the embedded bundle.json: pretty JSON with a final newline. */
+export function bundleJsonText(bundle: Bundle): string {
+  return `${JSON.stringify(bundle, null, 2)}\n`;
+}
+
+/**
+ * Key fingerprint printed next to a participant: the first 16 bytes of
+ * SHA-256 over the raw public key, hex in groups of 4, short enough to read
+ * aloud and compare with the screen at enrolment.
+ */
+export function keyFingerprint(publicKeyBase64: string): string {
+  const raw = Buffer.from(publicKeyBase64, "base64");
+  const hex = crypto.createHash("sha256").update(raw).digest().subarray(0, 16).toString("hex");
+  return hex.match(/.{4}/g)!.join(" ");
+}
+
+/** Participants recorded by the enrol-participants entry, tolerating odd shapes rather than failing the print. */
+export function participantsOf(bundle: Bundle): ReportParticipant[] {
+  const entry = bundle.entries.find((e) => e.body.action === ENROL_ACTION);
+  const list = entry?.body.outputs["participants"];
+  if (!Array.isArray(list)) return [];
+  const out: ReportParticipant[] = [];
+  for (const p of list) {
+    if (p === null || typeof p !== "object" || Array.isArray(p)) continue;
+    const roles = Array.isArray(p["roles"]) ? p["roles"].filter((r): r is string => typeof r === "string") : [];
+    out.push({
+      id: typeof p["id"] === "string" ? p["id"] : "?",
+      name: typeof p["name"] === "string" ? p["name"] : "(no name)",
+      roles,
+      publicKey: typeof p["publicKey"] === "string" ? p["publicKey"] : "",
+    });
+  }
+  return out;
+}
+
+/** The outcome line: sealed only when the last entry is the seal. */
+function outcome(bundle: Bundle): { sealed: boolean; text: string } {
+  const last = bundle.entries.at(-1);
+  if (!last) return { sealed: false, text: "NOT SEALED — the transcript has no entries" };
+  if (last.body.action !== SEAL_ACTION) {
+    return {
+      sealed: false,
+      text: `NOT SEALED — the last entry is #${last.body.seq} ${last.body.stepId} (${last.body.action})`,
+    };
+  }
+  const root = last.signatures.some((s) => s.kind === "root-key");
+  return {
+    sealed: true,
+    text: root
+      ? `Sealed — entry #${last.body.seq} (${SEAL_ACTION}) carries the root key's signature`
+      : `Sealed — entry #${last.body.seq} (${SEAL_ACTION}); it carries no root-key signature`,
+  };
+}
+
+function checkBundle(bundle: Bundle): void {
+  if (
+    bundle === null ||
+    typeof bundle !== "object" ||
+    bundle.format !== "custos-transcript-bundle" ||
+    !Array.isArray(bundle.entries) ||
+    typeof bundle.ceremony !== "object" ||
+    bundle.ceremony === null
+  ) {
+    throw new CustosError(
+      "REPORT_BAD_BUNDLE",
+      "The report was asked to print something that is not a Custos transcript bundle.",
+      "Export the bundle with `custos export` and print it again.",
+    );
+  }
+}
+
+/** Renders the ceremony report as PDF bytes; the same bundle always gives the same bytes. */
+export async function renderReport(bundle: Bundle, opts: ReportOptions = {}): Promise<Buffer> {
+  checkBundle(bundle);
+  const c = bundle.ceremony;
+  const rehearsal = c.mode === "rehearsal";
+  const first = bundle.entries[0];
+  const last = bundle.entries.at(-1);
+  const date = firstValidDate(last?.body.timestamp, bundle.exportedAt, c.createdAt);
+  const subtitle = opts.title ?? c.scriptTitle;
+  const json = bundleJsonText(bundle);
+
+  const { doc, bytes } = openDoc({
+    title: `Custos ceremony report — ${subtitle}${rehearsal ? " (REHEARSAL)" : ""}`,
+    subject: `Ceremony ${c.id}, transcript head ${bundle.head}`,
+    keywords: `custos, key ceremony, ${c.mode}`,
+    date,
+    idSeed: `report\n${opts.title ?? ""}\n${json}`,
+  });
+  if (rehearsal) doc.on("pageAdded", () => drawWatermark(doc, "REHEARSAL"));
+  const pen = new Pen(doc);
+  const names = new Map(participantsOf(bundle).map((p) => [p.id, p.name]));
+
+  // ---- cover -------------------------------------------------------------
+  pen.newPage();
+  pen.text("Custos ceremony report", { font: "bold", size: 26, tag: "H1" });
+  pen.gap(4);
+  pen.text(subtitle, { size: 15, color: COLOR.muted, tag: "H2" });
+  pen.gap(16);
+  if (rehearsal) {
+    pen.banner(REHEARSAL_BANNER, doc.y, 58, 20);
+    pen.gap(16);
+  }
+  const result = outcome(bundle);
+  const facts: Array<[string, string, "sans" | "mono" | "bold"]> = [
+    ["Script", `${c.scriptTitle} (${c.scriptId})`, "sans"],
+    ["Script version", c.scriptVersion, "sans"],
+    ["Script SHA-256", c.scriptSha256, "mono"],
+    ["Ceremony id", c.id, "mono"],
+    ["Mode", rehearsal ? "REHEARSAL (dry run against a throwaway SoftHSM token)" : "Production", rehearsal ? "bold" : "sans"],
+    ["Date", first ? humanTime(first.body.timestamp) : "—", "sans"],
+    ["Last entry", last ? humanTime(last.body.timestamp) : "—", "sans"],
+    ["Outcome", result.text, "bold"],
+    ["Entries", String(bundle.entries.length), "sans"],
+    ["Ceremony status", c.status, "sans"],
+    ["Transcript head hash", bundle.head, "mono"],
+    ["Bundle exported", humanTime(bundle.exportedAt), "sans"],
+  ];
+  for (const [label, value, font] of facts) {
+    keyValue(pen, label, value, { labelWidth: 132, font, size: font === "mono" ? 8.6 : 10.5, labelSize: 10 });
+    pen.gap(5);
+  }
+  pen.gap(14);
+  note(
+    pen,
+    "This report presents the ceremony transcript; it does not prove it on its own. The signed transcript is " +
+      "embedded in this PDF as the attachment bundle.json. Run `custos verify report.pdf` to check the hash chain, " +
+      "every signature, the seal and the script hash, and compare the head hash it prints with the one above. " +
+      "The last page explains how.",
+  );
+
+  // ---- participants ------------------------------------------------------
+  pen.newPage();
+  renderParticipants(pen, participantsOf(bundle));
+
+  // ---- entries -----------------------------------------------------------
+  pen.newPage();
+  pen.text("Transcript", { font: "bold", size: 18, tag: "H1" });
+  pen.gap(2);
+  pen.text(
+    "Every entry in order. Values longer than a few lines are shortened in the middle; the SHA-256 shown is " +
+      "of the full value as it appears in bundle.json.",
+    { size: 9, color: COLOR.muted },
+  );
+  pen.gap(10);
+  for (const entry of bundle.entries) renderEntry(pen, entry, names);
+
+  // ---- verification ------------------------------------------------------
+  pen.newPage();
+  renderVerification(pen, bundle, result.sealed);
+
+  // ---- attachment and footers ---------------------------------------------
+  doc.file(Buffer.from(json, "utf8"), {
+    name: "bundle.json",
+    type: "application/json",
+    description: "Custos signed transcript bundle",
+    creationDate: date,
+    modifiedDate: date,
+    // pdfkit supports it; @types/pdfkit does not list it yet.
+    ...({ relationship: "Source" } as object),
+  });
+  footers(pen, bundle, rehearsal);
+  doc.end();
+  return bytes;
+}
+
+interface KeyValueStyle {
+  labelWidth?: number;
+  font?: "sans" | "mono" | "bold";
+  size?: number;
+  labelSize?: number;
+  labelFont?: "sans" | "mono" | "bold";
+  indent?: number;
+}
+
+/** A label on the left, a wrapped value on the right; moves to a new page rather than split the pair. */
+function keyValue(pen: Pen, label: string, value: string, s: KeyValueStyle = {}): void {
+  const indent = s.indent ?? 0;
+  const lw = s.labelWidth ?? 120;
+  const x = pen.left + indent;
+  const vx = x + lw + 8;
+  const vw = pen.left + pen.width - vx;
+  const labelStyle = { font: s.labelFont ?? ("sans" as const), size: s.labelSize ?? 9, color: COLOR.muted, width: lw };
+  const valueStyle = { font: s.font ?? ("sans" as const), size: s.size ?? 9, width: vw };
+  const h = Math.max(pen.measure(label, labelStyle), pen.measure(value, valueStyle));
+  pen.ensure(h);
+  const y = pen.doc.y;
+  // Baselines line up when label and value differ in size.
+  const dy = Math.max(0, ((valueStyle.size - labelStyle.size) * 0.8));
+  pen.text(label, { ...labelStyle, x, y: y + dy });
+  pen.text(value, { ...valueStyle, x: vx, y });
+  pen.doc.y = y + h;
+}
+
+/** A grey box with explanatory text. */
+function note(pen: Pen, text: string): void {
+  const pad = 10;
+  const style = { size: 9.5, width: pen.width - 2 * pad };
+  const h = pen.measure(text, style) + 2 * pad;
+  pen.ensure(h);
+  const y = pen.doc.y;
+  asArtifact(pen.doc, () => pen.doc.rect(pen.left, y, pen.width, h).fill(COLOR.band), "Layout");
+  pen.text(text, { ...style, x: pen.left + pad, y: y + pad });
+  pen.doc.y = y + h;
+}
+
+function renderParticipants(pen: Pen, people: ReportParticipant[]): void {
+  const doc = pen.doc;
+  pen.text("Participants", { font: "bold", size: 18, tag: "H1" });
+  pen.gap(2);
+  pen.text(
+    "As enrolled in the transcript. The fingerprint is the first 16 bytes of SHA-256 over the participant's raw " +
+      "attestation public key. Each participant checks it against the one shown at enrolment and signs beside it.",
+    { size: 9, color: COLOR.muted },
+  );
+  pen.gap(12);
+  if (people.length === 0) {
+    pen.text("No enrol-participants entry with participants was found in this transcript.", { size: 10 });
+    return;
+  }
+  const cols = [
+    { title: "Name", width: 138 },
+    { title: "Roles", width: 92 },
+    { title: "Key fingerprint", width: 112 },
+    { title: "Signature", width: pen.width - 138 - 92 - 112 },
+  ];
+  const header = (): void => {
+    const y = doc.y;
+    let x = pen.left;
+    for (const col of cols) {
+      pen.text(col.title, { font: "bold", size: 9, x: x + 4, y, width: col.width - 8 });
+      x += col.width;
+    }
+    doc.y = y + 14;
+    pen.rule(COLOR.text, 0.8);
+  };
+  header();
+  for (const p of people) {
+    const fp = p.publicKey ? keyFingerprint(p.publicKey) : "(no key)";
+    const fpLines = fp.split(" ");
+    const fpText = `${fpLines.slice(0, 4).join(" ")}\n${fpLines.slice(4).join(" ")}`;
+    const nameH = pen.measure(p.name, { font: "bold", size: 10, width: cols[0]!.width - 8 }) + 12;
+    const rolesText = p.roles.join(", ") || "—";
+    const rolesH = pen.measure(rolesText, { size: 9, width: cols[1]!.width - 8 });
+    const rowH = Math.max(46, nameH + 10, rolesH + 14);
+    if (doc.y + rowH > pen.bottom) {
+      pen.newPage();
+      header();
+    }
+    const y = doc.y;
+    let x = pen.left;
+    pen.text(p.name, { font: "bold", size: 10, x: x + 4, y: y + 7, width: cols[0]!.width - 8 });
+    pen.text(p.id, { font: "mono", size: 8, color: COLOR.muted, x: x + 4, y: doc.y + 1, width: cols[0]!.width - 8 });
+    x += cols[0]!.width;
+    pen.text(rolesText, { size: 9, x: x + 4, y: y + 7, width: cols[1]!.width - 8 });
+    x += cols[1]!.width;
+    pen.text(fpText, { font: "mono", size: 8.5, x: x + 4, y: y + 7, width: cols[2]!.width - 8 });
+    x += cols[2]!.width;
+    const sx = x + 8;
+    const sw = cols[3]!.width - 12;
+    asArtifact(
+      doc,
+      () => {
+        doc.moveTo(sx, y + rowH - 10).lineTo(sx + sw, y + rowH - 10).lineWidth(0.6).strokeColor(COLOR.text).stroke();
+      },
+      "Layout",
+    );
+    doc.y = y + rowH;
+    pen.rule();
+  }
+}
+
+function signerText(sig: Signature, names: Map<string, string>): string {
+  if (sig.kind === "root-key") return `root key (${sig.algorithm})`;
+  const name = names.get(sig.signer);
+  return name ? `${sig.signer} (${name})` : sig.signer;
+}
+
+function renderEntry(pen: Pen, entry: Bundle["entries"][number], names: Map<string, string>): void {
+  const b = entry.body;
+  // Keep the heading with at least its first few lines.
+  pen.ensure(110);
+  const y = pen.doc.y;
+  asArtifact(pen.doc, () => pen.doc.rect(pen.left, y, pen.width, 20).fill(COLOR.band), "Layout");
+  pen.text(`#${b.seq}  ${b.stepId}`, { font: "bold", size: 11, x: pen.left + 6, y: y + 4.5, width: pen.width * 0.6, tag: "H2" });
+  pen.text(humanTime(b.timestamp), { size: 9, color: COLOR.muted, x: pen.left + pen.width * 0.55, y: y + 6, width: pen.width * 0.45 - 6, align: "right" });
+  pen.doc.y = y + 25;
+
+  const kv = (label: string, value: string, font: "sans" | "mono" = "sans"): void => {
+    keyValue(pen, label, value, { labelWidth: 104, font, size: font === "mono" ? 8 : 9 });
+    pen.gap(2);
+  };
+  kv("Action", b.action);
+  const signed = entry.signatures.map((s) => signerText(s, names));
+  kv("Signed by", signed.length ? signed.join(", ") : "nobody");
+  kv("Required signers", b.requiredSigners.length ? b.requiredSigners.join(", ") : "none");
+  renderValues(pen, "Inputs", flattenJson(b.inputs));
+  renderValues(pen, "Outputs", flattenJson(b.outputs));
+  kv("Previous hash", b.prevHash, "mono");
+  kv("Entry hash", entry.entryHash, "mono");
+  pen.gap(8);
+}
+
+function renderValues(pen: Pen, title: string, lines: FlatLine[]): void {
+  if (lines.length === 0) {
+    keyValue(pen, title, "none", { labelWidth: 104, size: 9 });
+    pen.gap(2);
+    return;
+  }
+  pen.ensure(24);
+  pen.text(title, { size: 9, color: COLOR.muted });
+  pen.gap(1);
+  for (const line of lines) {
+    keyValue(pen, line.path, line.value, {
+      indent: 12,
+      labelWidth: 168,
+      labelFont: "mono",
+      labelSize: 7.5,
+      font: "mono",
+      size: 7.5,
+    });
+    pen.gap(1.5);
+  }
+  pen.gap(2);
+}
+
+function renderVerification(pen: Pen, bundle: Bundle, sealed: boolean): void {
+  pen.text("How to verify this report", { font: "bold", size: 18, tag: "H1" });
+  pen.gap(8);
+  const steps = [
+    "The signed transcript of this ceremony is embedded in this PDF as the attachment bundle.json. The printed " +
+      "pages only present it; the attachment is what is verified.",
+    "On any machine with Custos installed, run:\n    custos verify report.pdf\nIt extracts bundle.json and checks the " +
+      "hash chain, every participant signature, the root-key seal and the script hash, and names the first bad " +
+      "entry. Exit status 0 means intact, 1 not intact, 2 unreadable input.",
+    "Or take the attachment out first (a PDF viewer's attachments pane, or `pdfdetach -save 1 report.pdf`) and run:\n" +
+      "    custos verify bundle.json",
+    "Compare the head hash the verifier prints with the head hash below, on every page footer, and with any copy " +
+      "written down during the ceremony.",
+    "Compare the script SHA-256 with the script file used: sha256sum <script>.yaml",
+  ];
+  steps.forEach((s, i) => {
+    const h = pen.measure(s, { size: 10.5, width: pen.width - 22 });
+    pen.ensure(h);
+    const y = pen.doc.y;
+    pen.text(`${i + 1}.`, { font: "bold", size: 10.5, x: pen.left, y, width: 20 });
+    pen.text(s, { size: 10.5, x: pen.left + 22, y, width: pen.width - 22 });
+    pen.gap(8);
+  });
+  pen.gap(10);
+  pen.text("Transcript head hash", { font: "bold", size: 11, tag: "H2" });
+  pen.gap(3);
+  pen.text(bundle.head, { font: "mono", size: 10.5 });
+  pen.gap(10);
+  pen.text("Script SHA-256", { font: "bold", size: 11, tag: "H2" });
+  pen.gap(3);
+  pen.text(bundle.ceremony.scriptSha256, { font: "mono", size: 10.5 });
+  pen.gap(10);
+  pen.text("Embedded bundle SHA-256", { font: "bold", size: 11, tag: "H2" });
+  pen.gap(3);
+  pen.text(crypto.createHash("sha256").update(bundleJsonText(bundle), "utf8").digest("hex"), { font: "mono", size: 10.5 });
+  pen.gap(14);
+  note(
+    pen,
+    sealed
+      ? "The transcript ends with a seal-transcript entry: nothing can be appended to it without breaking the seal."
+      : "The transcript is NOT sealed: it does not end with a seal-transcript entry, so it may be incomplete.",
+  );
+  if (bundle.ceremony.mode === "rehearsal") {
+    pen.gap(14);
+    pen.banner(REHEARSAL_BANNER, pen.doc.y, 40, 15);
+  }
+}
+
+/** Footers go on last, once the page count is known. */
+function footers(pen: Pen, bundle: Bundle, rehearsal: boolean): void {
+  const doc = pen.doc;
+  const range = doc.bufferedPageRange();
+  const total = range.count;
+  const script = bundle.ceremony.scriptSha256.slice(0, 16);
+  for (let i = range.start; i < range.start + total; i++) {
+    doc.switchToPage(i);
+    const page = i - range.start + 1;
+    const head = page === 1 ? bundle.head : `${bundle.head.slice(0, 16)}…`;
+    asArtifact(doc, () => {
+      const y = doc.page.height - MARGIN.bottom + 18;
+      doc
+        .moveTo(MARGIN.left, y - 6)
+        .lineTo(doc.page.width - MARGIN.right, y - 6)
+        .lineWidth(0.4)
+        .strokeColor(COLOR.rule)
+        .stroke();
+      const w = doc.page.width - MARGIN.left - MARGIN.right;
+      doc.font(FONT.sans).fontSize(7.5).fillColor(COLOR.muted);
+      const lead = rehearsal ? "REHEARSAL · " : "";
+      let x = MARGIN.left;
+      if (lead) {
+        doc.font(FONT.bold).fillColor(COLOR.rehearsal);
+        doc.text(lead, x, y, { lineBreak: false });
+        x += doc.widthOfString(lead);
+        doc.font(FONT.sans).fillColor(COLOR.muted);
+      }
+      doc.text(`Custos ceremony report · ceremony ${bundle.ceremony.id}`, x, y, { lineBreak: false });
+      doc.text(`page ${page} of ${total}`, MARGIN.left, y, { width: w, align: "right", lineBreak: false });
+      doc.font(FONT.mono).fontSize(7).fillColor(COLOR.muted);
+      doc.text(`head ${head} · script sha256 ${script}…`, MARGIN.left, y + 11, { width: w, lineBreak: false });
+    });
+  }
+}

@@ -1,0 +1,4 @@
+export * from "./load";
+export * from "./params";
+export * from "./policy";
+export * from "./schema";

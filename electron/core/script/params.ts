@@ -1,0 +1,81 @@
+import { z } from "zod";
+import { ROOT_KEY_ALGORITHMS } from "../hsm/algorithms";
+
+/**
+ * Parameter schemas for every action in the registry. The engine's action
+ * implementations take their params typed from here, so a script can only
+ * ask for what an action actually does.
+ */
+
+const id = z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, "must be lower-case letters, digits and dashes, starting with a letter");
+
+/** A value a person types and the transcript records (bag serials, place, …). */
+export const FieldSchema = z
+  .object({
+    id,
+    label: z.string().min(1).max(200),
+    kind: z.enum(["text", "serial", "confirm"]).default("text"),
+    required: z.boolean().default(true),
+    /** For kind "serial": how many values (e.g. one bag per share card). "custodians" = one per custodian. */
+    count: z.union([z.number().int().min(1).max(255), z.literal("custodians")]).optional(),
+    pattern: z.string().max(200).optional(),
+  })
+  .strict();
+export type Field = z.infer<typeof FieldSchema>;
+
+const none = z.object({}).strict();
+
+export const ACTION_PARAMS = {
+  /** Items read aloud and confirmed, with recorded inputs (bag serials, place). */
+  checklist: z
+    .object({
+      items: z.array(z.string().min(1).max(500)).max(100).default([]),
+      fields: z.array(FieldSchema).max(50).default([]),
+    })
+    .strict(),
+  /** Participants state name and role and derive their attestation key. */
+  "enrol-participants": none,
+  /** Records network interfaces; production refuses while a non-loopback one is up. */
+  "air-gap-check": none,
+  /** Selects the HSM token and records manufacturer, model, serial and firmware. */
+  "select-token": z.object({ requireBlank: z.boolean().default(false) }).strict(),
+  /** Initialises the selected token when it is blank (SO PIN, user PIN, label). */
+  "init-token": z.object({ label: z.string().min(1).max(32) }).strict(),
+  /** Generates the root key pair inside the token. */
+  "generate-key-pair": z
+    .object({
+      algorithm: z.enum(ROOT_KEY_ALGORITHMS).optional(),
+      /** What to do with objects of this ceremony found on the token from an interrupted run. */
+      onOrphan: z.enum(["stop", "destroy"]).default("destroy"),
+    })
+    .strict(),
+  /** Self-signed root CA certificate, signed inside the HSM. */
+  "self-sign-certificate": z
+    .object({
+      subject: z
+        .object({
+          commonName: z.string().min(1).max(64),
+          organization: z.string().min(1).max(64).optional(),
+          organizationalUnit: z.string().min(1).max(64).optional(),
+          country: z.string().length(2).optional(),
+        })
+        .strict(),
+      validityYears: z.number().int().min(1).max(50),
+      pathLength: z.number().int().min(0).max(10).optional(),
+    })
+    .strict(),
+  /** KEK made and imported as trusted by the SO, root key wrapped, KEK split M-of-N and destroyed. */
+  "wrap-and-split-backup": none,
+  /** Each custodian re-enters their share; checked against its commitment. */
+  "verify-shares": none,
+  /** Writes root-public.pem, root-cert.pem and backup.json. */
+  "export-public-artifacts": none,
+  /** Prints the ceremony report of the transcript so far; its hash is recorded. */
+  "print-report": none,
+  /** The last entry: signed by the ceremony's root key. */
+  "seal-transcript": none,
+} as const;
+
+export type ActionName = keyof typeof ACTION_PARAMS;
+export const ACTION_NAMES = Object.keys(ACTION_PARAMS) as ActionName[];
+export type ActionParams<A extends ActionName> = z.infer<(typeof ACTION_PARAMS)[A]>;
