@@ -168,6 +168,23 @@ function fixtureBundle(mode: "rehearsal" | "production" = "rehearsal", ceremonyI
   };
 }
 
+/** Share of pixels in the middle third of a binary PPM (P6) that are light red, the watermark's colour. */
+function pinkShare(ppm: Buffer): number {
+  const m = /^P6\s+(\d+)\s+(\d+)\s+255\s/.exec(ppm.toString("latin1", 0, 40))!;
+  const [w, h, off] = [Number(m[1]), Number(m[2]), m[0].length];
+  let pink = 0;
+  let total = 0;
+  for (let y = Math.floor(h / 3); y < (2 * h) / 3; y++) {
+    for (let x = Math.floor(w / 6); x < (5 * w) / 6; x++) {
+      const i = off + 3 * (y * w + x);
+      const [r, g, b] = [ppm[i]!, ppm[i + 1]!, ppm[i + 2]!];
+      total++;
+      if (r > 200 && r - g > 12 && r - b > 8) pink++;
+    }
+  }
+  return pink / total;
+}
+
 function run(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 }
@@ -248,7 +265,7 @@ describe("ceremony report PDF", () => {
       expect(text).toContain(fp.split(" ").slice(0, 4).join(" "));
     }
     for (const e of bundle.entries) {
-      expect(text).toContain(`#${e.body.seq}  ${e.body.stepId}`);
+      expect(text).toMatch(new RegExp(`#${e.body.seq}\\s+${e.body.stepId}\\s`));
       expect(text).toContain(e.entryHash);
     }
     expect(text).toContain("root key (ECDSA-SHA384)");
@@ -265,9 +282,18 @@ describe("ceremony report PDF", () => {
     const perPage = text.split("\f").filter((p) => p.trim());
     expect(perPage).toHaveLength(pages);
     for (const p of perPage) expect(p).toContain("REHEARSAL");
-    const raw = run("pdftotext", ["-raw", pdfPath, "-"]).split("\f").filter((p) => p.trim());
-    // The watermark word itself (not only the footer) is on each page.
-    for (const p of raw) expect(p.match(/REHEARSAL/g)!.length).toBeGreaterThanOrEqual(2);
+    // The diagonal word is drawn, not laid out as text: look for its light red in the page centre.
+    run("pdftoppm", ["-r", "24", pdfPath, path.join(dir, "wm")]);
+    const ppms = fs.readdirSync(dir).filter((f) => f.startsWith("wm") && f.endsWith(".ppm")).sort();
+    expect(ppms).toHaveLength(pages);
+    for (const f of ppms) expect(pinkShare(fs.readFileSync(path.join(dir, f))), f).toBeGreaterThan(0.03);
+    const prod = path.join(dir, "wm-prod.pdf");
+    return renderReport(fixtureBundle("production")).then((b) => {
+      fs.writeFileSync(prod, b);
+      run("pdftoppm", ["-r", "24", "-f", "2", "-l", "2", prod, path.join(dir, "prodwm")]);
+      const f = fs.readdirSync(dir).find((n) => n.startsWith("prodwm") && n.endsWith(".ppm"))!;
+      expect(pinkShare(fs.readFileSync(path.join(dir, f)))).toBe(0);
+    });
   });
 
   it("is byte-for-byte reproducible, with a /ID derived from the content", async () => {

@@ -17,11 +17,11 @@ export interface FlatLine {
 }
 
 /** Longest value printed in full; longer ones are elided in the middle. */
-export const MAX_VALUE_CHARS = 200;
+export const MAX_VALUE_CHARS = 400;
 /** Most lines a value may span in print, so one value can never outgrow a page. */
-export const MAX_VALUE_LINES = 8;
-const HEAD_CHARS = 72;
-const TAIL_CHARS = 40;
+export const MAX_VALUE_LINES = 10;
+/** Kept at each end of an elided value: one printed line each in the report's value column. */
+const END_CHARS = 60;
 
 /** A key is printed bare when it is an identifier, quoted otherwise, so paths stay unambiguous. */
 function segment(key: string): string {
@@ -69,10 +69,10 @@ export function shorten(raw: string): { value: string; elided: boolean } {
   if (raw.length <= MAX_VALUE_CHARS && raw.split("\n").length <= MAX_VALUE_LINES) return { value: raw, elided: false };
   const sha = crypto.createHash("sha256").update(raw, "utf8").digest("hex");
   const folded = raw.replace(/\r?\n/g, " ");
-  const head = folded.slice(0, HEAD_CHARS);
-  const tail = folded.slice(-TAIL_CHARS);
+  const head = folded.slice(0, END_CHARS);
+  const tail = folded.slice(-END_CHARS);
   return {
-    value: `${head} … ${tail}\n[${raw.length} characters, SHA-256 ${sha}]`,
+    value: `${head}…\n…${tail}\n(${raw.length} characters; SHA-256 of the full value:)\n${sha}`,
     elided: true,
   };
 }

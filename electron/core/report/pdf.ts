@@ -282,13 +282,16 @@ export class Pen {
     );
   }
 
-  /** A full-width red band with white text, for the rehearsal warning; returns the y below it. */
+  /** A full-width red band with white text on one line, for the rehearsal warning; returns the y below it. */
   banner(text: string, y: number, height = 46, size = 17): number {
     const x = this.left;
     const w = this.width;
+    let fit = size;
+    this.style({ font: "bold", size: fit });
+    while (fit > 9 && this.doc.widthOfString(text) > w - 20) this.style({ font: "bold", size: (fit -= 0.5) });
     asArtifact(this.doc, () => this.doc.rect(x, y, w, height).fill(COLOR.rehearsal), "Layout");
-    const th = this.measure(text, { font: "bold", size, width: w - 20, align: "center" });
-    this.text(text, { font: "bold", size, color: "#ffffff", x: x + 10, y: y + (height - th) / 2 + 1, width: w - 20, align: "center" });
+    const th = this.measure(text, { font: "bold", size: fit, width: w - 20, align: "center" });
+    this.text(text, { font: "bold", size: fit, color: "#ffffff", x: x + 10, y: y + (height - th) / 2 + 1, width: w - 20, align: "center" });
     this.doc.y = y + height;
     return y + height;
   }

@@ -152,7 +152,9 @@ export async function renderReport(bundle: Bundle, opts: ReportOptions = {}): Pr
     ["Bundle exported", humanTime(bundle.exportedAt), "sans"],
   ];
   for (const [label, value, font] of facts) {
-    keyValue(pen, label, value, { labelWidth: 132, font, size: font === "mono" ? 8.6 : 10.5, labelSize: 10 });
+    // Hashes are set smaller so the 64 hex digits stay on one line; short ids stay large.
+    const size = font === "mono" ? (value.length > 48 ? 8.6 : 10) : 10.5;
+    keyValue(pen, label, value, { labelWidth: 132, font, size, labelSize: 10 });
     pen.gap(5);
   }
   pen.gap(14);
@@ -362,24 +364,50 @@ function renderValues(pen: Pen, title: string, lines: FlatLine[]): void {
 function renderVerification(pen: Pen, bundle: Bundle, sealed: boolean): void {
   pen.text("How to verify this report", { font: "bold", size: 18, tag: "H1" });
   pen.gap(8);
-  const steps = [
-    "The signed transcript of this ceremony is embedded in this PDF as the attachment bundle.json. The printed " +
-      "pages only present it; the attachment is what is verified.",
-    "On any machine with Custos installed, run:\n    custos verify report.pdf\nIt extracts bundle.json and checks the " +
-      "hash chain, every participant signature, the root-key seal and the script hash, and names the first bad " +
-      "entry. Exit status 0 means intact, 1 not intact, 2 unreadable input.",
-    "Or take the attachment out first (a PDF viewer's attachments pane, or `pdfdetach -save 1 report.pdf`) and run:\n" +
-      "    custos verify bundle.json",
-    "Compare the head hash the verifier prints with the head hash below, on every page footer, and with any copy " +
-      "written down during the ceremony.",
-    "Compare the script SHA-256 with the script file used: sha256sum <script>.yaml",
+  const steps: Array<{ text: string; command?: string; after?: string }> = [
+    {
+      text:
+        "The signed transcript of this ceremony is embedded in this PDF as the attachment bundle.json. The printed " +
+        "pages only present it; the attachment is what is verified.",
+    },
+    {
+      text: "On any machine with Custos installed, run:",
+      command: "custos verify report.pdf",
+      after:
+        "It extracts bundle.json and checks the hash chain, every participant signature, the root-key seal and the " +
+        "script hash, and names the first bad entry. Exit status 0 means intact, 1 not intact, 2 unreadable input.",
+    },
+    {
+      text: "Or take the attachment out first (from a PDF viewer's attachments pane, or with pdfdetach) and verify it:",
+      command: "pdfdetach -save 1 -o bundle.json report.pdf\ncustos verify bundle.json",
+    },
+    {
+      text:
+        "Compare the head hash the verifier prints with the head hash below, on every page footer, and with any " +
+        "copy written down during the ceremony.",
+    },
+    { text: "Compare the script SHA-256 below with the script file that was used:", command: "sha256sum <script>.yaml" },
   ];
+  const body = { size: 10.5, width: pen.width - 22 };
+  const cmd = { font: "mono" as const, size: 10, width: pen.width - 40 };
   steps.forEach((s, i) => {
-    const h = pen.measure(s, { size: 10.5, width: pen.width - 22 });
+    const h =
+      pen.measure(s.text, body) +
+      (s.command ? pen.measure(s.command, cmd) + 8 : 0) +
+      (s.after ? pen.measure(s.after, body) + 4 : 0);
     pen.ensure(h);
     const y = pen.doc.y;
     pen.text(`${i + 1}.`, { font: "bold", size: 10.5, x: pen.left, y, width: 20 });
-    pen.text(s, { size: 10.5, x: pen.left + 22, y, width: pen.width - 22 });
+    pen.text(s.text, { ...body, x: pen.left + 22, y });
+    if (s.command) {
+      pen.gap(4);
+      pen.text(s.command, { ...cmd, x: pen.left + 40, y: pen.doc.y });
+      pen.gap(4);
+    }
+    if (s.after) {
+      pen.gap(2);
+      pen.text(s.after, { ...body, x: pen.left + 22, y: pen.doc.y });
+    }
     pen.gap(8);
   });
   pen.gap(10);

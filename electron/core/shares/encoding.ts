@@ -112,9 +112,9 @@ type Flaw = "version" | "length" | "checksum" | "index";
  * word form (buf then holds the packed bits, padding included); undefined for
  * the hex form (buf is exactly the payload).
  */
-function payloadFlaw(buf: Uint8Array, words?: number): Flaw | null {
+function payloadFlaw(buf: Uint8Array, words?: number, anyVersion = false): Flaw | null {
   if (buf.length < HEADER_BYTES) return "length";
-  if (buf[0] !== VERSION) return "version";
+  if (buf[0] !== VERSION && !anyVersion) return "version";
   const len = buf[6]!;
   if (len < MIN_SHARE_BYTES || len > MAX_SHARE_BYTES) return "length";
   const total = len + OVERHEAD_BYTES;
@@ -312,6 +312,14 @@ function wordFixes(indices: number[], flaw: Flaw): Fix[] {
   return fixes;
 }
 
+/**
+ * A payload that is whole apart from its version byte really is another
+ * version; otherwise the version byte is just the first damaged byte.
+ */
+function isOtherVersion(buf: Uint8Array, words?: number): boolean {
+  return buf.length >= 1 && buf[0] !== VERSION && payloadFlaw(buf, words, true) === null;
+}
+
 /** Keeps fixes that land in the expected ceremony when any does, and one fix per distinct result. */
 function narrow<T extends { key: string; tag: string }>(fixes: T[], expectedTag: string | undefined): T[] {
   const inCeremony = expectedTag === undefined ? [] : fixes.filter((f) => f.tag === expectedTag);
@@ -406,14 +414,32 @@ function decodeWords(tokens: Token[], expectedTag: string | undefined): Uint8Arr
       checkHint(),
     );
   }
+  if (flaw === "version" && isOtherVersion(buf, n)) {
+    throw new CustosError(
+      "SHARE_VERSION",
+      `This share is in format version ${buf[0]}; this program reads version ${VERSION}.`,
+      "Read it with the newer Custos release that made it.",
+    );
+  }
+  const standard = n === shareWordCount();
   switch (flaw) {
     case "version":
+      // Bits 0-7 (the version byte) lie in word 1.
       throw new CustosError(
-        "SHARE_VERSION",
-        `This share is in format version ${buf[0]}; this program reads version ${VERSION}.`,
-        "If this is a Custos share card, check the first words against the card; otherwise use the program that made it.",
+        "SHARE_CHECKSUM",
+        "The share does not match its checksum: it was mistyped in more than one place, and word 1 appears to be one of them.",
+        checkHint(),
       );
     case "length":
+      // With a card's usual word count, a wrong length byte (bits 48-55, in
+      // words 5 and 6) means typing mistakes, not a missing or extra word.
+      if (standard && expected !== n) {
+        throw new CustosError(
+          "SHARE_CHECKSUM",
+          "The share does not match its checksum: it was mistyped in more than one place, and word 5 or 6 appears to be one of them.",
+          checkHint(),
+        );
+      }
       throw new CustosError("SHARE_WORD_COUNT", `The share has ${n} words; expected ${expected}.`, checkHint());
     case "index":
       throw new CustosError("SHARE_FORMAT", "The share card says share 0, which Custos never writes.", "The card was not made by Custos.");
@@ -469,19 +495,30 @@ function decodeHex(compact: string, expectedTag: string | undefined): Uint8Array
       "Scan the QR code again, or type the words instead.",
     );
   }
+  if (flaw === "version" && isOtherVersion(buf)) {
+    throw new CustosError(
+      "SHARE_VERSION",
+      `This share is in format version ${buf[0]}; this program reads version ${VERSION}.`,
+      "Read it with the newer Custos release that made it.",
+    );
+  }
+  const standardChars = (KEK_SHARE_BYTES + OVERHEAD_BYTES) * 2;
   switch (flaw) {
     case "version":
-      throw new CustosError(
-        "SHARE_VERSION",
-        `This share is in format version ${buf[0]}; this program reads version ${VERSION}.`,
-        "If this is a Custos share, the hex form is damaged at the start; otherwise use the program that made it.",
-      );
     case "length": {
       const len = buf.length >= HEADER_BYTES ? buf[6]! : 0;
-      const want = len >= MIN_SHARE_BYTES && len <= MAX_SHARE_BYTES ? len + OVERHEAD_BYTES : KEK_SHARE_BYTES + OVERHEAD_BYTES;
+      const fromLength = flaw === "length" && len >= MIN_SHARE_BYTES && len <= MAX_SHARE_BYTES;
+      const want = fromLength ? (len + OVERHEAD_BYTES) * 2 : standardChars;
+      if (s.length === standardChars || want === s.length) {
+        throw new CustosError(
+          "SHARE_CHECKSUM",
+          "The hex form is damaged (its header does not read as a Custos share).",
+          "Scan the QR code again, or type the words instead.",
+        );
+      }
       throw new CustosError(
         "SHARE_FORMAT",
-        `The hex form has ${s.length} characters; expected ${want * 2}.`,
+        `The hex form has ${s.length} characters; expected ${want}.`,
         "Part of it is missing or extra; scan the QR code again, or type the words instead.",
       );
     }
