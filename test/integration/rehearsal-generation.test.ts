@@ -3,7 +3,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
+import * as graphene from "graphene-pk11";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { openRehearsalHsm } from "../../electron/core/hsm";
 import { rehearse, type RehearsalFile } from "../../electron/core/rehearse/rehearse";
 import { readRehearsalShare } from "../../electron/core/rehearse/simulated-room";
 import { combineShares, decodeShare, kcv } from "../../electron/core/shares";
@@ -63,21 +65,32 @@ describe("generation rehearsal, end to end on a real SoftHSM2 token", () => {
     expect(priv).toMatch(/always sensitive/);
     // No KEK or other secret object survives the ceremony on the token.
     expect(list).not.toMatch(/Secret Key Object/);
-    // Reading the private key value in clear is refused by the token.
-    let readOut = "";
+    // pkcs11-tool will not even try to read a private key; ask the token directly
+    // for CKA_VALUE, and try to wrap the key under a user-made (untrusted) key.
+    const hsm = openRehearsalHsm({ configPath: info.softhsm.configPath, tokenDir: info.softhsm.tokenDir, modulePath: m, env });
     try {
-      readOut = tool("pkcs11-tool", ["--module", m, "--login", "--pin", info.softhsm.userPin, "--read-object", "--type", "privkey", "--label", label], env);
-    } catch (e) {
-      readOut = "refused";
+      const serial = hsm.tokens().find((t) => t.label === "custos-root")!.serial;
+      const s = hsm.openSession(serial);
+      s.login("user", info.softhsm.userPin);
+      const priv = s.raw.find({ class: graphene.ObjectClass.PRIVATE_KEY, label }).items(0);
+      expect(() => priv.getAttribute({ value: null })).toThrowError(/CKR_ATTRIBUTE_SENSITIVE/);
+      const rogue = s.raw.create({ class: graphene.ObjectClass.SECRET_KEY, keyType: graphene.KeyType.AES, token: false, wrap: true, value: crypto.randomBytes(32) });
+      expect(() => s.wrapPrivateKey(label, rogue.toType())).toThrowError(/refuses to wrap/);
+      s.close();
+    } finally {
+      hsm.close();
     }
-    expect(readOut).toBe("refused");
 
     // The public key in the certificate is the one in the token.
-    const tokenPub = path.join(dir, "token-pub.der");
-    tool("pkcs11-tool", ["--module", m, "--read-object", "--type", "pubkey", "--label", label, "-o", tokenPub], env);
+    // (pkcs11-tool's --read-object of an EC public key fails with this OpenSSL,
+    // so the point it lists is compared instead.)
+    const point = /EC_POINT:\s+04([0-9a-f]+)/.exec(pub!)![1]!;
     const certPub = crypto.createPublicKey(fs.readFileSync(path.join(out, "root-cert.pem"))).export({ type: "spki", format: "der" });
-    const tokenSpki = crypto.createPublicKey({ key: fs.readFileSync(tokenPub), format: "der", type: "spki" }).export({ type: "spki", format: "der" });
-    expect(tokenSpki.equals(certPub)).toBe(true);
+    const jwk = crypto.createPublicKey({ key: certPub, format: "der", type: "spki" }).export({ format: "jwk" });
+    const certPoint = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, "base64url"), Buffer.from(jwk.y!, "base64url")]).toString("hex");
+    // DER OCTET STRING header (04 61) then the uncompressed point.
+    expect(point.replace(/^61/, "")).toBe(certPoint);
+    expect(pub).toContain("EC_PARAMS:  06052b81040022");
     expect(Buffer.from(backup.rootKey.spki, "base64").equals(certPub)).toBe(true);
   });
 

@@ -176,6 +176,20 @@ describe("encodeShare / decodeShare", () => {
     expect(e.code).toBe("SHARE_CHECKSUM");
     expect(e.message).toContain("more than one place");
     expect(quoted(e.message)).toEqual([]);
+    // Damage that reaches the version byte (word 1) or the length byte (words 5-6)
+    // is still reported as mistyping, not as a foreign format or a word count.
+    for (const [a, b, hint] of [
+      [0, 20, "word 1"],
+      [4, 20, "word 5 or 6"],
+    ] as const) {
+      const t = words.slice();
+      t[a] = otherWord(words[a]!, 7);
+      t[b] = otherWord(words[b]!, 9);
+      const err = decodeError(t.join(" "));
+      expect(err.code).toBe("SHARE_CHECKSUM");
+      expect(err.message).toContain("more than one place");
+      expect(err.message).toContain(hint);
+    }
   });
 
   it("names a share from another ceremony by its tag", () => {

@@ -277,6 +277,15 @@ describe("verify: the ceremony record and the script", () => {
     expect(v.problems.join("\n")).toMatch(problem);
   });
 
+  it("reports a ceremony row whose columns hold the wrong type", () => {
+    const v = only(verifyFile(tamper((db) => db.exec("UPDATE ceremonies SET script_text = X'2a2a'"))));
+    expect(v).toMatchObject({ ok: false, problems: [expect.stringMatching(/malformed at scriptText/)] });
+    const w = only(verifyFile(tamper((db) => db.exec("UPDATE entries SET seq = 'three' WHERE seq = 3"))));
+    expect(w.firstBad).toMatchObject({ seq: 3, reason: expect.stringMatching(/missing/) });
+    const x = only(verifyFile(tamper((db) => db.exec("UPDATE entries SET body_json = CAST(body_json AS BLOB) WHERE seq = 2"))));
+    expect(x.firstBad).toMatchObject({ seq: 2, reason: expect.stringMatching(/not text/) });
+  });
+
   it("detects script text and hash changed together (entry 1 recorded the original hash)", () => {
     const text = SCRIPT_TEXT.replace("bag-shares", "bag-sharez");
     const v = only(
@@ -382,7 +391,7 @@ describe("bundle", () => {
     const typeChanged = JSON.parse(json) as { entries: Array<{ body: { seq: unknown } }> };
     typeChanged.entries[2]!.body.seq = "3";
     writeFileSync(path, JSON.stringify(typeChanged));
-    expectBadAt(verifyFile(path), 3, /malformed|missing|expected/);
+    expectBadAt(verifyFile(path), 3, /malformed at seq/);
 
     const headChanged = { ...bundle, head: rows[3]!.entryHash };
     const v = only(verifyBundle(headChanged));
@@ -460,5 +469,24 @@ describe("verifyFile input detection", () => {
     for (const s of standardSteps(fx.alice, fx.bob, fx.root).slice(0, 3)) appendStep(store, CEREMONY_ID, s, fx.people, fx.root);
     expect(only(verifyFile(path))).toMatchObject({ ok: true, entries: 3, sealed: false });
     store.close();
+  });
+});
+
+describe("odd but valid JSON keys", () => {
+  it("keeps a '__proto__' key through store, bundle and verify", () => {
+    const dir = tempDir();
+    const store = TranscriptStore.open(join(dir, "t.sqlite"));
+    store.createCeremony(makeMeta());
+    const steps = standardSteps(fx.alice, fx.bob, fx.root);
+    const inputs = JSON.parse('{"__proto__":{"polluted":true},"constructor":"x"}') as EntryBody["inputs"];
+    appendStep(store, CEREMONY_ID, { ...steps[0]!, inputs }, fx.people);
+    const json = bundleToJson(exportBundle(store, CEREMONY_ID));
+    store.close();
+    expect(json).toContain('"__proto__"');
+    expect(verifyFile(join(dir, "t.sqlite")).ok).toBe(true);
+    expect(verifyBundle(parseBundle(json)).ok).toBe(true);
+    const path = join(dir, "bundle.json");
+    writeFileSync(path, json);
+    expect(verifyFile(path).ok).toBe(true);
   });
 });

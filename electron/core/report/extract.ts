@@ -338,8 +338,12 @@ function decodeStream(pdf: PdfFile, dict: PdfDict, raw: Buffer): Buffer | null {
 }
 
 /** Returns the text of the report's embedded bundle.json, or null when there is none this reader can find. */
-export function extractBundleFromPdf(pdf: Buffer): string | null {
-  if (!Buffer.isBuffer(pdf) || pdf.toString("latin1", 0, 5) !== "%PDF-") return null;
+export function extractBundleFromPdf(input: Uint8Array): string | null {
+  if (!(input instanceof Uint8Array)) return null;
+  // A plain Uint8Array (for example from the renderer's IPC) is read the same way.
+  const bytes: Uint8Array = input;
+  const pdf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (pdf.toString("latin1", 0, 5) !== "%PDF-") return null;
   try {
     const file = new PdfFile(pdf);
     if (!file.trailer || file.trailer.entries.has("Encrypt")) return null;

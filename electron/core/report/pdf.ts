@@ -60,6 +60,9 @@ export function fontPaths(dir = DEJAVU_DIR): Record<keyof typeof FONT, string> {
   return out;
 }
 
+/** fontkit fonts already parsed, by file path; see openDoc. */
+const parsedFonts = new Map<string, object>();
+
 /** Options for a new Custos document. */
 export interface DocOptions {
   title: string;
@@ -97,8 +100,10 @@ export function openDoc(opts: DocOptions): OpenDoc {
     margins: { ...MARGIN },
     bufferPages: true,
     autoFirstPage: false,
-    // Selecting DejaVu at construction stops pdfkit from loading Helvetica at all.
-    font: fonts.sans,
+    // No default font: pdfkit would otherwise load Helvetica, and a default
+    // DejaVu given by path makes pdfkit re-open the font on every later
+    // doc.font("Sans") (it dedups by PostScript name without caching the alias).
+    font: null as unknown as string,
     pdfVersion: "1.7",
     subset: "PDF/A-3b",
     tagged: true,
@@ -125,9 +130,14 @@ export function openDoc(opts: DocOptions): OpenDoc {
       `            <xmp:MetadataDate>${iso}</xmp:MetadataDate>\n` +
       `        </rdf:Description>\n`,
   );
-  doc.registerFont(FONT.sans, fonts.sans);
-  doc.registerFont(FONT.bold, fonts.bold);
-  doc.registerFont(FONT.mono, fonts.mono);
+  for (const key of Object.keys(FONT) as Array<keyof typeof FONT>) {
+    doc.registerFont(FONT[key], (parsedFonts.get(fonts[key]) ?? fonts[key]) as string);
+    doc.font(FONT[key]);
+    // Parsing DejaVu takes most of a render; pdfkit accepts an already parsed
+    // fontkit font, so keep the first one (immutable apart from its own caches).
+    const parsed = (doc as unknown as { _font?: { font?: { layout?: unknown } } })._font?.font;
+    if (!parsedFonts.has(fonts[key]) && typeof parsed?.layout === "function") parsedFonts.set(fonts[key], parsed);
+  }
   doc.font(FONT.sans);
 
   const chunks: Buffer[] = [];
@@ -201,6 +211,8 @@ export interface TextStyle {
 export class Pen {
   /** Root of the structure tree. */
   readonly root: PDFKit.PDFStructureElement;
+  /** Printed at the top of a page that continues a block, so no page starts out of context. */
+  continuation: string | null = null;
   constructor(readonly doc: PDFKit.PDFDocument) {
     this.root = doc.struct("Document");
     doc.addStructure(this.root);
@@ -263,6 +275,10 @@ export class Pen {
     this.doc.addPage();
     this.doc.x = this.left;
     this.doc.y = MARGIN.top;
+    if (this.continuation) {
+      this.text(this.continuation, { font: "bold", size: 9, color: COLOR.muted });
+      this.gap(6);
+    }
   }
 
   /** Moves the cursor down. */

@@ -4,6 +4,8 @@ import type { Bundle, Signature } from "../transcript/types";
 import { flattenJson, type FlatLine } from "./flatten";
 import { COLOR, MARGIN, Pen, asArtifact, drawWatermark, firstValidDate, humanTime, openDoc, FONT } from "./pdf";
 
+import { BUNDLE_ATTACHMENT_NAME } from "./extract";
+
 export { extractBundleFromPdf, BUNDLE_ATTACHMENT_NAME } from "./extract";
 
 /**
@@ -161,9 +163,9 @@ export async function renderReport(bundle: Bundle, opts: ReportOptions = {}): Pr
   note(
     pen,
     "This report presents the ceremony transcript; it does not prove it on its own. The signed transcript is " +
-      "embedded in this PDF as the attachment bundle.json. Run `custos verify report.pdf` to check the hash chain, " +
-      "every signature, the seal and the script hash, and compare the head hash it prints with the one above. " +
-      "The last page explains how.",
+      "embedded in this PDF as the attachment bundle.json, and `custos verify` checks its hash chain, every " +
+      "signature, the seal and the script hash. Compare the head hash it prints with the one above; the last " +
+      "page explains how.",
   );
 
   // ---- participants ------------------------------------------------------
@@ -188,7 +190,7 @@ export async function renderReport(bundle: Bundle, opts: ReportOptions = {}): Pr
 
   // ---- attachment and footers ---------------------------------------------
   doc.file(Buffer.from(json, "utf8"), {
-    name: "bundle.json",
+    name: BUNDLE_ATTACHMENT_NAME,
     type: "application/json",
     description: "Custos signed transcript bundle",
     creationDate: date,
@@ -322,6 +324,7 @@ function renderEntry(pen: Pen, entry: Bundle["entries"][number], names: Map<stri
   pen.text(`#${b.seq}  ${b.stepId}`, { font: "bold", size: 11, x: pen.left + 6, y: y + 4.5, width: pen.width * 0.6, tag: "H2" });
   pen.text(humanTime(b.timestamp), { size: 9, color: COLOR.muted, x: pen.left + pen.width * 0.55, y: y + 6, width: pen.width * 0.45 - 6, align: "right" });
   pen.doc.y = y + 25;
+  pen.continuation = `#${b.seq}  ${b.stepId} (continued)`;
 
   const kv = (label: string, value: string, font: "sans" | "mono" = "sans"): void => {
     keyValue(pen, label, value, { labelWidth: 104, font, size: font === "mono" ? 8 : 9 });
@@ -335,6 +338,7 @@ function renderEntry(pen: Pen, entry: Bundle["entries"][number], names: Map<stri
   renderValues(pen, "Outputs", flattenJson(b.outputs));
   kv("Previous hash", b.prevHash, "mono");
   kv("Entry hash", entry.entryHash, "mono");
+  pen.continuation = null;
   pen.gap(8);
 }
 

@@ -89,7 +89,10 @@ export async function renderShareCard(card: ShareCardInput): Promise<Buffer> {
   ];
   for (const [label, value, font] of facts) {
     const vx = pen.left + 128;
-    const style = { font, size: font === "mono" ? 9.5 : 11, x: vx, width: pen.left + pen.width - vx };
+    const width = pen.left + pen.width - vx;
+    // A long fingerprint is set smaller rather than wrapped: a split hex string is easy to misread.
+    const size = font === "mono" ? Math.max(7, Math.min(9.5, (width - 2) / (value.length * 0.603))) : 11;
+    const style = { font, size, x: vx, width };
     const h = Math.max(pen.measure(value, style), 13);
     const y = doc.y;
     pen.text(label, { size: 10, color: COLOR.muted, x: pen.left, y: y + (font === "mono" ? 0.5 : 1), width: 124 });
@@ -106,10 +109,19 @@ export async function renderShareCard(card: ShareCardInput): Promise<Buffer> {
   const colW = pen.width / cols;
   const numW = String(card.words.length).length;
   const longest = Math.max(...card.words.map((w) => w.length)) + numW + 2;
-  // Large enough to read back and type, small enough that the longest word fits its column.
-  const size = Math.min(14, (colW - 16) / (longest * 0.61));
-  const rowH = Math.max(size * 1.75, 16);
   const gridTop = doc.y;
+  const closing =
+    "Keep this card sealed in its tamper-evident bag. Never photograph, scan or copy it, and never store it " +
+    "digitally: its words are typed only into Custos, at a recovery. " +
+    `This card is one share of ${card.total}; any ${card.threshold} together restore the backup key, fewer reveal nothing.`;
+  const closingStyle = { size: 9.5 };
+  // What must still fit under the grid on this one page: QR block, bag box, closing note.
+  const below = 14 + 150 + 16 + 44 + 14 + pen.measure(closing, closingStyle) + 4;
+  const maxRowH = (pen.bottom - gridTop - below - 8) / rows;
+  // Large enough to read back and type, small enough that the longest word fits its
+  // column and the whole card stays on one page.
+  const size = Math.min(14, (colW - 16) / (longest * 0.61), maxRowH / 1.45);
+  const rowH = Math.min(Math.max(size * 1.75, 16), maxRowH);
   const gridH = rows * rowH + 8;
   asArtifact(
     doc,
@@ -192,11 +204,7 @@ export async function renderShareCard(card: ShareCardInput): Promise<Buffer> {
   );
   doc.y = by + boxH + 14;
 
-  pen.text(
-    "Keep this card sealed in its tamper-evident bag. Never photograph, scan, type or store it anywhere else. " +
-      `This card is one share of ${card.total}; any ${card.threshold} together restore the backup key, fewer reveal nothing.`,
-    { size: 9.5 },
-  );
+  pen.text(closing, closingStyle);
 
   // ---- footer ---------------------------------------------------------------------
   asArtifact(doc, () => {

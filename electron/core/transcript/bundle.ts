@@ -24,10 +24,7 @@ export const bundleSchema = z.strictObject({
   exportedAt: z.string(),
 });
 
-/**
- * Envelope-only schema used by the verifier: entries may be damaged in any
- * way, and verifyCeremony then names the first damaged one.
- */
+/** Envelope-only bundle schema for the verifier, so a damaged entry is named by verifyCeremony rather than refused here. */
 export const looseBundleSchema = z.object({
   format: z.literal(BUNDLE_FORMAT),
   version: z.literal(TRANSCRIPT_FORMAT_VERSION),
@@ -74,7 +71,10 @@ function sortKeysDeep(value: Json): Json {
   if (Array.isArray(value)) return value.map(sortKeysDeep);
   if (value !== null && typeof value === "object") {
     const out: { [key: string]: Json } = {};
-    for (const key of Object.keys(value).sort()) out[key] = sortKeysDeep(value[key] as Json);
+    for (const key of Object.keys(value).sort()) {
+      // defineProperty: a JSON "__proto__" key is data here, and assignment would make it a prototype.
+      Object.defineProperty(out, key, { value: sortKeysDeep(value[key] as Json), enumerable: true, writable: true, configurable: true });
+    }
     return out;
   }
   return value;
@@ -140,5 +140,6 @@ export function parseBundle(text: string): Bundle {
   if (!parsed.success) {
     throw new CustosError("BUNDLE_MALFORMED", `The bundle is malformed at ${firstIssue(parsed.error)}.`, "Use the bundle.json file Custos exported, unmodified.");
   }
-  return parsed.data as Bundle;
+  // The validated input itself, not zod's copy: a copy would drop a JSON "__proto__" key and change the hash.
+  return json as Bundle;
 }

@@ -58,12 +58,9 @@ function spkiKey(publicKeyB64: string): KeyObject | undefined {
 
 const ECDSA_HASH = { "ECDSA-SHA256": "sha256", "ECDSA-SHA384": "sha384", "ECDSA-SHA512": "sha512" } as const;
 
-/**
- * True if the signature is valid over message; never throws.
- * participant: Ed25519 with a raw 32-byte key. root-key: SPKI DER key with
- * ECDSA (raw r||s, as PKCS#11 returns it), RSA PKCS#1 v1.5 SHA-256, or Ed25519.
- */
+/** True if the participant (raw Ed25519) or root-key (SPKI: ECDSA r||s, RSA PKCS#1 v1.5, Ed25519) signature is valid over message; never throws. */
 export function verifySignature(sig: Signature, message: Uint8Array): boolean {
+  // ECDSA signatures are raw r||s (IEEE P1363) because that is what PKCS#11 C_Sign returns.
   try {
     const signature = decodeBase64Strict(sig.signature);
     if (!signature || signature.length === 0) return false;

@@ -70,12 +70,9 @@ function checkKdfParams(kdf: KdfParams): void {
   }
 }
 
-/**
- * Derives the participant's Ed25519 attestation key from their passphrase.
- * The passphrase is NFC-normalised so the same words typed on another
- * keyboard or OS give the same key at a recovery years later.
- */
+/** Derives the participant's Ed25519 attestation key from their passphrase (scrypt -> 32-byte seed); refuses short passphrases. */
 export function deriveAttestationKey(passphrase: string, kdf: KdfParams): AttestationKey {
+  // NFC, so the same words typed on another keyboard or OS give the same key at a recovery years later.
   const normalised = passphrase.normalize("NFC");
   if (Array.from(normalised).length < MIN_PASSPHRASE_LENGTH) {
     throw new CustosError(

@@ -1,9 +1,8 @@
-/**
- * Numbered schema migrations, applied in order; PRAGMA user_version holds the
- * number of the last one applied. Never edit a released migration: add one.
- * Whatever a migration does, rawEntries() and verify must keep reading every
- * earlier transcript, because auditors verify old files.
- */
+// PRAGMA user_version holds the number of the last migration applied. Never edit a
+// released migration: add one. Whatever a migration does, rawEntries() and verify must
+// keep reading every earlier transcript, because auditors verify old files.
+
+/** One numbered schema step, applied in its own transaction. */
 export interface Migration {
   version: number;
   description: string;

@@ -68,11 +68,11 @@ function isSqliteError(e: unknown): e is Error & { code: string } {
   return typeof code === "string" && code.startsWith("SQLITE_");
 }
 
-/**
- * The transcript database: one SQLite file per installation, every entry
- * written in one durable transaction, hash-chained to the one before.
- */
+/** The transcript database: one SQLite file per installation, each entry one durable transaction, hash-chained to the one before. */
 export class TranscriptStore {
+  // Prepared once per connection: preparing dominates the cost of small queries.
+  private readonly statements = new Map<string, Database.Statement>();
+
   private constructor(
     private readonly db: Database.Database,
     /** Opened for `custos verify`: no writes, no migrations. */
@@ -112,14 +112,11 @@ export class TranscriptStore {
     return new TranscriptStore(db, false);
   }
 
-  /**
-   * Opens an existing transcript for verification without changing it. A
-   * cleanly closed WAL database lives entirely in the main file, so it is
-   * read into memory and opened from there: no -wal/-shm files appear next to
-   * the evidence. If a -wal file with content exists (the app is running, or
-   * crashed), SQLite must read it, so the file is opened read-only in place.
-   */
+  /** Opens an existing transcript for verification without changing it or leaving -wal/-shm files next to the evidence. */
   static openReadOnly(path: string): TranscriptStore {
+    // A cleanly closed WAL database lives entirely in the main file, so it is read into memory and
+    // opened from there. If a -wal file with content exists (the app is running, or crashed), SQLite
+    // must read it, so the file is opened read-only in place.
     if (!existsSync(path)) throw unreadable(path, "the file does not exist");
     const header = readHeader(path);
     if (header.length < 16 || !header.subarray(0, 16).equals(SQLITE_MAGIC)) {
@@ -162,9 +159,7 @@ export class TranscriptStore {
   createCeremony(meta: Omit<CeremonyMeta, "status">): void {
     this.assertWritable();
     try {
-      this.db
-        .prepare(`INSERT INTO ceremonies (${CEREMONY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?)`)
-        .run(meta.id, meta.scriptId, meta.scriptVersion, meta.scriptTitle, meta.scriptSha256, meta.scriptText, meta.mode, meta.createdAt);
+      this.stmt(`INSERT INTO ceremonies (${CEREMONY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?)`).run(meta.id, meta.scriptId, meta.scriptVersion, meta.scriptTitle, meta.scriptSha256, meta.scriptText, meta.mode, meta.createdAt);
     } catch (e) {
       if (isSqliteError(e) && e.code.startsWith("SQLITE_CONSTRAINT_PRIMARYKEY")) {
         throw new CustosError("CEREMONY_EXISTS", `A ceremony with id ${meta.id} already exists in this transcript.`, "Each ceremony needs a new id.");
@@ -175,28 +170,24 @@ export class TranscriptStore {
 
   /** The ceremony row, or undefined. */
   getCeremony(id: string): CeremonyMeta | undefined {
-    const row = this.db.prepare(`SELECT ${CEREMONY_COLUMNS} FROM ceremonies WHERE id = ?`).get(id) as CeremonyRow | undefined;
+    const row = this.stmt(`SELECT ${CEREMONY_COLUMNS} FROM ceremonies WHERE id = ?`).get(id) as CeremonyRow | undefined;
     return row && rowToMeta(row);
   }
 
   /** All ceremonies, oldest first. */
   listCeremonies(): CeremonyMeta[] {
-    const rows = this.db.prepare(`SELECT ${CEREMONY_COLUMNS} FROM ceremonies ORDER BY created_at, id`).all() as CeremonyRow[];
+    const rows = this.stmt(`SELECT ${CEREMONY_COLUMNS} FROM ceremonies ORDER BY created_at, id`).all() as CeremonyRow[];
     return rows.map(rowToMeta);
   }
 
   /** Changes a ceremony's status (not hash-chained: the seal entry is what proves completion). */
   setStatus(id: string, status: CeremonyStatus): void {
     this.assertWritable();
-    const result = this.db.prepare("UPDATE ceremonies SET status = ? WHERE id = ?").run(status, id);
+    const result = this.stmt("UPDATE ceremonies SET status = ? WHERE id = ?").run(status, id);
     if (result.changes !== 1) throw noCeremony(id);
   }
 
-  /**
-   * Appends one entry in one durable transaction, refusing anything that
-   * would not verify: a broken chain (TRANSCRIPT_CHAIN), a malformed body or
-   * signature, a signature that does not verify, a missing required signer.
-   */
+  /** Appends one entry in one durable transaction; refuses a broken chain (TRANSCRIPT_CHAIN), bad signatures or a missing required signer. */
   appendEntry(body: EntryBody, signatures: Signature[]): StoredEntry {
     this.assertWritable();
     const parsedBody = entryBodySchema.safeParse(body);
@@ -237,12 +228,12 @@ export class TranscriptStore {
     const hashOfEntry = computeEntryHash(hash, sorted);
 
     const append = this.db.transaction((): void => {
-      const ceremony = this.db.prepare("SELECT status FROM ceremonies WHERE id = ?").get(body.ceremonyId) as { status: CeremonyStatus } | undefined;
+      const ceremony = this.stmt("SELECT status FROM ceremonies WHERE id = ?").get(body.ceremonyId) as { status: CeremonyStatus } | undefined;
       if (!ceremony) throw noCeremony(body.ceremonyId);
       if (ceremony.status !== "open") {
         throw new CustosError("TRANSCRIPT_NOT_OPEN", `Ceremony ${body.ceremonyId} is ${ceremony.status}; nothing more can be recorded in it.`, "");
       }
-      const last = this.headIn(body.ceremonyId);
+      const last = this.head(body.ceremonyId);
       const expectedSeq = last ? last.seq + 1 : 1;
       const expectedPrev = last ? last.entryHash : GENESIS_HASH;
       if (body.seq !== expectedSeq || body.prevHash !== expectedPrev) {
@@ -254,11 +245,9 @@ export class TranscriptStore {
           "Another process may have written to this transcript; reload the ceremony and resume.",
         );
       }
-      this.db
-        .prepare(
-          "INSERT INTO entries (ceremony_id, seq, step_id, action, body_json, body_hash, signatures_json, entry_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .run(body.ceremonyId, body.seq, body.stepId, body.action, bodyJson, hash, signaturesJson, hashOfEntry);
+      this.stmt(
+        "INSERT INTO entries (ceremony_id, seq, step_id, action, body_json, body_hash, signatures_json, entry_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      ).run(body.ceremonyId, body.seq, body.stepId, body.action, bodyJson, hash, signaturesJson, hashOfEntry);
     });
     // IMMEDIATE: take the write lock before reading the head, so two writers cannot both extend it.
     append.immediate();
@@ -289,20 +278,23 @@ export class TranscriptStore {
 
   /** The stored columns of a ceremony's entries in seq order, unparsed. */
   rawEntries(ceremonyId: string): RawEntry[] {
-    return this.db.prepare(`SELECT ${RAW_COLUMNS} FROM entries WHERE ceremony_id = ? ORDER BY seq`).all(ceremonyId) as RawEntry[];
+    return this.stmt(`SELECT ${RAW_COLUMNS} FROM entries WHERE ceremony_id = ? ORDER BY seq`).all(ceremonyId) as RawEntry[];
   }
 
   /** Ceremony ids that have entries but no ceremony row (only possible if the file was edited). */
   orphanCeremonyIds(): string[] {
-    const rows = this.db
-      .prepare("SELECT DISTINCT ceremony_id AS id FROM entries WHERE ceremony_id NOT IN (SELECT id FROM ceremonies) ORDER BY ceremony_id")
-      .all() as Array<{ id: unknown }>;
+    const rows = this.stmt(
+      "SELECT DISTINCT ceremony_id AS id FROM entries WHERE ceremony_id NOT IN (SELECT id FROM ceremonies) ORDER BY ceremony_id",
+    ).all() as Array<{ id: unknown }>;
     return rows.map((r) => String(r.id));
   }
 
   /** Sequence number and hash of the last entry, or null before the first. */
   head(ceremonyId: string): { seq: number; entryHash: string } | null {
-    return this.headIn(ceremonyId);
+    const row = this.stmt("SELECT seq, entry_hash AS entryHash FROM entries WHERE ceremony_id = ? ORDER BY seq DESC LIMIT 1").get(ceremonyId) as
+      | { seq: number; entryHash: string }
+      | undefined;
+    return row ?? null;
   }
 
   /** Closes the database (checkpointing the WAL). */
@@ -310,11 +302,13 @@ export class TranscriptStore {
     if (this.db.open) this.db.close();
   }
 
-  private headIn(ceremonyId: string): { seq: number; entryHash: string } | null {
-    const row = this.db
-      .prepare("SELECT seq, entry_hash AS entryHash FROM entries WHERE ceremony_id = ? ORDER BY seq DESC LIMIT 1")
-      .get(ceremonyId) as { seq: number; entryHash: string } | undefined;
-    return row ?? null;
+  private stmt(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
   }
 
   private assertWritable(): void {

@@ -6,7 +6,7 @@ import { looseBundleSchema, type LooseBundleEntry } from "./bundle";
 import { canonicalJson, sha256Hex } from "./canonical";
 import { attestationMessage, entryHash as computeEntryHash, verifySignature } from "./chain";
 import { ed25519PublicKeyFromRaw } from "./identity";
-import { enrolledParticipantSchema, entryBodySchema, firstIssue, signatureSchema } from "./schema";
+import { ceremonyMetaSchema, enrolledParticipantSchema, entryBodySchema, firstIssue, signatureSchema } from "./schema";
 import { SQLITE_MAGIC, TranscriptStore } from "./store";
 import { GENESIS_HASH, type Bundle, type RawEntry, type CeremonyMeta, type CeremonyVerdict, type EntryBody, type Signature, type VerifyResult } from "./types";
 
@@ -82,13 +82,22 @@ function short(hash: unknown): string {
   return typeof hash === "string" ? `${hash.slice(0, 12)}…` : String(hash);
 }
 
-/**
- * Verifies one ceremony from its unparsed rows (in seq order) and its
- * ceremony record. Stops at the first bad entry and names it; problems not
- * tied to one entry (script hash, ceremony record) go to `problems`.
- */
+/** Verifies one ceremony from its unparsed rows (seq order); names the first bad entry, puts script/record problems in `problems`. */
 export function verifyCeremony(meta: CeremonyMeta, rows: RawEntry[]): CeremonyVerdict {
   const problems: string[] = [];
+  // SQLite columns are untyped: an edited ceremony row may hold anything, and must be reported, not thrown on.
+  const metaShape = ceremonyMetaSchema.safeParse(meta);
+  if (!metaShape.success) {
+    const last = rows[rows.length - 1];
+    return {
+      ceremonyId: String(meta.id),
+      ok: false,
+      entries: rows.length,
+      head: last ? String(last.entryHash) : null,
+      sealed: false,
+      problems: [`The ceremony record is malformed at ${firstIssue(metaShape.error)}; its entries were not checked.`],
+    };
+  }
   const actualScriptHash = sha256Hex(meta.scriptText);
   if (actualScriptHash !== meta.scriptSha256) {
     problems.push(
@@ -112,10 +121,11 @@ export function verifyCeremony(meta: CeremonyMeta, rows: RawEntry[]): CeremonyVe
 
     // --- position in the chain
     if (row.seq !== expectedSeq) {
-      firstBad =
-        typeof row.seq === "number" && row.seq > expectedSeq
+      firstBad = !Number.isSafeInteger(row.seq)
+        ? bad(`the entry stored at position ${expectedSeq} has no valid sequence number (${JSON.stringify(row.seq)}).`, expectedSeq, expectedStep())
+        : row.seq > expectedSeq
           ? bad(
-              `entry ${expectedSeq} is missing: after ${expectedSeq === 1 ? "the start" : `entry ${expectedSeq - 1}`} the transcript continues with entry ${row.seq}.`,
+              `missing: ${expectedSeq === 1 ? "the transcript starts" : `after entry ${expectedSeq - 1} the transcript continues`} with entry ${row.seq}.`,
               expectedSeq,
               expectedStep(),
             )
@@ -389,7 +399,7 @@ export function verifyCeremony(meta: CeremonyMeta, rows: RawEntry[]): CeremonyVe
     firstBad = {
       seq: rows.length + 1,
       stepId: script.steps[stepIndex] ?? "?",
-      reason: `entry ${rows.length + 1} is missing: the ceremony is marked closed, but its transcript stops ${rows.length ? `after entry ${rows.length}` : "before the first entry"} with ${missing} script step${missing === 1 ? "" : "s"} unrecorded (entries removed from the end?).`,
+      reason: `missing: the ceremony is marked closed, but its transcript stops ${rows.length ? `after entry ${rows.length}` : "before the first entry"} with ${missing} script step${missing === 1 ? "" : "s"} unrecorded (entries removed from the end?).`,
     };
   }
   const sealed = firstBad === undefined && sealedAt !== undefined && sealedAt === rows.length;
@@ -436,10 +446,12 @@ function canonicalOrUnparseable(value: unknown): string {
 
 /** Rows for verifyCeremony from bundle entries, which carry bodies rather than stored text. */
 function bundleRows(entries: readonly LooseBundleEntry[]): RawEntry[] {
-  return entries.map((e) => {
+  return entries.map((e, i) => {
     const body = isObject(e.body) ? e.body : {};
     return {
-      seq: typeof body.seq === "number" ? body.seq : Number.NaN,
+      // A bundle has no separate seq column: its position stands in when the body's own seq is unusable,
+      // so the schema check then names the bad field.
+      seq: typeof body.seq === "number" ? body.seq : i + 1,
       stepId: typeof body.stepId === "string" ? body.stepId : "?",
       action: typeof body.action === "string" ? body.action : "?",
       bodyJson: canonicalOrUnparseable(e.body),
@@ -469,10 +481,7 @@ export function verifyBundle(bundle: Bundle): VerifyResult {
 
 /** Hooks for input formats other modules know how to open. */
 export interface VerifyFileOptions {
-  /**
-   * Returns the JSON bundle embedded in a PDF ceremony report, or null if it
-   * carries none. Supplied by the report module; without it PDFs are refused.
-   */
+  /** Returns the bundle JSON embedded in a PDF report, or null; supplied by the report module, without it PDFs are refused. */
   extractBundleFromPdf?: (pdf: Uint8Array) => string | null;
 }
 
@@ -500,11 +509,7 @@ function verifyBundleText(path: string, text: string, source: "bundle" | "pdf"):
   return { ok: verdict.ok, source, ceremonies: [verdict] };
 }
 
-/**
- * `custos verify FILE`: detects a SQLite transcript, a JSON bundle or (with a
- * hook) a PDF report and verifies it. Throws VERIFY_UNREADABLE for a file
- * that cannot be read as any of them.
- */
+/** `custos verify FILE`: detects a SQLite transcript, a JSON bundle or (with the hook) a PDF report; VERIFY_UNREADABLE otherwise. */
 export function verifyFile(path: string, options: VerifyFileOptions = {}): VerifyResult {
   let bytes: Buffer;
   try {
