@@ -28,5 +28,8 @@ node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a=
 export ELECTRON_SKIP_BINARY_DOWNLOAD="${ELECTRON_SKIP_BINARY_DOWNLOAD:-1}"
 [ "$ELECTRON_SKIP_BINARY_DOWNLOAD" = 0 ] && unset ELECTRON_SKIP_BINARY_DOWNLOAD
 export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
-npm ci --no-audit --no-fund
+# `npm install`, not `npm ci`: npm 11 here leaves other platforms' optional
+# packages (rollup, esbuild) out of the lock file, and `npm ci` then refuses it.
+# The lock file still pins every version that is installed.
+npm install --no-audit --no-fund
 echo "setup: done"

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import { parseArgs } from "node:util";
 import { CustosError } from "../core/errors";
-import { rehearse } from "../core/rehearse/rehearse";
+import { rehearse, resumeRehearsal } from "../core/rehearse/rehearse";
 import { lintScriptText } from "../core/script/load";
 import { extractBundleFromPdf, renderReport } from "../core/report";
 import { bundleToJson, exportBundle, parseBundle } from "../core/transcript/bundle";
@@ -13,6 +13,7 @@ const USAGE = `custos — offline root key ceremonies
 
   custos lint <script.yaml>...
   custos rehearse <script.yaml> --out DIR [--custodians N] [--threshold M] [--algorithm A]
+  custos rehearse --resume DIR
   custos verify <transcript.sqlite | bundle.json | report.pdf>
   custos report <transcript.sqlite> [--ceremony ID] --out FILE
   custos export <transcript.sqlite> [--ceremony ID] --out FILE
@@ -97,8 +98,14 @@ async function rehearseCmd(args: string[], io: Out): Promise<number> {
       threshold: { type: "string" },
       algorithm: { type: "string" },
       module: { type: "string" },
+      resume: { type: "string" },
     },
   });
+  if (values.resume) {
+    const r = await resumeRehearsal(values.resume, io.out);
+    io.out(`REHEARSAL complete: ceremony ${r.ceremonyId}, ${r.entries} entries, folder ${r.outDir}`);
+    return 0;
+  }
   const script = positionals[0];
   if (!script || !values.out) throw new CustosError("USAGE", "rehearse needs a script and --out DIR.", USAGE);
   const r = await rehearse({

@@ -73,16 +73,50 @@ export function shareCardPdf(card: import("../engine/types").ShareCardView): Pro
  */
 export async function rehearse(o: RehearseOptions): Promise<RehearsalOutcome> {
   const loaded = loadScriptFile(o.scriptPath);
-  const log = o.log ?? (() => {});
   const outDir = path.resolve(o.outDir);
   ensureEmptyDir(outDir);
   const token = prepareRehearsalTokenDir(outDir, o.modulePath);
   const custodianCount = o.custodians ?? loaded.script.quorum.shares;
-  const people = simulatedAttendance(loaded.script, custodianCount);
-  const soPin = randomPin();
-  const userPin = randomPin();
+  const info: Omit<RehearsalFile, "ceremonyId"> = {
+    format: "custos-rehearsal",
+    version: 1,
+    warning: "REHEARSAL ONLY. This throwaway token, its PINs and these simulated passphrases protect nothing; never use them in production.",
+    script: path.resolve(o.scriptPath),
+    softhsm: { configPath: token.configPath, tokenDir: token.tokenDir, modulePath: token.modulePath, tokenLabel: TOKEN_LABEL, soPin: randomPin(), userPin: randomPin() },
+    participants: simulatedAttendance(loaded.script, custodianCount),
+  };
+  return runRehearsal(outDir, info, o.log, (deps) =>
+    Ceremony.start(deps, loaded, {
+      mode: "rehearsal",
+      algorithm: o.algorithm,
+      shares: custodianCount,
+      threshold: o.threshold ?? Math.min(loaded.script.quorum.threshold, custodianCount),
+    }),
+  );
+}
+
+/** Continues an interrupted rehearsal from its folder: the transcript says where it stopped. */
+export async function resumeRehearsal(dir: string, log?: (line: string) => void): Promise<RehearsalOutcome> {
+  const outDir = path.resolve(dir);
+  let info: RehearsalFile;
+  try {
+    info = JSON.parse(fs.readFileSync(path.join(outDir, "rehearsal.json"), "utf8")) as RehearsalFile;
+  } catch (e) {
+    throw new CustosError("REHEARSAL_RESUME", `${outDir} has no readable rehearsal.json (${(e as Error).message}).`, "Point --resume at a rehearsal folder.");
+  }
+  return runRehearsal(outDir, info, log, (deps) => Ceremony.resume(deps, info.ceremonyId));
+}
+
+async function runRehearsal(
+  outDir: string,
+  info: Omit<RehearsalFile, "ceremonyId"> & { ceremonyId?: string },
+  logFn: ((line: string) => void) | undefined,
+  open: (deps: EngineDeps) => Ceremony,
+): Promise<RehearsalOutcome> {
+  const log = logFn ?? (() => {});
+  const token = { configPath: info.softhsm.configPath, tokenDir: info.softhsm.tokenDir, modulePath: info.softhsm.modulePath, env: { SOFTHSM2_CONF: info.softhsm.configPath } };
   const store = TranscriptStore.open(path.join(outDir, "transcript.sqlite"));
-  const room = new SimulatedRoom({ outDir, people, soPin, userPin, renderShareCard: shareCardPdf, log });
+  const room = new SimulatedRoom({ outDir, people: info.participants, soPin: info.softhsm.soPin, userPin: info.softhsm.userPin, renderShareCard: shareCardPdf, log });
   const deps: EngineDeps = {
     store,
     driver: room,
@@ -95,25 +129,15 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalOutcome> {
   };
   let ceremony: Ceremony | undefined;
   try {
-    ceremony = Ceremony.start(deps, loaded, {
-      mode: "rehearsal",
-      algorithm: o.algorithm,
-      shares: custodianCount,
-      threshold: o.threshold ?? Math.min(loaded.script.quorum.threshold, custodianCount),
-    });
-    const info: RehearsalFile = {
-      format: "custos-rehearsal",
-      version: 1,
-      warning: "REHEARSAL ONLY. This throwaway token, its PINs and these simulated passphrases protect nothing; never use them in production.",
-      ceremonyId: ceremony.id,
-      script: path.resolve(o.scriptPath),
-      softhsm: { configPath: token.configPath, tokenDir: token.tokenDir, modulePath: token.modulePath, tokenLabel: TOKEN_LABEL, soPin, userPin },
-      participants: people,
-    };
-    fs.writeFileSync(path.join(outDir, "rehearsal.json"), JSON.stringify(info, null, 2) + "\n", { mode: 0o600 });
-    log(`REHEARSAL ${ceremony.id}: ${loaded.script.title} (${loaded.file}, sha256 ${loaded.sha256.slice(0, 16)}…)`);
-    await ceremony.runToEnd((e) => log(`  [${e.body.seq}/${loaded.script.steps.length}] ${e.body.stepId} (${e.body.action}) ${e.entryHash.slice(0, 12)}`));
-    const bundle = exportBundle(store, ceremony.id, new Date().toISOString());
+    ceremony = open(deps);
+    if (!info.ceremonyId) {
+      const full: RehearsalFile = { ...info, ceremonyId: ceremony.id };
+      fs.writeFileSync(path.join(outDir, "rehearsal.json"), JSON.stringify(full, null, 2) + "\n", { mode: 0o600 });
+    }
+    const total = ceremony.script.steps.length;
+    log(`REHEARSAL ${ceremony.id}: ${ceremony.script.title} (sha256 ${ceremony.meta.scriptSha256.slice(0, 16)}…)${ceremony.completedSteps ? `, resuming at step ${ceremony.completedSteps + 1}` : ""}`);
+    await ceremony.runToEnd((e) => log(`  [${e.body.seq}/${total}] ${e.body.stepId} (${e.body.action}) ${e.entryHash.slice(0, 12)}`));
+    const bundle = exportBundle(store, ceremony.id, bundleTime(store, ceremony.id));
     fs.writeFileSync(path.join(outDir, "bundle.json"), bundleToJson(bundle));
     fs.writeFileSync(path.join(outDir, "report.pdf"), await renderReport(bundle));
     log(`done: ${outDir}`);
@@ -122,4 +146,10 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalOutcome> {
     ceremony?.close();
     store.close();
   }
+}
+
+/** Bundles carry the transcript's own last time, so re-exports of the same transcript are identical. */
+function bundleTime(store: TranscriptStore, id: string): string {
+  const e = store.entries(id);
+  return e[e.length - 1]?.body.timestamp ?? new Date(0).toISOString();
 }

@@ -111,7 +111,13 @@ export class SimulatedRoom implements Driver {
 
   async reenterShare(_v: unknown, req: { index: number; error?: CustosError }) {
     if (req.error) throw req.error;
-    const t = this.shareText.get(req.index);
+    let t = this.shareText.get(req.index);
+    if (!t) {
+      // After a restart the in-memory copy is gone; the rehearsal's shares/ folder has it.
+      const dir = path.join(this.o.outDir, "shares");
+      const f = fs.existsSync(dir) ? fs.readdirSync(dir).find((n) => n.startsWith(`share-${String(req.index).padStart(2, "0")}-of-`)) : undefined;
+      if (f) t = readRehearsalShare(path.join(dir, f));
+    }
     if (!t) throw new CustosError("REHEARSAL_SHARE_LOST", `Share ${req.index} was not handed out in this run.`, "Re-run the rehearsal from the start.");
     return t;
   }
