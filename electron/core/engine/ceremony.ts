@@ -190,7 +190,11 @@ export class Ceremony {
 
   /** Runs every remaining step. */
   async runToEnd(onStep?: (e: StoredEntry) => void): Promise<void> {
-    while (!this.done) onStep?.(await this.runNextStep());
+    while (!this.done) {
+      // Not `onStep?.(await …)`: optional chaining would skip the await itself.
+      const entry = await this.runNextStep();
+      onStep?.(entry);
+    }
   }
 
   /** Drops unlocked keys and unloads the PKCS#11 module. */
