@@ -1,18 +1,19 @@
 import fs from "node:fs";
 import { parseArgs } from "node:util";
 import { CustosError } from "../core/errors";
-import { rehearse, resumeRehearsal } from "../core/rehearse/rehearse";
+import { rehearse, rehearseFrom, resumeRehearsal } from "../core/rehearse/rehearse";
 import { lintScriptText } from "../core/script/load";
-import { extractBundleFromPdf, renderReport } from "../core/report";
-import { bundleToJson, exportBundle, parseBundle } from "../core/transcript/bundle";
+import { renderReport } from "../core/report";
+import { verifyAnyFile } from "../core/source";
+import { bundleToJson, exportBundle } from "../core/transcript/bundle";
 import { TranscriptStore } from "../core/transcript/store";
-import { verifyBundle, verifyFile } from "../core/transcript/verify";
 import type { VerifyResult } from "../core/transcript/types";
 
 const USAGE = `custos — offline root key ceremonies
 
   custos lint <script.yaml>...
   custos rehearse <script.yaml> --out DIR [--custodians N] [--threshold M] [--algorithm A]
+  custos rehearse <recovery|resplit|destruction.yaml> --from DIR --out DIR [--shares 1,3,5] [--custodians N] [--threshold M]
   custos rehearse --resume DIR
   custos verify <transcript.sqlite | bundle.json | report.pdf>
   custos report <transcript.sqlite> [--ceremony ID] --out FILE
@@ -99,6 +100,8 @@ async function rehearseCmd(args: string[], io: Out): Promise<number> {
       algorithm: { type: "string" },
       module: { type: "string" },
       resume: { type: "string" },
+      from: { type: "string" },
+      shares: { type: "string" },
     },
   });
   if (values.resume) {
@@ -108,6 +111,22 @@ async function rehearseCmd(args: string[], io: Out): Promise<number> {
   }
   const script = positionals[0];
   if (!script || !values.out) throw new CustosError("USAGE", "rehearse needs a script and --out DIR.", USAGE);
+  if (values.from) {
+    const shares = values.shares?.split(",").map((x) => int(x.trim(), "shares")!);
+    const r = await rehearseFrom({
+      scriptPath: script,
+      fromDir: values.from,
+      outDir: values.out,
+      shares,
+      custodians: int(values.custodians, "custodians"),
+      threshold: int(values.threshold, "threshold"),
+      modulePath: values.module,
+      log: io.out,
+    });
+    io.out(`REHEARSAL complete: ceremony ${r.ceremonyId}, ${r.entries} entries, folder ${r.outDir}`);
+    return 0;
+  }
+  if (values.shares) throw new CustosError("USAGE", "--shares goes with --from.", USAGE);
   const r = await rehearse({
     scriptPath: script,
     outDir: values.out,
@@ -152,22 +171,7 @@ function verify(args: string[], io: Out): number {
 
 /** Verifies a transcript database, a bundle, or a report PDF (by its attached bundle). */
 export function verifyAny(file: string): VerifyResult {
-  let head: Buffer;
-  try {
-    const fd = fs.openSync(file, "r");
-    head = Buffer.alloc(5);
-    fs.readSync(fd, head, 0, 5, 0);
-    fs.closeSync(fd);
-  } catch (e) {
-    throw new CustosError("VERIFY_UNREADABLE", `${file} cannot be read (${(e as Error).message}).`, "Check the path.");
-  }
-  if (head.toString("latin1") === "%PDF-") {
-    const text = extractBundleFromPdf(fs.readFileSync(file));
-    if (!text) throw new CustosError("REPORT_NO_BUNDLE", `${file} has no attached transcript bundle.`, "Only Custos ceremony reports carry one; verify the bundle.json or the database instead.");
-    const r = verifyBundle(parseBundle(text));
-    return { ...r, source: "pdf" };
-  }
-  return verifyFile(file);
+  return verifyAnyFile(file);
 }
 
 function openCeremony(args: string[]): { store: TranscriptStore; id: string; out: string } {

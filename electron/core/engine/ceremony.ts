@@ -8,7 +8,7 @@ import type { CeremonyScript, ScriptStep } from "../script/schema";
 import { attestationMessage, bodyHash as hashBody } from "../transcript/chain";
 import type { CeremonyMeta, CeremonyMode, EntryBody, Json, Signature, StoredEntry } from "../transcript/types";
 import { GENESIS_HASH, TRANSCRIPT_FORMAT_VERSION } from "../transcript/types";
-import { recordedRootKey, recordedToken } from "./actions/util";
+import { recipientsRole, recordedRootKey, recordedToken } from "./actions/util";
 import { Keyring } from "./keyring";
 import { runAction } from "./registry";
 import type { CeremonySettings, EngineDeps, Participant, StepContext, StepView } from "./types";
@@ -36,7 +36,7 @@ function resolveSettings(script: CeremonyScript, o: Pick<StartOptions, "algorith
   }
   const shares = o.shares ?? script.quorum.shares;
   const threshold = o.threshold ?? script.quorum.threshold;
-  const custodian = script.roles.find((r) => r.id === "custodian");
+  const custodian = script.roles.find((r) => r.id === recipientsRole(script));
   if (!Number.isInteger(shares) || !Number.isInteger(threshold) || threshold < 2 || threshold > shares || shares > 255) {
     throw new CustosError("QUORUM_INVALID", `A threshold of ${threshold} of ${shares} shares is not possible.`, "Use 2 <= threshold <= shares <= 255.");
   }
@@ -234,6 +234,10 @@ export class Ceremony {
       history,
       participants: this.participants,
       keyring: this.keyring,
+      signaturesOf: (seq) => this.entries.find((e) => e.body.seq === seq)?.signatures ?? [],
+      proveIdentity: async (p) => {
+        await this.unlockKey(view, p);
+      },
       hsm: () => this.hsm(),
       session,
       login: (s, role) => this.login(view, s, role),
@@ -293,6 +297,14 @@ export class Ceremony {
   private async attest(view: StepView, participantId: string, message: Uint8Array): Promise<Signature> {
     const p = this.participants.find((x) => x.id === participantId);
     strictAssert(p, `participant ${participantId} is enrolled`);
+    const key = await this.unlockKey(view, p);
+    const sig: Signature = { signer: p.id, kind: "participant", algorithm: "Ed25519", publicKey: p.publicKey, signature: key.sign(message) };
+    if (this.deps.attestWindowMs <= 0) key.dispose();
+    return sig;
+  }
+
+  /** The participant's unlocked key, asking for the passphrase (three tries) when the window has closed. */
+  private async unlockKey(view: StepView, p: Participant) {
     let key = this.keyring.get(p);
     let error: CustosError | undefined;
     for (let attempt = 0; !key && attempt < 3; attempt++) {
@@ -301,9 +313,7 @@ export class Ceremony {
       if (!key) error = new CustosError("ATTEST_WRONG_PASSPHRASE", `That is not ${p.name}'s enrolled passphrase.`, "Type it again; the passphrase is case-sensitive.");
     }
     if (!key) throw error!;
-    const sig: Signature = { signer: p.id, kind: "participant", algorithm: "Ed25519", publicKey: p.publicKey, signature: key.sign(message) };
-    if (this.deps.attestWindowMs <= 0) key.dispose();
-    return sig;
+    return key;
   }
 
   private async rootSign(ctx: StepContext, message: Uint8Array): Promise<Signature> {

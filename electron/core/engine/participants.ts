@@ -5,7 +5,7 @@ import type { CeremonyScript } from "../script/schema";
 export function checkAttendance(
   script: CeremonyScript,
   people: Array<{ name: string; roles: string[] }>,
-  custodianCount: number,
+  counts: Record<string, { min: number; max?: number }>,
 ): void {
   const names = new Set<string>();
   for (const p of people) {
@@ -26,8 +26,8 @@ export function checkAttendance(
   }
   for (const role of script.roles) {
     const count = people.filter((p) => p.roles.includes(role.id)).length;
-    const min = role.id === "custodian" ? Math.max(role.min, custodianCount) : role.min;
-    const max = role.id === "custodian" ? custodianCount : role.max;
+    const min = counts[role.id] ? Math.max(role.min, counts[role.id]!.min) : role.min;
+    const max = counts[role.id] ? counts[role.id]!.max : role.max;
     if (count < min) throw new CustosError("ENROL_ROLE_COUNT", `The script needs at least ${min} ${role.title.toLowerCase()}(s); ${count} enrolled.`, "Enrol the missing participants before continuing.");
     if (max !== undefined && count > max) throw new CustosError("ENROL_ROLE_COUNT", `The script allows at most ${max} ${role.title.toLowerCase()}(s); ${count} enrolled.`, "Remove the extra role assignments.");
   }

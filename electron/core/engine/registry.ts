@@ -4,6 +4,9 @@ import { verifyShares, wrapAndSplitBackup } from "./actions/backup";
 import { generateKeyPair, sealTranscript, selfSignCertificate } from "./actions/keys";
 import { airGapCheck, checklist, enrolParticipants } from "./actions/room";
 import { initToken, selectToken } from "./actions/token";
+import { destroyKey, quorumApproval } from "./actions/destruction";
+import { collectSharesAndRestore, resplitBackup, testSignature } from "./actions/recovery";
+import { loadSourceCeremony } from "./actions/source";
 import type { ActionImpl } from "./types";
 
 /** The fixed action registry: every script action name maps to exactly one implementation. */
@@ -20,6 +23,12 @@ export const ACTIONS: { [A in ActionName]: ActionImpl<never> } = {
   "export-public-artifacts": exportPublicArtifacts,
   "print-report": printReport,
   "seal-transcript": sealTranscript,
+  "load-source-ceremony": loadSourceCeremony,
+  "collect-shares-and-restore": collectSharesAndRestore,
+  "test-signature": testSignature,
+  "resplit-backup": resplitBackup,
+  "quorum-approval": quorumApproval,
+  "destroy-key": destroyKey,
 };
 
 /** Runs an action after parsing its params with the registry's schema. */

@@ -15,6 +15,19 @@ export interface Participant {
   /** base64 of the raw Ed25519 public key. */
   publicKey: string;
   kdf: KdfParams;
+  /** At a recovery, re-split or destruction: the id this person had in the source ceremony. */
+  sourceId?: string;
+}
+
+/** What the room sees before anyone enters a share (DESIGN.md: shown first, always). */
+export interface ShareBrief {
+  sourceCeremonyId: string;
+  keyFingerprint: string;
+  algorithm: string;
+  threshold: number;
+  total: number;
+  /** Custodians expected to enter a share, with the share number each holds. */
+  expected: Array<{ name: string; participantId: string; shareIndex: number }>;
 }
 
 /** What a step shows before it runs (UI and CLI alike). */
@@ -52,7 +65,18 @@ export interface Driver {
   /** Items read aloud and values recorded (serials); returns values by field id. */
   checklist(view: StepView, items: string[], fields: ResolvedField[]): Promise<Record<string, string | string[]>>;
   /** Names, roles and passphrases of everyone present. */
-  enrol(view: StepView, roles: CeremonyScript["roles"], error?: CustosError): Promise<Array<{ name: string; roles: string[]; passphrase: string }>>;
+  enrol(
+    view: StepView,
+    roles: CeremonyScript["roles"],
+    error?: CustosError,
+    source?: { roles: string[]; participants: Participant[] },
+  ): Promise<Array<{ name: string; roles: string[]; passphrase: string; sourceId?: string }>>;
+  /** The earlier ceremony's transcript (database, bundle or report PDF) and its backup.json. */
+  selectSource(view: StepView, error?: CustosError): Promise<{ transcript: string; backup?: string }>;
+  /** Shows the share brief before the first share is entered; resolves when the room has read it. */
+  briefing(view: StepView, brief: ShareBrief): Promise<void>;
+  /** One custodian enters their share (words or hex). */
+  collectShare(view: StepView, req: { custodian: Participant; brief: ShareBrief; collected: number; needed: number; error?: CustosError }): Promise<string>;
   /** A participant types their passphrase to attest (or to prove identity). */
   passphrase(view: StepView, participant: Participant, error?: CustosError): Promise<string>;
   /** Choose the participants who attest for a requirement "one of role X". */
@@ -125,6 +149,10 @@ export interface StepContext {
   history: EntryBody[];
   participants: Participant[];
   keyring: import("./keyring").Keyring;
+  /** Signatures of recorded entries, by seq (for quorum checks). */
+  signaturesOf(seq: number): import("../transcript/types").Signature[];
+  /** Asks a participant for their passphrase (unless their key is unlocked) and checks it. */
+  proveIdentity(p: Participant): Promise<void>;
   hsm(): Hsm;
   /** Opens a session on the ceremony's token; closed by the engine after the step. */
   session(): HsmSession;

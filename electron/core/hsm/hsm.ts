@@ -500,23 +500,7 @@ export class HsmSession {
   unwrapRootKey(blob: Buffer, kek: graphene.SecretKey, alg: RootKeyAlgorithm, label: string, id: Buffer, spki: Buffer): void {
     const spec = algorithmSpec(alg);
     const keyType = spec.family === "EC" ? KeyType.EC : KeyType.RSA;
-    hsmCall("Unwrapping the root key into the token", () =>
-      this.raw.unwrapKey(MechanismEnum.AES_KEY_WRAP_PAD, kek, blob, {
-        class: ObjectClass.PRIVATE_KEY,
-        keyType,
-        token: true,
-        private: true,
-        sensitive: true,
-        extractable: true,
-        wrapWithTrusted: true,
-        sign: true,
-        decrypt: false,
-        derive: false,
-        unwrap: false,
-        label,
-        id,
-      }),
-    );
+    this.unwrapPrivateKey(blob, kek, alg, label, id, true);
     const pubTemplate =
       spec.family === "EC"
         ? { paramsEC: Buffer.from(spec.paramsDer, "hex"), pointEC: derOctetString(ecPointFromSpki(spki)) }
@@ -527,6 +511,47 @@ export class HsmSession {
     hsmCall("Creating the restored public key object", () =>
       this.raw.create({ class: ObjectClass.PUBLIC_KEY, keyType, token: true, private: false, verify: true, label, id, ...pubTemplate }),
     );
+  }
+
+  /**
+   * Unwraps a backup blob as a private key with the generation attributes
+   * (sensitive, wrap-with-trusted). token=false makes a session object that
+   * vanishes with the session: a re-split re-wraps it and never stores it.
+   */
+  unwrapPrivateKey(blob: Buffer, kek: graphene.SecretKey, alg: RootKeyAlgorithm, label: string, id: Buffer, token: boolean): graphene.PrivateKey {
+    const spec = algorithmSpec(alg);
+    const keyType = spec.family === "EC" ? KeyType.EC : KeyType.RSA;
+    return hsmCall(token ? "Unwrapping the root key into the token" : "Unwrapping the root key as a session object", () =>
+      this.raw.unwrapKey(MechanismEnum.AES_KEY_WRAP_PAD, kek, blob, {
+        class: ObjectClass.PRIVATE_KEY,
+        keyType,
+        token,
+        private: true,
+        sensitive: true,
+        extractable: true,
+        wrapWithTrusted: true,
+        sign: true,
+        decrypt: false,
+        derive: false,
+        unwrap: false,
+        label,
+        id,
+      }).toType<graphene.PrivateKey>(),
+    );
+  }
+
+  /** Signs with a private key object held by the caller (a session-only key in a re-split). */
+  signWith(key: graphene.PrivateKey, alg: RootKeyAlgorithm, data: Uint8Array): Buffer {
+    const spec = algorithmSpec(alg);
+    return hsmCall("Signing with the unwrapped key", () => {
+      if (spec.family === "EC") return this.raw.createSign(MechanismEnum.ECDSA, key).once(crypto.createHash(spec.hash).update(data).digest());
+      return this.raw.createSign(MechanismEnum.SHA256_RSA_PKCS, key).once(Buffer.from(data));
+    });
+  }
+
+  /** Wraps a private key object held by the caller. */
+  wrapKeyObject(key: graphene.PrivateKey, kek: graphene.SecretKey): Buffer {
+    return hsmCall("Wrapping the root key", () => this.raw.wrapKey(MechanismEnum.AES_KEY_WRAP_PAD, kek, key));
   }
 
   /** Destroys one object; used for the KEK right after the wrap. */

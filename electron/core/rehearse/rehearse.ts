@@ -10,7 +10,8 @@ import { renderShareCard } from "../report/share-card";
 import { loadScriptFile } from "../script/load";
 import { bundleToJson, exportBundle } from "../transcript/bundle";
 import { TranscriptStore } from "../transcript/store";
-import { SimulatedRoom, simulatedAttendance, type SimulatedPerson } from "./simulated-room";
+import { readVerifiedSource } from "../source";
+import { SimulatedRoom, readRehearsalShare, simulatedAttendance, type SimulatedPerson } from "./simulated-room";
 
 export interface RehearseOptions {
   scriptPath: string;
@@ -31,6 +32,8 @@ export interface RehearsalFile {
   script: string;
   softhsm: { configPath: string; tokenDir: string; modulePath: string; tokenLabel: string; soPin: string; userPin: string };
   participants: SimulatedPerson[];
+  /** For recovery, re-split and destruction rehearsals: the earlier rehearsal driven from. */
+  from?: { dir: string; transcript: string; backup: string; shares: number[] };
 }
 
 export interface RehearsalOutcome {
@@ -112,11 +115,22 @@ async function runRehearsal(
   info: Omit<RehearsalFile, "ceremonyId"> & { ceremonyId?: string },
   logFn: ((line: string) => void) | undefined,
   open: (deps: EngineDeps) => Ceremony,
+  shareTextOverride?: ShareTextOverride,
 ): Promise<RehearsalOutcome> {
   const log = logFn ?? (() => {});
   const token = { configPath: info.softhsm.configPath, tokenDir: info.softhsm.tokenDir, modulePath: info.softhsm.modulePath, env: { SOFTHSM2_CONF: info.softhsm.configPath } };
   const store = TranscriptStore.open(path.join(outDir, "transcript.sqlite"));
-  const room = new SimulatedRoom({ outDir, people: info.participants, soPin: info.softhsm.soPin, userPin: info.softhsm.userPin, renderShareCard: shareCardPdf, log });
+  const from = info.from;
+  const room = new SimulatedRoom({
+    outDir,
+    people: info.participants,
+    soPin: info.softhsm.soPin,
+    userPin: info.softhsm.userPin,
+    renderShareCard: shareCardPdf,
+    log,
+    tokenSlot: from && info.softhsm.tokenDir.startsWith(from.dir) ? (tokens) => (tokens.find((t) => t.initialized && t.label === TOKEN_LABEL) ?? tokens[0]!).slotId : undefined,
+    source: from ? { transcript: from.transcript, backup: from.backup, shareText: (sourceId) => sourceShareText(from.dir, from.transcript, sourceId, shareTextOverride) } : undefined,
+  });
   const deps: EngineDeps = {
     store,
     driver: room,
@@ -152,4 +166,104 @@ async function runRehearsal(
 function bundleTime(store: TranscriptStore, id: string): string {
   const e = store.entries(id);
   return e[e.length - 1]?.body.timestamp ?? new Date(0).toISOString();
+}
+
+/** Lets a test hand a custodian a different (wrong, foreign, damaged) share text. */
+export type ShareTextOverride = (shareIndex: number, text: string) => string;
+
+/** The share text a source custodian holds, read from the earlier rehearsal's shares/ folder. */
+function sourceShareText(fromDir: string, transcript: string, sourceId: string, override?: ShareTextOverride): string {
+  const { shares } = sourceFacts(transcript);
+  const index = shares.find((s) => s.custodian === sourceId)?.index;
+  if (!index) throw new CustosError("REHEARSAL_SHARE_FILE", `Custodian ${sourceId} holds no share of the source.`, "");
+  const dir = path.join(fromDir, "shares");
+  const f = fs.readdirSync(dir).find((n) => n.startsWith(`share-${String(index).padStart(2, "0")}-of-`));
+  if (!f) throw new CustosError("REHEARSAL_SHARE_FILE", `The source rehearsal has no share ${index} in ${dir}.`, "");
+  const text = readRehearsalShare(path.join(dir, f));
+  return override ? override(index, text) : text;
+}
+
+/** Participants and the latest share list of a verified source transcript. */
+function sourceFacts(transcript: string) {
+  const src = readVerifiedSource(transcript);
+  const bodies = src.entries.map((e) => e.body);
+  const enrol = bodies.filter((b) => b.action === "enrol-participants").pop();
+  const participants = (enrol?.outputs.participants ?? []) as unknown as Array<{ id: string; name: string }>;
+  const withShares = [...bodies].reverse().find((b) => b.outputs.backup && b.outputs.shares);
+  const shares = (withShares?.outputs.shares ?? []) as unknown as Array<{ index: number; custodian: string }>;
+  const backup = (withShares?.outputs.backup ?? {}) as unknown as { threshold: number; total: number };
+  return { src, participants, shares, backup };
+}
+
+export interface RehearseFromOptions {
+  scriptPath: string;
+  fromDir: string;
+  outDir: string;
+  /** Which share numbers the custodians present hold (default: the first threshold of them). */
+  shares?: number[];
+  /** Re-split: size and threshold of the new custodian set. */
+  custodians?: number;
+  threshold?: number;
+  modulePath?: string;
+  log?: (line: string) => void;
+  shareTextOverride?: ShareTextOverride;
+}
+
+/**
+ * Drives a recovery, re-split or destruction script from an earlier
+ * rehearsal's folder: its verified transcript, backup.json, the simulated
+ * custodians' passphrases and their share texts.
+ */
+export async function rehearseFrom(o: RehearseFromOptions): Promise<RehearsalOutcome> {
+  const loaded = loadScriptFile(o.scriptPath);
+  if (loaded.script.kind === "generation") throw new CustosError("USAGE", "--from is for recovery, re-split and destruction scripts.", "Rehearse a generation without --from.");
+  const fromDir = path.resolve(o.fromDir);
+  let prior: RehearsalFile;
+  try {
+    prior = JSON.parse(fs.readFileSync(path.join(fromDir, "rehearsal.json"), "utf8")) as RehearsalFile;
+  } catch (e) {
+    throw new CustosError("REHEARSAL_FROM", `${fromDir} is not a rehearsal folder (${(e as Error).message}).`, "Point --from at the folder of an earlier rehearsal.");
+  }
+  const transcript = path.join(fromDir, "transcript.sqlite");
+  const backupPath = path.join(fromDir, "backup.json");
+  const { participants, shares, backup } = sourceFacts(transcript);
+  const chosen = o.shares ?? shares.slice(0, backup.threshold).map((s) => s.index);
+  if (new Set(chosen).size !== chosen.length) throw new CustosError("USAGE", `--shares lists a share twice (${chosen.join(",")}).`, "");
+  const present: SimulatedPerson[] = chosen.map((index) => {
+    const rec = shares.find((s) => s.index === index);
+    if (!rec) throw new CustosError("USAGE", `The source has no share ${index}; it issued shares 1 to ${shares.length}.`, "");
+    const name = participants.find((p) => p.id === rec.custodian)?.name;
+    const person = prior.participants.find((p) => p.name === name);
+    if (!person) throw new CustosError("REHEARSAL_FROM", `The source rehearsal does not know custodian ${rec.custodian}.`, "");
+    return { name: person.name, roles: ["custodian"], passphrase: person.passphrase, sourceId: rec.custodian };
+  });
+  const outDir = path.resolve(o.outDir);
+  ensureEmptyDir(outDir);
+  const newSet = o.custodians ?? loaded.script.quorum.shares;
+  const officers = simulatedAttendance(loaded.script, newSet, ["custodian"], prior.participants.length + 3);
+  const destruction = loaded.script.kind === "destruction";
+  const token = destruction ? undefined : prepareRehearsalTokenDir(outDir, o.modulePath);
+  const info: Omit<RehearsalFile, "ceremonyId"> = {
+    format: "custos-rehearsal",
+    version: 1,
+    warning: "REHEARSAL ONLY. This throwaway token, its PINs and these simulated passphrases protect nothing; never use them in production.",
+    script: path.resolve(o.scriptPath),
+    softhsm: token
+      ? { configPath: token.configPath, tokenDir: token.tokenDir, modulePath: token.modulePath, tokenLabel: TOKEN_LABEL, soPin: randomPin(), userPin: randomPin() }
+      : { ...prior.softhsm },
+    participants: [...officers, ...present],
+    from: { dir: fromDir, transcript, backup: backupPath, shares: chosen },
+  };
+  return runRehearsal(
+    outDir,
+    info,
+    o.log,
+    (deps) =>
+      Ceremony.start(deps, loaded, {
+        mode: "rehearsal",
+        shares: loaded.script.kind === "resplit" ? newSet : undefined,
+        threshold: loaded.script.kind === "resplit" ? (o.threshold ?? Math.min(loaded.script.quorum.threshold, newSet)) : undefined,
+      }),
+    o.shareTextOverride,
+  );
 }

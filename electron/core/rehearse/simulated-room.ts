@@ -11,21 +11,24 @@ export interface SimulatedPerson {
   name: string;
   roles: string[];
   passphrase: string;
+  /** Their participant id in the source ceremony (custodians at a recovery, re-split or destruction). */
+  sourceId?: string;
 }
 
 const FIRST = ["Ada", "Brian", "Chiara", "Dmitri", "Esther", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi", "Lars", "Mira", "Nadia", "Oskar", "Priya"];
 const LAST = ["Lovelace", "Kernighan", "Rossi", "Volkov", "Cohen", "Haddad", "Hopper", "Tanaka", "Moreau", "Berg", "Adeyemi", "Nilsson", "Kaur", "Petrova", "Lindqvist", "Shah"];
 
 /** Builds an attendance list that satisfies the script: one person per role seat. */
-export function simulatedAttendance(script: CeremonyScript, custodianCount: number): SimulatedPerson[] {
+export function simulatedAttendance(script: CeremonyScript, custodianCount: number, skip: string[] = [], firstName = 0): SimulatedPerson[] {
   const people: SimulatedPerson[] = [];
-  let n = 0;
+  let n = firstName;
   const nextName = () => {
     const i = n++;
     return `${FIRST[i % FIRST.length]} ${LAST[(i * 7) % LAST.length]}${i >= FIRST.length ? ` ${Math.floor(i / FIRST.length) + 1}` : ""}`;
   };
   for (const role of script.roles) {
-    const seats = role.id === "custodian" ? custodianCount : Math.max(role.min, role.id === "auditor" ? 1 : 0);
+    if (skip.includes(role.id)) continue;
+    const seats = role.id === (script.roles.some((r) => r.id === "new-custodian") ? "new-custodian" : "custodian") ? custodianCount : Math.max(role.min, role.id === "auditor" ? 1 : 0);
     for (let i = 0; i < seats; i++) people.push({ name: nextName(), roles: [role.id], passphrase: `rehearsal ${crypto.randomBytes(12).toString("base64url")}` });
   }
   return people;
@@ -40,6 +43,8 @@ export interface SimulatedRoomOptions {
   renderShareCard: (card: ShareCardView) => Promise<Buffer>;
   /** Slot id to pick at token selection; default: the first blank token, else the first. */
   tokenSlot?: (tokens: TokenInfo[]) => string;
+  /** For recovery, re-split and destruction: the earlier rehearsal's files. */
+  source?: { transcript: string; backup?: string; shareText: (sourceId: string) => string };
   log?: (line: string) => void;
 }
 
@@ -69,7 +74,22 @@ export class SimulatedRoom implements Driver {
   }
 
   async enrol() {
-    return this.o.people.map((p) => ({ name: p.name, roles: p.roles, passphrase: p.passphrase }));
+    return this.o.people.map((p) => ({ name: p.name, roles: p.roles, passphrase: p.passphrase, sourceId: p.sourceId }));
+  }
+
+  async selectSource() {
+    if (!this.o.source) throw new CustosError("REHEARSAL_NO_SOURCE", "This rehearsal has no source ceremony.", "Use custos rehearse … --from DIR.");
+    return { transcript: this.o.source.transcript, backup: this.o.source.backup };
+  }
+
+  async briefing(_v: unknown, brief: import("../engine/types").ShareBrief) {
+    this.o.log?.(`  shares for ${brief.sourceCeremonyId}, key ${brief.keyFingerprint.slice(0, 16)}…, ${brief.threshold} of ${brief.total}; expected: ${brief.expected.map((e) => `${e.name} (#${e.shareIndex})`).join(", ")}`);
+  }
+
+  async collectShare(_v: unknown, req: { custodian: Participant; error?: CustosError }) {
+    if (req.error) throw req.error; // a simulated custodian enters the same card again: stop with the reason
+    if (!this.o.source || !req.custodian.sourceId) throw new CustosError("REHEARSAL_NO_SOURCE", `${req.custodian.name} has no share in this rehearsal.`, "Use custos rehearse … --from DIR.");
+    return this.o.source.shareText(req.custodian.sourceId);
   }
 
   async passphrase(_v: unknown, p: Participant) {

@@ -128,12 +128,31 @@ function semanticIssues(s: CeremonyScript, file: string): LintIssue[] {
   order("select-token", "generate-key-pair");
   order("generate-key-pair", "self-sign-certificate");
   order("generate-key-pair", "wrap-and-split-backup");
-  order("wrap-and-split-backup", "verify-shares");
-  if (s.kind === "generation") {
-    for (const needed of ["enrol-participants", "select-token", "generate-key-pair", "wrap-and-split-backup", "seal-transcript"]) {
-      if (first(needed) < 0) add("steps", `a generation ceremony needs a "${needed}" step`);
-    }
+  const verify = first("verify-shares");
+  const split = [first("wrap-and-split-backup"), first("resplit-backup")].filter((i) => i >= 0);
+  if (verify >= 0 && !split.some((i) => i < verify)) add(`steps[${verify}].action`, '"verify-shares" needs a "wrap-and-split-backup" or "resplit-backup" step before it');
+  for (const a of ["collect-shares-and-restore", "resplit-backup", "destroy-key"]) order("select-token", a);
+  for (const a of ["enrol-participants", "collect-shares-and-restore", "resplit-backup", "quorum-approval", "destroy-key"]) {
+    if (s.kind !== "generation") order("load-source-ceremony", a);
   }
+  order("quorum-approval", "destroy-key");
+  order("collect-shares-and-restore", "test-signature");
+  const needs: Record<CeremonyScript["kind"], string[]> = {
+    generation: ["enrol-participants", "select-token", "generate-key-pair", "wrap-and-split-backup", "seal-transcript"],
+    recovery: ["load-source-ceremony", "enrol-participants", "select-token", "collect-shares-and-restore", "seal-transcript"],
+    resplit: ["load-source-ceremony", "enrol-participants", "select-token", "resplit-backup"],
+    destruction: ["load-source-ceremony", "enrol-participants", "select-token", "quorum-approval", "destroy-key"],
+  };
+  for (const needed of needs[s.kind]) if (first(needed) < 0) add("steps", `a ${s.kind} ceremony needs a "${needed}" step`);
+  if (s.kind === "resplit" && !roleIds.has("new-custodian")) add("roles", 'a re-split needs a "new-custodian" role for the new shares');
+  s.steps.forEach((st, i) => {
+    if (st.action === "quorum-approval" && !st.attest.some((a) => a.role === "custodian" && a.who === "quorum")) {
+      add(`steps[${i}].attest`, "a quorum approval must be attested by a quorum of custodians (role: custodian, who: quorum)");
+    }
+    if (s.kind === "generation" && ["load-source-ceremony", "collect-shares-and-restore", "resplit-backup", "destroy-key"].includes(st.action)) {
+      add(`steps[${i}].action`, `"${st.action}" has no place in a generation ceremony`);
+    }
+  });
   const seal = first("seal-transcript");
   if (seal >= 0 && seal !== s.steps.length - 1) add(`steps[${seal}].action`, "seal-transcript must be the last step: nothing may follow the seal");
   return out;

@@ -34,7 +34,24 @@ export const ACTION_PARAMS = {
     })
     .strict(),
   /** Participants state name and role and derive their attestation key. */
-  "enrol-participants": none,
+  "enrol-participants": z
+    .object({
+      /** Roles whose holders must prove the identity (attestation key) they had in the source ceremony. */
+      sourceRoles: z.array(id).max(5).default([]),
+    })
+    .strict(),
+  /** Reads and verifies the earlier ceremony's transcript and backup; a tampered source stops here. */
+  "load-source-ceremony": none,
+  /** Custodians enter M shares (each checked alone), the KEK is combined and the key unwrapped into the token. */
+  "collect-shares-and-restore": none,
+  /** Signs a test message with the restored key and checks it against the recorded public key. */
+  "test-signature": none,
+  /** M old shares reassemble the old KEK; a fresh KEK re-wraps the key and is split for the new custodians. */
+  "resplit-backup": none,
+  /** A quorum of distinct custodians approves a destructive action before it runs. */
+  "quorum-approval": z.object({ items: z.array(z.string().min(1).max(500)).min(1).max(20) }).strict(),
+  /** Destroys the source ceremony's key objects on the token (needs a quorum-approval entry first). */
+  "destroy-key": none,
   /** Records network interfaces; production refuses while a non-loopback one is up. */
   "air-gap-check": none,
   /** Selects the HSM token and records manufacturer, model, serial and firmware. */

@@ -14,8 +14,8 @@ import {
   splitSecret,
   zeroize,
 } from "../../shares";
-import type { ActionImpl, StepContext } from "../types";
-import { custodians, json, recordedRootKey } from "./util";
+import type { ActionImpl, Participant, StepContext } from "../types";
+import { json, recipients, recordedRootKey } from "./util";
 
 /** Recorded share metadata: commitments only, never share values. */
 export interface RecordedShare {
@@ -44,14 +44,13 @@ export interface RecordedBackup {
 export const wrapAndSplitBackup: ActionImpl<ActionParams<"wrap-and-split-backup">> = {
   async run(ctx) {
     const rk = recordedRootKey(ctx);
-    const holders = custodians(ctx);
+    const holders = recipients(ctx);
     const { threshold, shares: total } = ctx.settings;
     if (holders.length !== total) {
       throw new CustosError("CEREMONY_CUSTODIANS", `${holders.length} custodians are enrolled but the backup needs ${total} shares.`, "Each custodian holds exactly one share; enrol the right number of custodians.");
     }
     const s = ctx.session();
     let kek: Uint8Array | undefined;
-    let shares: Uint8Array[] = [];
     try {
       await ctx.login(s, "so");
       const fromHsm = s.random(32);
@@ -71,34 +70,9 @@ export const wrapAndSplitBackup: ActionImpl<ActionParams<"wrap-and-split-backup"
       const left = s.listObjects(kekLabel(ctx.ceremonyId)).length;
       if (left !== 0) throw new CustosError("HSM_KEK_NOT_DESTROYED", "The wrapping key could not be destroyed on the token.", "Do not continue; power-cycle the token (session keys do not survive) and record an exception.");
       const check = kcv(kek);
-      shares = await splitSecret(kek, total, threshold);
+      const recorded = await splitAndHandOut(ctx, kek, holders, rk.fingerprint, threshold, total);
       zeroize(kek);
       kek = undefined;
-
-      const recorded: RecordedShare[] = [];
-      const createdAt = ctx.deps.now().toISOString();
-      for (let i = 0; i < total; i++) {
-        const index = i + 1;
-        const share = shares[i]!;
-        const { salt, commitment } = commitShare(share, ctx.ceremonyId, index);
-        const encoded = encodeShare({ ceremonyId: ctx.ceremonyId, index, share });
-        await ctx.driver.handOutShare(ctx.view, {
-          ceremonyId: ctx.ceremonyId,
-          mode: ctx.mode,
-          scriptTitle: ctx.script.title,
-          keyFingerprint: rk.fingerprint,
-          index,
-          total,
-          threshold,
-          custodian: holders[i]!,
-          words: encoded.words,
-          hex: encoded.hex,
-          commitmentShort: shortCommitment(commitment),
-          createdAt,
-        });
-        zeroize(share);
-        recorded.push({ index, custodian: holders[i]!.id, salt, commitment });
-      }
       const backup: RecordedBackup = {
         mechanism: "CKM_AES_KEY_WRAP_PAD",
         blob: blob.toString("base64"),
@@ -118,10 +92,53 @@ export const wrapAndSplitBackup: ActionImpl<ActionParams<"wrap-and-split-backup"
       };
     } finally {
       zeroize(kek);
-      for (const sh of shares) zeroize(sh);
     }
   },
 };
+
+/**
+ * Splits a KEK M-of-N and hands share i to the i-th holder, one at a time;
+ * each share is zeroed right after its card is shown. Returns commitments only.
+ */
+export async function splitAndHandOut(
+  ctx: StepContext,
+  kek: Uint8Array,
+  holders: Participant[],
+  keyFingerprint: string,
+  threshold: number,
+  total: number,
+): Promise<RecordedShare[]> {
+  const shares = await splitSecret(kek, total, threshold);
+  try {
+    const recorded: RecordedShare[] = [];
+    const createdAt = ctx.deps.now().toISOString();
+    for (let i = 0; i < total; i++) {
+      const index = i + 1;
+      const share = shares[i]!;
+      const { salt, commitment } = commitShare(share, ctx.ceremonyId, index);
+      const encoded = encodeShare({ ceremonyId: ctx.ceremonyId, index, share });
+      await ctx.driver.handOutShare(ctx.view, {
+        ceremonyId: ctx.ceremonyId,
+        mode: ctx.mode,
+        scriptTitle: ctx.script.title,
+        keyFingerprint,
+        index,
+        total,
+        threshold,
+        custodian: holders[i]!,
+        words: encoded.words,
+        hex: encoded.hex,
+        commitmentShort: shortCommitment(commitment),
+        createdAt,
+      });
+      zeroize(share);
+      recorded.push({ index, custodian: holders[i]!.id, salt, commitment });
+    }
+    return recorded;
+  } finally {
+    for (const sh of shares) zeroize(sh);
+  }
+}
 
 /** The recorded backup and share commitments of this ceremony (or of a source ceremony). */
 export function recordedBackup(ctx: StepContext): { backup: RecordedBackup; shares: RecordedShare[] } {
@@ -139,7 +156,7 @@ export function recordedBackup(ctx: StepContext): { backup: RecordedBackup; shar
 export const verifyShares: ActionImpl<ActionParams<"verify-shares">> = {
   async run(ctx) {
     const { backup, shares: recorded } = recordedBackup(ctx);
-    const holders = custodians(ctx);
+    const holders = recipients(ctx);
     const entered: Uint8Array[] = [];
     const verdicts: Array<{ index: number; custodian: string; attempts: number; commitment: "match" }> = [];
     try {

@@ -4,7 +4,8 @@ import { deriveAttestationKey, newKdfParams } from "../../transcript/identity";
 import { airGapViolations } from "../network";
 import { checkAttendance } from "../participants";
 import type { ActionImpl, Participant, ResolvedField } from "../types";
-import { json } from "./util";
+import { recordedSource } from "./source";
+import { json, recipientsRole } from "./util";
 
 /** Items read aloud, values recorded (bag serials, place, recording id). */
 export const checklist: ActionImpl<ActionParams<"checklist">> = {
@@ -33,18 +34,45 @@ export const checklist: ActionImpl<ActionParams<"checklist">> = {
 
 /** Attendance: names, roles and attestation keys derived from passphrases. */
 export const enrolParticipants: ActionImpl<ActionParams<"enrol-participants">> = {
-  async run(ctx) {
+  async run(ctx, params) {
     let error: CustosError | undefined;
+    // Holders of source roles (custodians at a recovery) are identified by the key they enrolled at generation.
+    const src = params.sourceRoles.length ? recordedSource(ctx) : undefined;
+    const sourceParticipants: Participant[] = (src?.sourceCustodians ?? []).map((c) => ({ id: c.id, name: c.name, roles: ["custodian"], publicKey: c.publicKey, kdf: c.kdf }));
+    const counts: Record<string, { min: number; max?: number }> = {};
+    counts[recipientsRole(ctx.script)] = { min: ctx.settings.shares, max: ctx.settings.shares };
+    if (src) for (const r of params.sourceRoles) counts[r] = { min: src.sourceBackup.threshold, max: src.sourceBackup.total };
     for (let attempt = 0; attempt < 5; attempt++) {
-      const people = await ctx.driver.enrol(ctx.view, ctx.script.roles, error);
+      const people = await ctx.driver.enrol(ctx.view, ctx.script.roles, error, src ? { roles: params.sourceRoles, participants: sourceParticipants } : undefined);
+      const keys: Array<ReturnType<typeof deriveAttestationKey>> = [];
       try {
-        checkAttendance(ctx.script, people, ctx.settings.shares);
+        checkAttendance(ctx.script, people, counts);
         const participants: Participant[] = [];
-        const keys = people.map((p, i) => {
-          const kdf = newKdfParams(ctx.deps.kdfCost);
-          const key = deriveAttestationKey(p.passphrase, kdf);
-          participants.push({ id: `p${String(i + 1).padStart(2, "0")}`, name: p.name.trim(), roles: [...p.roles], publicKey: key.publicKey, kdf });
-          return key;
+        const usedSources = new Set<string>();
+        people.forEach((p, i) => {
+          const id = `p${String(i + 1).padStart(2, "0")}`;
+          const fromSource = p.roles.some((r) => params.sourceRoles.includes(r));
+          if (fromSource) {
+            const orig = sourceParticipants.find((x) => x.id === p.sourceId);
+            if (!orig) throw new CustosError("ENROL_IDENTITY", `${p.name} must be identified as one of the source ceremony's custodians.`, "Choose their name from the source ceremony's custodian list.");
+            if (usedSources.has(orig.id)) throw new CustosError("ENROL_IDENTITY", `${orig.name} is enrolled twice.`, "Each custodian is enrolled once.");
+            usedSources.add(orig.id);
+            const key = deriveAttestationKey(p.passphrase, orig.kdf);
+            keys.push(key);
+            if (key.publicKey !== orig.publicKey) {
+              throw new CustosError(
+                "ENROL_IDENTITY",
+                `The passphrase does not give the attestation key ${orig.name} enrolled at ceremony ${src!.source.ceremonyId}.`,
+                "The custodian types the passphrase they chose at the generation ceremony; nobody else can stand in for them.",
+              );
+            }
+            participants.push({ id, name: orig.name, roles: [...p.roles], publicKey: orig.publicKey, kdf: orig.kdf, sourceId: orig.id });
+          } else {
+            const kdf = newKdfParams(ctx.deps.kdfCost);
+            const key = deriveAttestationKey(p.passphrase, kdf);
+            keys.push(key);
+            participants.push({ id, name: p.name.trim(), roles: [...p.roles], publicKey: key.publicKey, kdf });
+          }
         });
         participants.forEach((p, i) => ctx.keyring.hold(p, keys[i]!));
         ctx.participants.splice(0, ctx.participants.length, ...participants);
@@ -54,7 +82,8 @@ export const enrolParticipants: ActionImpl<ActionParams<"enrol-participants">> =
           extraSigners: participants.map((p) => p.id),
         };
       } catch (e) {
-        if (!(e instanceof CustosError) || !e.code.startsWith("ENROL") && e.code !== "PASSPHRASE_TOO_SHORT") throw e;
+        for (const k of keys) k.dispose();
+        if (!(e instanceof CustosError) || (!e.code.startsWith("ENROL") && e.code !== "PASSPHRASE_TOO_SHORT")) throw e;
         error = e;
       }
     }

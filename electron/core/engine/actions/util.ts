@@ -43,7 +43,13 @@ export function pem(label: string, der: Buffer): string {
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
 
-/** Custodians in enrolment order: share i goes to the i-th custodian. */
-export function custodians(ctx: StepContext) {
-  return ctx.participants.filter((p) => p.roles.includes("custodian"));
+/** The role that receives new shares: "new-custodian" in a re-split, else "custodian". */
+export function recipientsRole(script: { roles: Array<{ id: string }> }): string {
+  return script.roles.some((r) => r.id === "new-custodian") ? "new-custodian" : "custodian";
+}
+
+/** Share recipients in enrolment order: share i goes to the i-th of them. */
+export function recipients(ctx: StepContext) {
+  const role = recipientsRole(ctx.script);
+  return ctx.participants.filter((p) => p.roles.includes(role));
 }
