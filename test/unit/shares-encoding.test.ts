@@ -116,7 +116,10 @@ describe("encodeShare / decodeShare", () => {
     typed[11] = otherWord(words[11]!, 500);
     const e = decodeError(typed.join(" "), { ceremonyId: ID });
     expect(e.code).toBe("SHARE_CHECKSUM");
-    expect(e.message).toBe(`Word 12, '${typed[11]}', appears to be wrong (did you mean '${words[11]}'?).`);
+    expect(e.message).toBe(`Word 12, '${typed[11]}', appears to be wrong.`);
+    // The correct word is a piece of the share: on screen only, never in the message.
+    expect(e.message).not.toContain(words[11]!);
+    expect(e.details.suggestion).toBe(`did you mean '${words[11]}'?`);
   });
 
   it("names a word that is not in the list and suggests the closest list words", () => {
@@ -126,13 +129,15 @@ describe("encodeShare / decodeShare", () => {
     typed[6] = `${words[6]!}x`;
     const one = decodeError(typed.join(" "));
     expect(one.code).toBe("SHARE_UNKNOWN_WORD");
-    expect(one.message).toBe(`Word 7, '${typed[6]}', is not in the word list (did you mean '${words[6]}'?).`);
+    expect(one.message).toBe(`Word 7, '${typed[6]}', is not in the word list.`);
+    expect(one.details.suggestion).toBe(`did you mean '${words[6]}'?`);
     // Two unknown words: suggestions come from spelling alone, and only the first is quoted.
     typed[6] = "appel";
     typed[20] = "zzzzzzz";
     const two = decodeError(typed.join(" "));
     expect(two.code).toBe("SHARE_UNKNOWN_WORD");
-    expect(two.message).toMatch(/^Word 7, 'appel', is not in the word list \(did you mean [^)]*'apple'/);
+    expect(two.message).toMatch(/^Word 7, 'appel', is not in the word list/);
+    expect(String(two.details.suggestion)).toMatch(/'apple'/);
     expect(two.message).toContain("word 21 is not in the list either");
     expect(two.message).not.toContain("zzzzzzz");
   });

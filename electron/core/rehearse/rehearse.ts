@@ -240,7 +240,7 @@ export async function rehearseFrom(o: RehearseFromOptions): Promise<RehearsalOut
   const outDir = path.resolve(o.outDir);
   ensureEmptyDir(outDir);
   const newSet = o.custodians ?? loaded.script.quorum.shares;
-  const officers = simulatedAttendance(loaded.script, newSet, ["custodian"], prior.participants.length + 3);
+  const officers = simulatedAttendance(loaded.script, newSet, ["custodian"], prior.participants.map((p) => p.name));
   const destruction = loaded.script.kind === "destruction";
   const token = destruction ? undefined : prepareRehearsalTokenDir(outDir, o.modulePath);
   const info: Omit<RehearsalFile, "ceremonyId"> = {

@@ -19,12 +19,16 @@ const FIRST = ["Ada", "Brian", "Chiara", "Dmitri", "Esther", "Farid", "Grace", "
 const LAST = ["Lovelace", "Kernighan", "Rossi", "Volkov", "Cohen", "Haddad", "Hopper", "Tanaka", "Moreau", "Berg", "Adeyemi", "Nilsson", "Kaur", "Petrova", "Lindqvist", "Shah"];
 
 /** Builds an attendance list that satisfies the script: one person per role seat. */
-export function simulatedAttendance(script: CeremonyScript, custodianCount: number, skip: string[] = [], firstName = 0): SimulatedPerson[] {
+export function simulatedAttendance(script: CeremonyScript, custodianCount: number, skip: string[] = [], avoid: string[] = []): SimulatedPerson[] {
   const people: SimulatedPerson[] = [];
-  let n = firstName;
-  const nextName = () => {
+  const taken = new Set(avoid);
+  let n = 0;
+  const nextName = (): string => {
     const i = n++;
-    return `${FIRST[i % FIRST.length]} ${LAST[(i * 7) % LAST.length]}${i >= FIRST.length ? ` ${Math.floor(i / FIRST.length) + 1}` : ""}`;
+    const name = `${FIRST[i % FIRST.length]} ${LAST[(i * 7) % LAST.length]}${i >= FIRST.length ? ` ${Math.floor(i / FIRST.length) + 1}` : ""}`;
+    if (taken.has(name)) return nextName();
+    taken.add(name);
+    return name;
   };
   for (const role of script.roles) {
     if (skip.includes(role.id)) continue;

@@ -358,10 +358,12 @@ function decodeWords(tokens: Token[], expectedTag: string | undefined): Uint8Arr
     throw new CustosError(
       "SHARE_UNKNOWN_WORD",
       `Word ${first + 1}, ${shown(typed)}, is not in the word list` +
-        (suggestions.length > 0 ? ` (did you mean ${quoteList(suggestions)}?)` : "") +
         (others.length > 0 ? `; word${others.length > 1 ? "s" : ""} ${positions(others)} ${others.length > 1 ? "are" : "is"} not in the list either` : "") +
         ".",
       "Share cards use the BIP39 English word list; check the spelling against the card.",
+      // A suggestion can be a word of the share itself: it goes to the screen only
+      // (details), never into a message that could reach a log or a terminal.
+      { details: suggestions.length > 0 ? { suggestion: `did you mean ${quoteList(suggestions)}?` } : {} },
     );
   }
 
@@ -379,8 +381,9 @@ function decodeWords(tokens: Token[], expectedTag: string | undefined): Uint8Arr
       case "substitute":
         throw new CustosError(
           "SHARE_CHECKSUM",
-          `Word ${fix.pos + 1}, '${tokens[fix.pos]!.text}', appears to be wrong (did you mean '${wordlist[fix.word]}'?).`,
+          `Word ${fix.pos + 1}, '${tokens[fix.pos]!.text}', appears to be wrong.`,
           "Check that word against the share card and enter the share again.",
+          { details: { suggestion: `did you mean '${wordlist[fix.word]}'?` } },
         );
       case "swap":
         throw new CustosError(
@@ -399,8 +402,9 @@ function decodeWords(tokens: Token[], expectedTag: string | undefined): Uint8Arr
           "SHARE_WORD_COUNT",
           `The share has ${n} words; expected ${n + 1}. ` +
             (fix.pos === 0 ? "The first word" : `A word after word ${fix.pos}`) +
-            ` appears to be missing (did you mean '${wordlist[fix.word]}'?).`,
+            " appears to be missing.",
           "Check the words around it against the share card.",
+          { details: { suggestion: `did you mean '${wordlist[fix.word]}'?` } },
         );
     }
   }
