@@ -132,6 +132,11 @@ export class Ceremony {
     return this.entries[this.entries.length - 1]?.entryHash ?? GENESIS_HASH;
   }
 
+  /** Whose attestation key is unlocked, and until when (for the on-screen countdown). */
+  unlockedKeys(): Array<{ participantId: string; until: number }> {
+    return this.keyring.unlocked();
+  }
+
   /** Enrolled participants (empty before enrolment). */
   enrolled(): Participant[] {
     return [...this.participants];
@@ -186,6 +191,34 @@ export class Ceremony {
         session.close();
       }
     }
+  }
+
+  /**
+   * Records an exception: a structured entry, signed by the internal witness
+   * who wrote it, attached to the current step. It does not advance the script.
+   */
+  async recordException(text: string, witnessId: string): Promise<StoredEntry> {
+    const w = this.participants.find((p) => p.id === witnessId);
+    if (!w || !w.roles.includes("internal-witness")) {
+      throw new CustosError("EXCEPTION_WITNESS", "Exceptions are recorded by an enrolled internal witness.", "Choose the internal witness who writes the exception.");
+    }
+    const view = this.currentStep() ?? { index: this.script.steps.length - 1, total: this.script.steps.length, step: this.script.steps[this.script.steps.length - 1]! };
+    const body: EntryBody = {
+      v: TRANSCRIPT_FORMAT_VERSION,
+      ceremonyId: this.meta.id,
+      seq: this.entries.length + 1,
+      stepId: view.step.id,
+      action: "exception",
+      inputs: { text, during: view.step.id },
+      outputs: {},
+      requiredSigners: [w.id],
+      timestamp: this.deps.now().toISOString(),
+      prevHash: this.head(),
+    };
+    const sig = await this.attest(view, w.id, attestationMessage(hashBody(body)));
+    const stored = this.deps.store.appendEntry(body, [sig]);
+    this.entries.push(stored);
+    return stored;
   }
 
   /** Runs every remaining step. */

@@ -1,0 +1,91 @@
+import fs from "node:fs";
+import path from "node:path";
+import { CustosError } from "../errors";
+import type { TokenInfo } from "../hsm";
+import type { Driver, Participant, ResolvedField, ShareBrief, ShareCardView, StepView } from "../engine/types";
+import { shown, type Prompt, type PromptBroker } from "./prompts";
+
+const stepOf = (v: StepView): Prompt["step"] => ({ index: v.index, total: v.total, id: v.step.id, title: v.step.title });
+
+/**
+ * The Driver for the desktop app: every question becomes a prompt on screen.
+ * Public artifacts go to the ceremony's folder; share cards are never written
+ * by the app (shown on screen only; printing is the operator's explicit act).
+ */
+export class UiDriver implements Driver {
+  constructor(
+    private readonly broker: PromptBroker,
+    private readonly artifactsDir: () => string,
+    private readonly sourceSuggestions: () => Array<{ label: string; transcript: string; backup?: string }>,
+  ) {}
+
+  async checklist(view: StepView, items: string[], fields: ResolvedField[]) {
+    const a = await this.broker.ask(stepOf(view), { kind: "checklist", items, fields: fields.map((f) => ({ id: f.id, label: f.label, kind: f.kind, required: f.required, count: f.count })) });
+    return a.values;
+  }
+
+  async enrol(view: StepView, roles: Parameters<Driver["enrol"]>[1], error?: CustosError, source?: { roles: string[]; participants: Participant[] }) {
+    return this.broker.ask(stepOf(view), {
+      kind: "enrol",
+      roles: roles.map((r) => ({ id: r.id, title: r.title, min: r.min, max: r.max })),
+      source: source ? { roles: source.roles, participants: source.participants.map((p) => ({ id: p.id, name: p.name })) } : undefined,
+      error: shown(error),
+    });
+  }
+
+  async passphrase(view: StepView, p: Participant, error?: CustosError) {
+    return (await this.broker.ask(stepOf(view), { kind: "passphrase", participant: { id: p.id, name: p.name, roles: p.roles }, error: shown(error) })).passphrase;
+  }
+
+  async chooseSigners(view: StepView, role: string, count: number, candidates: Participant[]) {
+    return (await this.broker.ask(stepOf(view), { kind: "choose-signers", role, count, candidates: candidates.map((c) => ({ id: c.id, name: c.name })) })).ids;
+  }
+
+  async chooseToken(view: StepView, tokens: TokenInfo[], error?: CustosError) {
+    return (await this.broker.ask(stepOf(view), { kind: "choose-token", tokens, error: shown(error) })).slotId;
+  }
+
+  async pin(view: StepView, req: { role: "user" | "so"; purpose: "login" | "set"; token: TokenInfo | null; error?: CustosError }) {
+    const token = req.token ? { label: req.token.label, serial: req.token.serial, model: req.token.model } : null;
+    return (await this.broker.ask(stepOf(view), { kind: "pin", role: req.role, purpose: req.purpose, token, error: shown(req.error) })).pin;
+  }
+
+  async handOutShare(view: StepView, c: ShareCardView) {
+    await this.broker.ask(stepOf(view), {
+      kind: "hand-out-share",
+      card: { ceremonyId: c.ceremonyId, keyFingerprint: c.keyFingerprint, index: c.index, total: c.total, threshold: c.threshold, custodianName: c.custodian.name, words: c.words, commitmentShort: c.commitmentShort },
+    });
+  }
+
+  async reenterShare(view: StepView, req: { custodian: Participant; index: number; total: number; error?: CustosError }) {
+    return (await this.broker.ask(stepOf(view), { kind: "reenter-share", custodian: { id: req.custodian.id, name: req.custodian.name }, index: req.index, total: req.total, error: shown(req.error) })).share;
+  }
+
+  async selectSource(view: StepView, error?: CustosError) {
+    return this.broker.ask(stepOf(view), { kind: "select-source", suggestions: this.sourceSuggestions(), error: shown(error) });
+  }
+
+  async briefing(view: StepView, brief: ShareBrief) {
+    await this.broker.ask(stepOf(view), { kind: "briefing", brief });
+  }
+
+  async collectShare(view: StepView, req: { custodian: Participant; brief: ShareBrief; collected: number; needed: number; error?: CustosError }) {
+    return (
+      await this.broker.ask(stepOf(view), {
+        kind: "collect-share",
+        custodian: { id: req.custodian.id, name: req.custodian.name },
+        collected: req.collected,
+        needed: req.needed,
+        brief: { sourceCeremonyId: req.brief.sourceCeremonyId, keyFingerprint: req.brief.keyFingerprint, threshold: req.brief.threshold },
+        error: shown(req.error),
+      })
+    ).share;
+  }
+
+  async saveArtifact(name: string, data: Buffer) {
+    if (name !== path.basename(name) || name.startsWith(".")) throw new CustosError("ARTIFACT_NAME", `Refusing to write an artifact named ${JSON.stringify(name)}.`, "");
+    const dir = this.artifactsDir();
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, name), data);
+  }
+}

@@ -1,0 +1,19 @@
+import { defineConfig } from "@playwright/test";
+
+// End-to-end: the built renderer in Debian's Chromium, with window.custos
+// bound to the real core (real SoftHSM2, SQLite and PDFs) by the test itself.
+export default defineConfig({
+  testDir: "test/e2e",
+  timeout: 300_000,
+  workers: 1,
+  reporter: [["list"]],
+  outputDir: "test-results/e2e",
+  use: {
+    headless: true,
+    viewport: { width: 1400, height: 1000 },
+    launchOptions: {
+      executablePath: process.env.CUSTOS_CHROMIUM ?? "/usr/bin/chromium",
+      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+    },
+  },
+});

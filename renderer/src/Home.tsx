@@ -1,0 +1,155 @@
+import { useEffect, useState, type FormEvent } from "react";
+import { call, type SessionState } from "./api";
+import { ErrorBox } from "./parts";
+
+interface ScriptInfo {
+  file: string;
+  id: string;
+  title: string;
+  kind: string;
+  valid: boolean;
+  quorum: { threshold: number; shares: number } | null;
+  algorithms: string[];
+}
+interface Info {
+  scripts: ScriptInfo[];
+  dataDir: string;
+  productionModule: string | null;
+  softhsm: string | null;
+}
+interface Listed {
+  id: string;
+  title: string;
+  mode: string;
+  status: string;
+  createdAt: string;
+  entries: number;
+}
+
+/** Choose a ceremony and a mode, resume an unfinished one, or go to verification. */
+export function Home({ push, onVerify }: { push: (s: SessionState) => void; onVerify: () => void }) {
+  const [info, setInfo] = useState<Info | null>(null);
+  const [list, setList] = useState<Listed[]>([]);
+  const [script, setScript] = useState("root-key-generation.yaml");
+  const [mode, setMode] = useState<"rehearsal" | "production">("rehearsal");
+  const [custodians, setCustodians] = useState(5);
+  const [threshold, setThreshold] = useState(3);
+  const [algorithm, setAlgorithm] = useState("");
+  const [error, setError] = useState<{ message: string; hint?: string } | null>(null);
+
+  useEffect(() => {
+    call<Info>("app:info", {}).then(setInfo, setError);
+    call<Listed[]>("ceremony:list", {}).then(setList, setError);
+  }, []);
+
+  const chosen = info?.scripts.find((s) => s.file === script);
+  const splits = chosen?.kind === "generation" || chosen?.kind === "resplit";
+
+  async function start(e: FormEvent) {
+    e.preventDefault();
+    setError(null);
+    try {
+      push(
+        await call<SessionState>("ceremony:start", {
+          script,
+          mode,
+          ...(splits ? { custodians, threshold } : {}),
+          ...(algorithm && chosen?.kind === "generation" ? { algorithm } : {}),
+        }),
+      );
+    } catch (err) {
+      setError(err as Error);
+    }
+  }
+
+  async function resume(id: string) {
+    try {
+      push(await call<SessionState>("ceremony:resume", { ceremonyId: id }));
+    } catch (err) {
+      setError(err as Error);
+    }
+  }
+
+  if (!info) return <main className="home"><p>Loading…</p>{error && <ErrorBox error={error} />}</main>;
+  const unfinished = list.filter((c) => c.status === "open");
+  return (
+    <main className="home">
+      <h1>Custos</h1>
+      <p className="lede">Scripted root key ceremonies on an air-gapped laptop. Every step is read aloud, attested, and recorded in a signed transcript.</p>
+      <form onSubmit={start} className="panel" aria-labelledby="start-h">
+        <h2 id="start-h">Start a ceremony</h2>
+        <fieldset>
+          <legend>Ceremony script</legend>
+          {info.scripts.map((s) => (
+            <label key={s.file} className="choice">
+              <input type="radio" name="script" value={s.file} checked={script === s.file} disabled={!s.valid} onChange={() => setScript(s.file)} />
+              <span>
+                <strong>{s.title}</strong> <span className="muted">({s.file})</span>
+              </span>
+            </label>
+          ))}
+        </fieldset>
+        <fieldset>
+          <legend>Mode</legend>
+          <label className="choice">
+            <input type="radio" name="mode" value="rehearsal" checked={mode === "rehearsal"} onChange={() => setMode("rehearsal")} />
+            <span>
+              <strong>REHEARSAL</strong> on a new throwaway SoftHSM token {info.softhsm ? "" : "(SoftHSM2 is not installed)"}
+            </span>
+          </label>
+          <label className="choice">
+            <input type="radio" name="mode" value="production" checked={mode === "production"} disabled={!info.productionModule} onChange={() => setMode("production")} />
+            <span>
+              <strong>PRODUCTION</strong> on {info.productionModule ?? "— no HSM configured (set CUSTOS_PKCS11_MODULE)"}
+            </span>
+          </label>
+        </fieldset>
+        {splits && (
+          <fieldset className="row">
+            <legend>Shares</legend>
+            <label>
+              Custodians (shares)
+              <input type="number" min={2} max={255} value={custodians} onChange={(e) => setCustodians(Number(e.target.value))} />
+            </label>
+            <label>
+              Threshold
+              <input type="number" min={2} max={custodians} value={threshold} onChange={(e) => setThreshold(Number(e.target.value))} />
+            </label>
+            {chosen?.kind === "generation" && (
+              <label>
+                Root key algorithm
+                <select value={algorithm} onChange={(e) => setAlgorithm(e.target.value)}>
+                  <option value="">Script default</option>
+                  {chosen.algorithms.map((a) => (
+                    <option key={a}>{a}</option>
+                  ))}
+                </select>
+              </label>
+            )}
+          </fieldset>
+        )}
+        {error && <ErrorBox error={error} />}
+        <button type="submit" className="primary">
+          Start {mode === "rehearsal" ? "rehearsal" : "PRODUCTION ceremony"}
+        </button>
+      </form>
+      {unfinished.length > 0 && (
+        <section className="panel" aria-labelledby="resume-h">
+          <h2 id="resume-h">Unfinished ceremonies</h2>
+          <ul className="plain">
+            {unfinished.map((c) => (
+              <li key={c.id}>
+                <button onClick={() => resume(c.id)}>Resume</button> {c.title} — <code>{c.id}</code> ({c.mode.toUpperCase()}, {c.entries} entries)
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+      <section className="panel">
+        <h2>Auditors</h2>
+        <button onClick={onVerify}>Verify a transcript, bundle or report</button>
+        <p className="muted">Data folder: {info.dataDir}</p>
+      </section>
+    </main>
+  );
+}

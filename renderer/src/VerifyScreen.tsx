@@ -1,0 +1,99 @@
+import { useState, type FormEvent } from "react";
+import { call } from "./api";
+import { ErrorBox } from "./parts";
+
+interface Verdict {
+  ok: boolean;
+  source: string;
+  ceremonies: Array<{ ceremonyId: string; ok: boolean; entries: number; head: string | null; sealed: boolean; firstBad?: { seq: number; stepId: string; reason: string }; problems: string[] }>;
+}
+interface Entries {
+  entries: Array<{ seq: number; stepId: string; action: string; timestamp: string; signers: string[] }>;
+  error?: string;
+}
+
+/** For auditors: verify a transcript database, bundle or report PDF and read its entries. */
+export function VerifyScreen({ onBack }: { onBack: () => void }) {
+  const [file, setFile] = useState("");
+  const [verdict, setVerdict] = useState<Verdict | null>(null);
+  const [entries, setEntries] = useState<Entries | null>(null);
+  const [error, setError] = useState<{ message: string; hint?: string } | null>(null);
+  async function submit(e: FormEvent) {
+    e.preventDefault();
+    setError(null);
+    setVerdict(null);
+    setEntries(null);
+    try {
+      const v = await call<Verdict>("verify:file", { path: file });
+      setVerdict(v);
+      setEntries(await call<Entries>("transcript:entries", { path: file, ceremonyId: v.ceremonies[0]?.ceremonyId }));
+    } catch (err) {
+      setError(err as Error);
+    }
+  }
+  return (
+    <main className="home">
+      <h1>Verify a ceremony</h1>
+      <form onSubmit={submit} className="panel">
+        <label>
+          Transcript database, bundle.json or report PDF (full path)
+          <input value={file} onChange={(e) => setFile(e.target.value)} autoFocus required />
+        </label>
+        <button type="submit" className="primary">
+          Verify
+        </button>
+        <button type="button" onClick={onBack}>
+          Back
+        </button>
+      </form>
+      {error && <ErrorBox error={error} />}
+      {verdict &&
+        verdict.ceremonies.map((c) => (
+          <section key={c.ceremonyId} className={`panel verdict ${c.ok ? "good" : "bad"}`} data-testid="verdict">
+            <h2>{c.ok ? "Intact" : "NOT INTACT"}</h2>
+            <p>
+              Ceremony <code>{c.ceremonyId}</code>: {c.entries} entries, {c.sealed ? "sealed by the root key" : "not sealed"}.
+            </p>
+            {c.head && (
+              <p>
+                Head hash <code>{c.head}</code>
+              </p>
+            )}
+            {c.firstBad && (
+              <p role="alert">
+                First bad entry: {c.firstBad.seq} (step '{c.firstBad.stepId}'): {c.firstBad.reason}
+              </p>
+            )}
+            {c.problems.map((p) => (
+              <p key={p}>{p}</p>
+            ))}
+          </section>
+        ))}
+      {entries && entries.entries.length > 0 && (
+        <table className="entries">
+          <caption>Transcript entries</caption>
+          <thead>
+            <tr>
+              <th>#</th>
+              <th>Step</th>
+              <th>Action</th>
+              <th>Time</th>
+              <th>Signed by</th>
+            </tr>
+          </thead>
+          <tbody>
+            {entries.entries.map((e) => (
+              <tr key={e.seq}>
+                <td>{e.seq}</td>
+                <td>{e.stepId}</td>
+                <td>{e.action}</td>
+                <td>{e.timestamp}</td>
+                <td>{e.signers.join(", ")}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </main>
+  );
+}

@@ -1,0 +1,419 @@
+import { useState, type FormEvent, type ReactNode } from "react";
+import { call, type Prompt, type SessionState } from "../api";
+import { ErrorBox } from "../parts";
+
+type P<K extends Prompt["kind"]> = Extract<Prompt, { kind: K }>;
+type Answer = (value: unknown) => Promise<void>;
+
+/** Renders the engine's current question as a form; one at a time. */
+export function PromptView({ prompt, push }: { prompt: Prompt; push: (s: SessionState) => void }) {
+  const [error, setError] = useState<{ message: string; hint?: string } | null>(null);
+  const answer: Answer = async (value) => {
+    setError(null);
+    try {
+      push(await call<SessionState>("session:answer", { promptId: prompt.id, value }));
+    } catch (e) {
+      setError(e as Error);
+    }
+  };
+  const body = (() => {
+    switch (prompt.kind) {
+      case "checklist":
+        return <Checklist p={prompt} answer={answer} />;
+      case "enrol":
+        return <Enrol p={prompt} answer={answer} />;
+      case "passphrase":
+        return <Passphrase p={prompt} answer={answer} />;
+      case "choose-signers":
+        return <ChooseSigners p={prompt} answer={answer} />;
+      case "choose-token":
+        return <ChooseToken p={prompt} answer={answer} />;
+      case "pin":
+        return <Pin p={prompt} answer={answer} />;
+      case "hand-out-share":
+        return <HandOut p={prompt} answer={answer} />;
+      case "reenter-share":
+        return <ShareEntry title={`${prompt.custodian.name}: type share ${prompt.index} of ${prompt.total} back in from your card`} error={prompt.error} answer={answer} />;
+      case "select-source":
+        return <SelectSource p={prompt} answer={answer} />;
+      case "briefing":
+        return <Briefing p={prompt} answer={answer} />;
+      case "collect-share":
+        return (
+          <ShareEntry
+            title={`${prompt.custodian.name}: enter your share (${prompt.collected} of ${prompt.needed} good shares so far)`}
+            note={`Ceremony ${prompt.brief.sourceCeremonyId}, key ${prompt.brief.keyFingerprint.slice(0, 16)}…, threshold ${prompt.brief.threshold}.`}
+            error={prompt.error}
+            answer={answer}
+          />
+        );
+    }
+  })();
+  return (
+    <section className="prompt panel" aria-live="polite" data-testid={`prompt-${prompt.kind}`}>
+      {body}
+      {error && <ErrorBox error={error} />}
+    </section>
+  );
+}
+
+function Form({ onSubmit, children, submit }: { onSubmit: () => void; children: ReactNode; submit: string }) {
+  return (
+    <form
+      onSubmit={(e: FormEvent) => {
+        e.preventDefault();
+        onSubmit();
+      }}
+    >
+      {children}
+      <button type="submit" className="primary">
+        {submit}
+      </button>
+    </form>
+  );
+}
+
+function Checklist({ p, answer }: { p: P<"checklist">; answer: Answer }) {
+  const [ticked, setTicked] = useState<boolean[]>(p.items.map(() => false));
+  const [values, setValues] = useState<Record<string, string[]>>(Object.fromEntries(p.fields.map((f) => [f.id, Array.from({ length: f.count ?? 1 }, () => "")])));
+  const all = ticked.every(Boolean);
+  return (
+    <Form
+      submit="Confirm and record"
+      onSubmit={() => {
+        if (!all) return;
+        answer({ confirmed: true, values: Object.fromEntries(p.fields.map((f) => [f.id, f.count !== undefined ? values[f.id]! : values[f.id]![0]!])) });
+      }}
+    >
+      <h2>Checklist</h2>
+      {p.items.map((item, i) => (
+        <label key={i} className="choice">
+          <input type="checkbox" checked={ticked[i]} autoFocus={i === 0} onChange={(e) => setTicked(ticked.map((t, j) => (j === i ? e.target.checked : t)))} />
+          <span>{item}</span>
+        </label>
+      ))}
+      {p.fields.map((f, fi) =>
+        values[f.id]!.map((v, i) => (
+          <label key={`${f.id}-${i}`}>
+            {f.label}
+            {(f.count ?? 1) > 1 ? ` ${i + 1}` : ""}
+            <input
+              value={v}
+              required={f.required}
+              autoFocus={p.items.length === 0 && fi === 0 && i === 0}
+              data-field={f.id}
+              onChange={(e) => setValues({ ...values, [f.id]: values[f.id]!.map((x, j) => (j === i ? e.target.value : x)) })}
+            />
+          </label>
+        )),
+      )}
+      {!all && <p className="muted">Tick every item once it has been read aloud and done.</p>}
+    </Form>
+  );
+}
+
+interface Row {
+  name: string;
+  roles: string[];
+  passphrase: string;
+  sourceId?: string;
+}
+
+function Enrol({ p, answer }: { p: P<"enrol">; answer: Answer }) {
+  const initial: Row[] = p.roles.flatMap((r) => Array.from({ length: Math.max(r.min, 0) }, () => ({ name: "", roles: [r.id], passphrase: "" })));
+  const [rows, setRows] = useState<Row[]>(initial);
+  const set = (i: number, r: Partial<Row>) => setRows(rows.map((x, j) => (j === i ? { ...x, ...r } : x)));
+  const sourceRole = (r: Row) => p.source?.roles.some((x) => r.roles.includes(x));
+  return (
+    <Form
+      submit="Enrol everyone"
+      onSubmit={() =>
+        answer(
+          rows.map((r) => {
+            if (sourceRole(r)) {
+              const src = p.source!.participants.find((s) => s.id === r.sourceId);
+              return { name: src?.name ?? r.name, roles: r.roles, passphrase: r.passphrase, sourceId: r.sourceId };
+            }
+            return { name: r.name, roles: r.roles, passphrase: r.passphrase };
+          }),
+        )
+      }
+    >
+      <h2>Attendance</h2>
+      <p className="muted">Each person types their own passphrase (at least 12 characters); it is not stored.{p.source && " Custodians choose their name from the source ceremony and type the passphrase they chose there."}</p>
+      {p.error && <ErrorBox error={p.error} />}
+      <table className="enrol">
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Roles</th>
+            <th>Passphrase</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((r, i) => (
+            <tr key={i} data-testid="enrol-row">
+              <td>
+                {sourceRole(r) ? (
+                  <select aria-label={`Participant ${i + 1} identity`} value={r.sourceId ?? ""} onChange={(e) => set(i, { sourceId: e.target.value })} required>
+                    <option value="">— choose —</option>
+                    {p.source!.participants.map((s) => (
+                      <option key={s.id} value={s.id}>
+                        {s.name}
+                      </option>
+                    ))}
+                  </select>
+                ) : (
+                  <input aria-label={`Participant ${i + 1} name`} value={r.name} onChange={(e) => set(i, { name: e.target.value })} required autoFocus={i === 0} />
+                )}
+              </td>
+              <td>
+                {p.roles.map((role) => (
+                  <label key={role.id} className="inline">
+                    <input
+                      type="checkbox"
+                      checked={r.roles.includes(role.id)}
+                      onChange={(e) => set(i, { roles: e.target.checked ? [...r.roles, role.id] : r.roles.filter((x) => x !== role.id) })}
+                    />
+                    {role.title}
+                  </label>
+                ))}
+              </td>
+              <td>
+                <input type="password" aria-label={`Participant ${i + 1} passphrase`} value={r.passphrase} onChange={(e) => set(i, { passphrase: e.target.value })} required minLength={12} autoComplete="off" />
+              </td>
+              <td>
+                <button type="button" onClick={() => setRows(rows.filter((_, j) => j !== i))} aria-label={`Remove participant ${i + 1}`}>
+                  Remove
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      <p>
+        {p.roles.map((role) => (
+          <button type="button" key={role.id} onClick={() => setRows([...rows, { name: "", roles: [role.id], passphrase: "" }])}>
+            Add {role.title.toLowerCase()}
+          </button>
+        ))}
+      </p>
+    </Form>
+  );
+}
+
+function Passphrase({ p, answer }: { p: P<"passphrase">; answer: Answer }) {
+  const [v, setV] = useState("");
+  return (
+    <Form submit="Attest" onSubmit={() => answer({ passphrase: v })}>
+      <h2>
+        {p.participant.name} ({p.participant.roles.join(", ")}), attest this step
+      </h2>
+      {p.error && <ErrorBox error={p.error} />}
+      <label>
+        Passphrase of {p.participant.name}
+        <input type="password" value={v} onChange={(e) => setV(e.target.value)} autoFocus required autoComplete="off" />
+      </label>
+    </Form>
+  );
+}
+
+function ChooseSigners({ p, answer }: { p: P<"choose-signers">; answer: Answer }) {
+  const [ids, setIds] = useState<string[]>([]);
+  return (
+    <Form submit="These people attest" onSubmit={() => answer({ ids })}>
+      <h2>
+        Who attests as {p.role}? Choose {p.count}.
+      </h2>
+      {p.candidates.map((c, i) => (
+        <label key={c.id} className="choice">
+          <input type="checkbox" autoFocus={i === 0} checked={ids.includes(c.id)} onChange={(e) => setIds(e.target.checked ? [...ids, c.id] : ids.filter((x) => x !== c.id))} />
+          {c.name}
+        </label>
+      ))}
+    </Form>
+  );
+}
+
+function ChooseToken({ p, answer }: { p: P<"choose-token">; answer: Answer }) {
+  const [slot, setSlot] = useState(p.tokens[0]?.slotId ?? "");
+  return (
+    <Form submit="Use this token" onSubmit={() => answer({ slotId: slot })}>
+      <h2>Select the HSM token</h2>
+      {p.error && <ErrorBox error={p.error} />}
+      <table>
+        <thead>
+          <tr>
+            <th />
+            <th>Label</th>
+            <th>Manufacturer</th>
+            <th>Model</th>
+            <th>Serial</th>
+            <th>Firmware</th>
+            <th>State</th>
+          </tr>
+        </thead>
+        <tbody>
+          {p.tokens.map((t, i) => (
+            <tr key={t.slotId}>
+              <td>
+                <input type="radio" name="token" aria-label={`Token ${t.label || "(blank)"} ${t.serial}`} checked={slot === t.slotId} autoFocus={i === 0} onChange={() => setSlot(t.slotId)} />
+              </td>
+              <td>{t.label || "(blank)"}</td>
+              <td>{t.manufacturer}</td>
+              <td>{t.model}</td>
+              <td>{t.serial || "—"}</td>
+              <td>{t.firmware}</td>
+              <td>{t.initialized ? "initialised" : "blank"}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </Form>
+  );
+}
+
+function Pin({ p, answer }: { p: P<"pin">; answer: Answer }) {
+  const [v, setV] = useState("");
+  const [again, setAgain] = useState("");
+  const who = p.role === "so" ? "Security officer" : "User";
+  const mismatch = p.purpose === "set" && again !== "" && again !== v;
+  return (
+    <Form submit={p.purpose === "set" ? "Set PIN" : "Log in"} onSubmit={() => !mismatch && answer({ pin: v })}>
+      <h2>
+        {p.purpose === "set" ? `Set the ${who.toLowerCase()} PIN` : `${who} PIN`}
+        {p.token ? ` — token ${p.token.label} (${p.token.model}, serial ${p.token.serial || "blank"})` : ""}
+      </h2>
+      {p.error && <ErrorBox error={p.error} />}
+      <label>
+        {who} PIN
+        <input type="password" inputMode="numeric" value={v} onChange={(e) => setV(e.target.value)} autoFocus required autoComplete="off" />
+      </label>
+      {p.purpose === "set" && (
+        <label>
+          Same PIN again
+          <input type="password" inputMode="numeric" value={again} onChange={(e) => setAgain(e.target.value)} required autoComplete="off" />
+        </label>
+      )}
+      {mismatch && <p className="error">The two PINs differ.</p>}
+    </Form>
+  );
+}
+
+function HandOut({ p, answer }: { p: P<"hand-out-share">; answer: Answer }) {
+  const [done, setDone] = useState(false);
+  const c = p.card;
+  return (
+    <Form submit="Done — clear the screen" onSubmit={() => done && answer({ confirmed: true })}>
+      <h2 data-testid="share-heading">
+        Share {c.index} of {c.total} for {c.custodianName} — any {c.threshold} shares restore the key
+      </h2>
+      <p className="warning">Everyone except {c.custodianName} looks away from the screen now. The share is shown once and never stored by Custos.</p>
+      <div className="share-card" data-testid="share-card">
+        <p>
+          Ceremony <code>{c.ceremonyId}</code>
+          <br />
+          Key fingerprint <code>{c.keyFingerprint.slice(0, 32)}</code>
+          <br />
+          Commitment <code>{c.commitmentShort}</code>
+        </p>
+        <ol className="words" data-testid="share-words">
+          {c.words.map((w, i) => (
+            <li key={i}>{w}</li>
+          ))}
+        </ol>
+      </div>
+      <label className="choice">
+        <input type="checkbox" checked={done} onChange={(e) => setDone(e.target.checked)} autoFocus />
+        I, {c.custodianName}, have written down all {c.words.length} words on my share card.
+      </label>
+    </Form>
+  );
+}
+
+function ShareEntry({ title, note, error, answer }: { title: string; note?: string; error?: { message: string; hint: string; details: Record<string, unknown> }; answer: Answer }) {
+  const [v, setV] = useState("");
+  return (
+    <Form submit="Check this share" onSubmit={() => answer({ share: v })}>
+      <h2>{title}</h2>
+      {note && <p className="muted">{note}</p>}
+      {error && <ErrorBox error={error} />}
+      <label>
+        Share words (or hex), in order
+        <textarea value={v} onChange={(e) => setV(e.target.value)} rows={4} autoFocus required spellCheck={false} autoComplete="off" />
+      </label>
+    </Form>
+  );
+}
+
+function SelectSource({ p, answer }: { p: P<"select-source">; answer: Answer }) {
+  const [transcript, setTranscript] = useState(p.suggestions[0]?.transcript ?? "");
+  const [backup, setBackup] = useState(p.suggestions[0]?.backup ?? "");
+  return (
+    <Form submit="Verify and load" onSubmit={() => answer({ transcript, ...(backup ? { backup } : {}) })}>
+      <h2>Source ceremony</h2>
+      {p.error && <ErrorBox error={p.error} />}
+      {p.suggestions.length > 0 && (
+        <fieldset>
+          <legend>Ceremonies on this laptop</legend>
+          {p.suggestions.map((s, i) => (
+            <label key={i} className="choice">
+              <input
+                type="radio"
+                name="source"
+                checked={transcript === s.transcript && backup === (s.backup ?? "")}
+                onChange={() => {
+                  setTranscript(s.transcript);
+                  setBackup(s.backup ?? "");
+                }}
+              />
+              {s.label}
+            </label>
+          ))}
+        </fieldset>
+      )}
+      <label>
+        Transcript (database, bundle.json or report PDF)
+        <input value={transcript} onChange={(e) => setTranscript(e.target.value)} required />
+      </label>
+      <label>
+        backup.json
+        <input value={backup} onChange={(e) => setBackup(e.target.value)} />
+      </label>
+    </Form>
+  );
+}
+
+function Briefing({ p, answer }: { p: P<"briefing">; answer: Answer }) {
+  const b = p.brief;
+  return (
+    <Form submit="We have read this — begin" onSubmit={() => answer({ confirmed: true })}>
+      <h2>Before anyone enters a share</h2>
+      <dl className="brief" data-testid="brief">
+        <dt>Source ceremony</dt>
+        <dd>
+          <code>{b.sourceCeremonyId}</code>
+        </dd>
+        <dt>Key fingerprint</dt>
+        <dd>
+          <code>{b.keyFingerprint}</code> ({b.algorithm})
+        </dd>
+        <dt>Threshold</dt>
+        <dd>
+          {b.threshold} of {b.total} shares
+        </dd>
+        <dt>Custodians expected</dt>
+        <dd>
+          <ul className="plain">
+            {b.expected.map((e) => (
+              <li key={e.participantId}>
+                {e.name} — share {e.shareIndex}
+              </li>
+            ))}
+          </ul>
+        </dd>
+      </dl>
+    </Form>
+  );
+}
