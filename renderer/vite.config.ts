@@ -27,6 +27,7 @@ export default defineConfig({
     target: "chrome120",
     sourcemap: false,
     modulePreload: false,
+    cssCodeSplit: false,
     rollupOptions: { output: { format: "iife", inlineDynamicImports: true } },
   },
 });

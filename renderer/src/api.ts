@@ -31,8 +31,11 @@ export function useSession(): [SessionState | null, (s: SessionState) => void] {
         try {
           const s = await call<SessionState>("session:state", { since: version.current });
           if (stop) return;
-          version.current = s.version;
-          setState(s);
+          // A long poll can answer after a newer state arrived from an action: never go back.
+          if (s.version >= version.current) {
+            version.current = s.version;
+            setState(s);
+          }
         } catch {
           await new Promise((r) => setTimeout(r, 500));
         }

@@ -1,0 +1,56 @@
+/**
+ * The one IPC entry point of the main process. The sender is checked inside
+ * the wrapper, before any handler, so no handler can forget it; payloads are
+ * then parsed by the shared channel schemas in dispatch(). Nothing throws
+ * across IPC: every answer is a Result.
+ */
+import type { BrowserWindow, IpcMain, IpcMainInvokeEvent, WebContents } from "electron";
+import { IPC_CHANNEL, type Result } from "../shared/ipc";
+import { dispatch, type Handlers } from "../core/app/dispatch";
+import { isRendererFileUrl } from "./paths";
+
+/** Decides whether an IPC message comes from our own renderer. */
+export type SenderCheck = (event: IpcMainInvokeEvent) => boolean;
+
+const UNTRUSTED: Result<never> = {
+  ok: false,
+  code: "IPC_UNTRUSTED_SENDER",
+  message: "This request did not come from the Custos window and was refused.",
+  hint: "",
+};
+
+/** Registers the single ipcMain handler: sender check first, then dispatch(); never throws across IPC. */
+export function registerIpc(ipcMain: Pick<IpcMain, "handle">, handlers: Handlers, isTrustedSender: SenderCheck): void {
+  ipcMain.handle(IPC_CHANNEL, async (event: IpcMainInvokeEvent, channel: unknown, payload: unknown): Promise<Result<unknown>> => {
+    try {
+      // A frame that is not our renderer (a subframe, a page it was navigated
+      // to, another window) must not reach a handler that drives the HSM.
+      if (!isTrustedSender(event)) return UNTRUSTED;
+      return await dispatch(handlers, channel, payload);
+    } catch (e) {
+      // dispatch() already turns handler errors into Results; this catches a
+      // failing sender check or a bug in dispatch itself.
+      return { ok: false, code: "INTERNAL", message: e instanceof Error ? e.message : String(e), hint: "" };
+    }
+  });
+}
+
+/** What the sender check needs: the main window, how to find a window from web contents, and the renderer folder. */
+export interface TrustedSenderDeps {
+  mainWindow: () => BrowserWindow | null;
+  fromWebContents: (contents: WebContents) => BrowserWindow | null;
+  rendererDir: string;
+}
+
+/** The sender check: the main window's top frame, showing a file of our renderer folder. */
+export function trustedSender(deps: TrustedSenderDeps): SenderCheck {
+  return (event) => {
+    const win = deps.mainWindow();
+    if (!win || win.isDestroyed()) return false;
+    
+    const frame = event.senderFrame;
+    // senderFrame is null once the frame navigated away or was destroyed.
+    if (!frame || frame.parent !== null) return false;
+    return isRendererFileUrl(frame.url, deps.rendererDir);
+  };
+}

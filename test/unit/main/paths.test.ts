@@ -1,0 +1,38 @@
+import path from "node:path";
+import type { App } from "electron";
+import { describe, expect, it } from "vitest";
+import { isRendererFileUrl, resolvePaths } from "../../../electron/main/paths";
+import { fakeApp } from "./electron-mock";
+
+describe("resolvePaths", () => {
+  it("finds everything relative to the bundle: <root>/dist/electron", () => {
+    const p = resolvePaths(fakeApp({ isPackaged: true }) as unknown as App, "/opt/Custos/resources/app.asar/dist/electron", {});
+    expect(p.resourcesDir).toBe("/opt/Custos/resources/app.asar");
+    expect(p.rendererDir).toBe("/opt/Custos/resources/app.asar/dist/renderer");
+    expect(p.preloadPath).toBe("/opt/Custos/resources/app.asar/dist/electron/preload.cjs");
+    expect(p.userDataDir).toBe(path.join("/tmp/custos-test-app-data", "Custos"));
+    expect(p.dataDir).toBe(path.join(p.userDataDir, "data"));
+  });
+
+  it("honours CUSTOS_DATA_DIR in development only", () => {
+    const env = { CUSTOS_DATA_DIR: "/tmp/custos-e2e" };
+    expect(resolvePaths(fakeApp({ isPackaged: false }) as unknown as App, "/repo/dist/electron", env).dataDir).toBe("/tmp/custos-e2e");
+    expect(resolvePaths(fakeApp({ isPackaged: true }) as unknown as App, "/repo/dist/electron", env).dataDir).not.toBe("/tmp/custos-e2e");
+  });
+});
+
+describe("isRendererFileUrl", () => {
+  it.each([
+    ["file:///r/dist/renderer/index.html", true],
+    ["file:///r/dist/renderer/assets/a.js", true],
+    ["file:///r/dist/renderer/..foo.js", true],
+    ["file:///r/dist/renderer/", false],
+    ["file:///r/dist/renderer/../electron/main.cjs", false],
+    ["file:///r/dist/renderer2/index.html", false],
+    ["file://host/r/dist/renderer/index.html", false],
+    ["https:///r/dist/renderer/index.html", false],
+    ["", false],
+  ])("%s -> %s", (url, ok) => {
+    expect(isRendererFileUrl(url, "/r/dist/renderer")).toBe(ok);
+  });
+});
