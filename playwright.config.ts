@@ -10,7 +10,7 @@ export default defineConfig({
   outputDir: "test-results/e2e",
   use: {
     headless: true,
-    viewport: { width: 1400, height: 1000 },
+    viewport: { width: 1400, height: 1250 },
     launchOptions: {
       executablePath: process.env.CUSTOS_CHROMIUM ?? "/usr/bin/chromium",
       args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],

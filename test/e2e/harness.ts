@@ -33,5 +33,5 @@ let shot = 0;
 /** Keeps a screenshot of what the room sees, numbered in order, as a test artifact. */
 export async function screenshot(page: Page, name: string) {
   fs.mkdirSync(SCREENS, { recursive: true });
-  await page.screenshot({ path: path.join(SCREENS, `${String(++shot).padStart(3, "0")}-${name}.png`), fullPage: true });
+  await page.screenshot({ path: path.join(SCREENS, `${String(++shot).padStart(3, "0")}-${name}.png`), fullPage: false });
 }
