@@ -14,7 +14,7 @@ const outDir = path.join(root, "dist", "electron");
 
 // Native addons (.node files, rebuilt per Electron ABI) and packages that read
 // their own data files through __dirname (pdfkit's AFM fonts) cannot be bundled.
-const external = ["electron", "graphene-pk11", "pkcs11js", "better-sqlite3", "pdfkit", "fontkit", "node-webcrypto-p11"];
+const external = ["electron", "graphene-pk11", "pkcs11js", "better-sqlite3", "pdfkit"];
 
 const common = {
   absWorkingDir: root,
@@ -59,5 +59,5 @@ if (foreign.length > 0) {
 
 for (const [name, result] of [["main.cjs", main], ["preload.cjs", preload]]) {
   const bytes = Object.values(result.metafile.outputs).find((o) => o.entryPoint)?.bytes ?? 0;
-  console.log(`esbuild-electron: dist/electron/${name} ${(bytes / 1024).toFixed(0)} KB`);
+  console.log(`esbuild-electron: dist/electron/${name} ${(bytes / 1024).toFixed(1)} KB`);
 }

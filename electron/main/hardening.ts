@@ -105,13 +105,18 @@ export function blockNavigationAndWindowOpen(app: Pick<App, "on">): void {
   });
 }
 
-/** Switches that attach a debugger (Node inspector or Chromium DevTools protocol) to the app. */
-const DEBUG_ARG = /^--(inspect|inspect-brk|inspect-port|inspect-wait|inspect-publish-uid|debug|debug-brk|debug-port|remote-debugging-port|remote-debugging-pipe|remote-debugging-address|remote-allow-origins)(=|$)/;
-const DEBUG_SWITCHES = ["inspect", "inspect-brk", "inspect-port", "remote-debugging-port", "remote-debugging-pipe", "remote-debugging-address"];
+/**
+ * Switches a packaged build refuses: those that attach a debugger (Node
+ * inspector, Chromium DevTools protocol) and those that switch off Chromium's
+ * OS sandbox around the renderer.
+ */
+const REFUSED_ARG =
+  /^--(inspect|inspect-brk|inspect-port|inspect-wait|inspect-publish-uid|debug|debug-brk|debug-port|remote-debugging-port|remote-debugging-pipe|remote-debugging-address|remote-allow-origins|no-sandbox|disable-seccomp-filter-sandbox)(=|$)/;
+const REFUSED_SWITCHES = ["inspect", "inspect-brk", "inspect-port", "remote-debugging-port", "remote-debugging-pipe", "remote-debugging-address", "no-sandbox", "disable-seccomp-filter-sandbox"];
 
 /** What the process hardening did, for the startup log. */
 export interface ProcessHardening {
-  /** The debugging switch that made the app refuse to start. */
+  /** The debugging or sandbox-disabling switch that made the app refuse to start. */
   refused?: string;
   /** Core dumps of the main process: "disabled", or why not. */
   coreDumps: string;
@@ -132,22 +137,24 @@ export interface ProcessDeps {
   log: (line: string) => void;
 }
 
-/** Finds a debugging switch on the command line, in NODE_OPTIONS, or an inspector already listening. */
+/** Finds a debugging or sandbox-disabling switch on the command line, in NODE_OPTIONS, or an inspector already listening. */
 export function findDebugSwitch(hasSwitch: (name: string) => boolean, deps: Pick<ProcessDeps, "argv" | "execArgv" | "env" | "inspectorUrl">): string | undefined {
   const args = [...deps.argv.slice(1), ...deps.execArgv, ...(deps.env.NODE_OPTIONS ?? "").split(/\s+/)];
-  const arg = args.find((a) => DEBUG_ARG.test(a));
+  const arg = args.find((a) => REFUSED_ARG.test(a));
   if (arg) return arg.split("=")[0];
-  const sw = DEBUG_SWITCHES.find((s) => hasSwitch(s));
+  const sw = REFUSED_SWITCHES.find((s) => hasSwitch(s));
   if (sw) return `--${sw}`;
   if (deps.inspectorUrl()) return "inspector";
   return undefined;
 }
 
 /**
- * In packaged builds: refuses to start under a debugger, keeps crash dumps in
- * a folder emptied at every start (the crash reporter is never started), and
- * on Linux sets the core dump size limit of the main process and of
- * Chromium's child processes to 0. Development builds are left alone.
+ * In packaged builds: refuses to start under a debugger or without the
+ * renderer sandbox (--no-sandbox), keeps crash dumps in a folder emptied at
+ * every start (the crash reporter is never started), and on Linux sets the
+ * core dump size limit of the main process and of Chromium's child processes
+ * to 0. Development builds are left alone (Playwright's _electron needs
+ * --inspect, --remote-debugging-port and --no-sandbox).
  *
  * What is NOT done (Node has no API for it and Custos ships no native addon of
  * its own): prctl(PR_SET_DUMPABLE, 0), which Bitwarden sets through its own
@@ -161,10 +168,10 @@ export function disableCoreDumpsAndDebugging(app: App, deps: ProcessDeps = realP
 
   // A debugger attached to Custos reads the KEK and share values from memory.
   // The enableNodeCliInspectArguments fuse already makes Node ignore --inspect;
-  // there is no fuse for --remote-debugging-port, hence this check.
+  // there is no fuse for --remote-debugging-port or --no-sandbox, hence this check.
   const refused = findDebugSwitch((s) => app.commandLine.hasSwitch(s), deps);
   if (refused) {
-    deps.log(`Custos: refusing to start with ${refused}: a debugger attached to Custos could read key material from its memory.`);
+    deps.log(`Custos: refusing to start with ${refused}: it would let a debugger or an unsandboxed renderer reach key material.`);
     app.exit(1);
     return { refused, coreDumps: "not applied (refused to start)" };
   }

@@ -47,7 +47,7 @@ export function trustedSender(deps: TrustedSenderDeps): SenderCheck {
   return (event) => {
     const win = deps.mainWindow();
     if (!win || win.isDestroyed()) return false;
-    
+    if (deps.fromWebContents(event.sender) !== win) return false;
     const frame = event.senderFrame;
     // senderFrame is null once the frame navigated away or was destroyed.
     if (!frame || frame.parent !== null) return false;

@@ -148,6 +148,8 @@ describe("findDebugSwitch", () => {
     [["/opt/Custos/custos", "--inspect-brk=9229"], "--inspect-brk"],
     [["/opt/Custos/custos", "--remote-debugging-port=9222"], "--remote-debugging-port"],
     [["/opt/Custos/custos", "--remote-debugging-pipe"], "--remote-debugging-pipe"],
+    [["/opt/Custos/custos", "--no-sandbox"], "--no-sandbox"],
+    [["/opt/Custos/custos", "--disable-seccomp-filter-sandbox"], "--disable-seccomp-filter-sandbox"],
   ])("finds %j", (argv, found) => {
     expect(findDebugSwitch(() => false, { ...base, argv })).toBe(found);
   });
@@ -198,12 +200,17 @@ describe("disableCoreDumpsAndDebugging", () => {
     expect(d.setCoreLimitZero).not.toHaveBeenCalled();
   });
 
-  it("refuses to start a packaged build with --inspect or --remote-debugging-port", () => {
-    for (const [argv, switches] of [[["/opt/Custos/custos", "--inspect=9229"], []], [["/opt/Custos/custos"], ["remote-debugging-port"]]] as const) {
+  it("refuses to start a packaged build with --inspect, --remote-debugging-port or --no-sandbox", () => {
+    const cases = [
+      [["/opt/Custos/custos", "--inspect=9229"], []],
+      [["/opt/Custos/custos"], ["remote-debugging-port"]],
+      [["/opt/Custos/custos"], ["no-sandbox"]],
+    ] as const;
+    for (const [argv, switches] of cases) {
       const app = fakeApp({ isPackaged: true, userData: userData(), switches: [...switches] });
       const d = deps({ argv: [...argv] });
       const r = disableCoreDumpsAndDebugging(app as unknown as App, d);
-      expect(r.refused).toMatch(/^--(inspect|remote-debugging-port)$/);
+      expect(r.refused).toMatch(/^--(inspect|remote-debugging-port|no-sandbox)$/);
       expect(app.exit).toHaveBeenCalledWith(1);
       expect(d.log).toHaveBeenCalledWith(expect.stringContaining("refusing to start"));
     }
