@@ -178,6 +178,22 @@ describe("ceremony engine on a real token and a real transcript", () => {
     expect(errors.some((e) => /^ATTEST_WRONG_PASSPHRASE: That is not .*'s enrolled passphrase/.test(e))).toBe(true);
   });
 
+  it("records an exception as a signed entry of the current step, refuses one not written by a witness, and still verifies", async () => {
+    room = makeRoom();
+    const c = Ceremony.start(room.deps(), room.loaded, { mode: "rehearsal" });
+    await c.runNextStep();
+    await c.runNextStep();
+    const witness = c.enrolled().find((p) => p.roles.includes("internal-witness"))!;
+    const admin = c.enrolled().find((p) => p.roles.includes("ceremony-administrator"))!;
+    await expect(c.recordException("the camera stopped", admin.id)).rejects.toThrowError(/internal witness/);
+    const e = await c.recordException("the camera stopped for 2 minutes; restarted at 10:42", witness.id);
+    expect(e.body).toMatchObject({ action: "exception", stepId: "air-gap", inputs: { text: "the camera stopped for 2 minutes; restarted at 10:42" }, requiredSigners: [witness.id] });
+    expect(c.currentStep()?.step.id).toBe("air-gap");
+    await c.runToEnd();
+    c.close();
+    expect(verifyFile(room.dbPath).ok).toBe(true);
+  });
+
   it("refuses settings the script does not allow before anything is recorded", () => {
     room = makeRoom();
     const d = room.deps();
