@@ -166,6 +166,9 @@ function verify(args: string[], io: Out): number {
     throw e;
   }
   printVerdict(file, r, io);
+  const printed = (r as { printedHead?: string }).printedHead;
+  if (printed === "match") io.out(`${file}: the head hash printed on the pages matches the attached bundle`);
+  if (printed === "unchecked") io.out(`${file}: the printed head hash was not checked (pdftotext from poppler-utils is not installed); compare it by eye`);
   return r.ok && r.ceremonies.length > 0 ? 0 : 1;
 }
 

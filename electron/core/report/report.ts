@@ -1,4 +1,6 @@
 import crypto from "node:crypto";
+import QRCode from "qrcode";
+import { hashWords } from "../app/words";
 import { CustosError } from "../errors";
 import type { Bundle, Signature } from "../transcript/types";
 import { flattenJson, type FlatLine } from "./flatten";
@@ -151,8 +153,11 @@ export async function renderReport(bundle: Bundle, opts: ReportOptions = {}): Pr
     ["Entries", String(bundle.entries.length), "sans"],
     ["Ceremony status", c.status, "sans"],
     ["Transcript head hash", bundle.head, "mono"],
+    ["Head hash in words", hashWords(bundle.head, 6).join(" "), "bold"],
     ["Bundle exported", humanTime(bundle.exportedAt), "sans"],
   ];
+  const place = placeOf(bundle);
+  if (place) facts.splice(5, 0, ["Place", place, "sans"]);
   for (const [label, value, font] of facts) {
     // Hashes are set smaller so the 64 hex digits stay on one line; short ids stay large.
     const size = font === "mono" ? (value.length > 48 ? 8.6 : 10) : 10.5;
@@ -418,6 +423,10 @@ function renderVerification(pen: Pen, bundle: Bundle, sealed: boolean): void {
   pen.text("Transcript head hash", { font: "bold", size: 11, tag: "H2" });
   pen.gap(3);
   pen.text(bundle.head, { font: "mono", size: 10.5 });
+  pen.gap(3);
+  pen.text(`In words, to read aloud and compare: ${hashWords(bundle.head, 6).join(" ")}`, { size: 10.5 });
+  pen.gap(6);
+  drawQr(pen, bundle.head, 110, "QR code of the transcript head hash");
   pen.gap(10);
   pen.text("Script SHA-256", { font: "bold", size: 11, tag: "H2" });
   pen.gap(3);
@@ -473,4 +482,47 @@ function footers(pen: Pen, bundle: Bundle, rehearsal: boolean): void {
       doc.text(`head ${head} · script sha256 ${script}…`, MARGIN.left, y + 11, { width: w, lineBreak: false });
     });
   }
+}
+
+/** The place recorded by the opening checklist (field "location"), if any. */
+function placeOf(bundle: Bundle): string | undefined {
+  for (const e of bundle.entries) {
+    const v = e.body.inputs["location"];
+    if (typeof v === "string" && v.trim()) return v.trim();
+  }
+  return undefined;
+}
+
+/** A vector QR code (one rectangle per dark run), so a phone can compare the head hash with the screen. */
+function drawQr(pen: Pen, text: string, size: number, alt: string): void {
+  const qr = QRCode.create(text, { errorCorrectionLevel: "M" });
+  const n = qr.modules.size;
+  const quiet = 4;
+  const m = size / (n + 2 * quiet);
+  pen.ensure(size + 4);
+  const doc = pen.doc;
+  const x0 = pen.left;
+  const y0 = doc.y;
+  const figure = doc.struct("Figure", { alt }, [
+    () => {
+      doc.save();
+      doc.rect(x0, y0, size, size).fill("#ffffff");
+      for (let r = 0; r < n; r++) {
+        let c = 0;
+        while (c < n) {
+          if (!qr.modules.get(r, c)) {
+            c++;
+            continue;
+          }
+          const start = c;
+          while (c < n && qr.modules.get(r, c)) c++;
+          doc.rect(x0 + (quiet + start) * m, y0 + (quiet + r) * m, (c - start) * m, m);
+        }
+      }
+      doc.fill("#000000");
+      doc.restore();
+    },
+  ]);
+  pen.root.add(figure);
+  doc.y = y0 + size + 4;
 }
