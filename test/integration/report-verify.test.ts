@@ -1,0 +1,99 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rehearse } from "../../electron/core/rehearse/rehearse";
+import { readRehearsalShare } from "../../electron/core/rehearse/simulated-room";
+import { decodeShare } from "../../electron/core/shares";
+import { ROOT, custos, tool } from "../helpers/files";
+
+const SCRIPT = path.join(ROOT, "ceremony-scripts", "root-key-generation.yaml");
+let dir: string;
+let a: string;
+let b: string;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), "custos-report-"));
+  a = path.join(dir, "a");
+  b = path.join(dir, "b");
+  await rehearse({ scriptPath: SCRIPT, outDir: a });
+  await rehearse({ scriptPath: SCRIPT, outDir: b, custodians: 3, threshold: 2 });
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe("ceremony report that verifies itself", () => {
+  it("passes qpdf --check, embeds only its own fonts, carries bundle.json, and verifies from the PDF alone", () => {
+    const pdf = path.join(a, "report.pdf");
+    expect(tool("qpdf", ["--check", pdf])).toMatch(/No syntax or stream encoding errors/);
+    const fonts = tool("pdffonts", [pdf]).split("\n").slice(2).filter(Boolean);
+    expect(fonts.length).toBeGreaterThan(0);
+    for (const f of fonts) expect(f, f).toMatch(/\byes\s+yes\s+(yes|no)\s+\d+\s+\d+\s*$/); // emb yes, sub yes
+    expect(tool("pdfdetach", ["-list", pdf])).toContain("bundle.json");
+    const r = custos(["verify", pdf]);
+    expect(r.status, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain("the head hash printed on the pages matches the attached bundle");
+  });
+
+  it("prints the head hash as a QR code that decodes to it", () => {
+    const bundle = JSON.parse(fs.readFileSync(path.join(a, "bundle.json"), "utf8")) as { head: string };
+    const pages = Number(/Pages:\s+(\d+)/.exec(tool("pdfinfo", [path.join(a, "report.pdf")]))![1]);
+    tool("pdftoppm", ["-r", "150", "-png", "-f", String(pages), "-l", String(pages), path.join(a, "report.pdf"), path.join(dir, "last")]);
+    const png = fs.readdirSync(dir).find((f) => f.startsWith("last") && f.endsWith(".png"))!;
+    expect(tool("zbarimg", ["-q", "--raw", path.join(dir, png)]).trim()).toBe(bundle.head);
+  });
+
+  it("exits 1 when the attachment is swapped for another intact bundle (the printed head no longer matches)", () => {
+    const swapped = path.join(dir, "swapped.pdf");
+    tool("qpdf", [path.join(a, "report.pdf"), "--remove-attachment=bundle.json", "--add-attachment", path.join(b, "bundle.json"), "--key=bundle.json", "--", swapped]);
+    expect(custos(["verify", path.join(b, "bundle.json")]).status).toBe(0);
+    const r = custos(["verify", swapped]);
+    expect(r.status, r.stdout + r.stderr).toBe(1);
+    expect(r.stdout).toMatch(/head hash printed on the report .* is not the head of the attached bundle/);
+  });
+
+  it("exits 1 when the attached bundle is altered, naming the entry", () => {
+    const text = fs.readFileSync(path.join(a, "bundle.json"), "utf8").replace(/"REH-(\d)/, '"REX-$1');
+    const altered = path.join(dir, "altered-bundle.json");
+    fs.writeFileSync(altered, text);
+    const pdf = path.join(dir, "altered.pdf");
+    tool("qpdf", [path.join(a, "report.pdf"), "--remove-attachment=bundle.json", "--add-attachment", altered, "--key=bundle.json", "--", pdf]);
+    const r = custos(["verify", pdf]);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/NOT INTACT: entry \d+ \(step '/);
+  });
+
+  it("custos report re-renders the same bytes, twice, and the same as the rehearsal's report", () => {
+    const one = path.join(dir, "one.pdf");
+    const two = path.join(dir, "two.pdf");
+    expect(custos(["report", path.join(a, "transcript.sqlite"), "--out", one]).status).toBe(0);
+    expect(custos(["report", path.join(a, "transcript.sqlite"), "--out", two]).status).toBe(0);
+    expect(fs.readFileSync(one).equals(fs.readFileSync(two))).toBe(true);
+    expect(fs.readFileSync(one).equals(fs.readFileSync(path.join(a, "report.pdf")))).toBe(true);
+    const e1 = path.join(dir, "e1.json");
+    expect(custos(["export", path.join(a, "transcript.sqlite"), "--out", e1]).status).toBe(0);
+    expect(fs.readFileSync(e1, "utf8")).toBe(fs.readFileSync(path.join(a, "bundle.json"), "utf8"));
+  });
+
+  it("share cards: qpdf clean, embedded fonts, the QR decodes to the share, and the words recover the same share", () => {
+    const cards = fs.readdirSync(path.join(a, "share-cards")).sort();
+    const texts = fs.readdirSync(path.join(a, "shares")).sort();
+    expect(cards).toHaveLength(5);
+    for (const [i, card] of cards.entries()) {
+      const pdf = path.join(a, "share-cards", card);
+      expect(tool("qpdf", ["--check", pdf])).toMatch(/No syntax or stream encoding errors/);
+      for (const f of tool("pdffonts", [pdf]).split("\n").slice(2).filter(Boolean)) expect(f).toMatch(/\byes\s+yes\s+(yes|no)\s+\d+\s+\d+\s*$/);
+      const base = path.join(dir, `card-${i}`);
+      tool("pdftoppm", ["-r", "150", "-png", "-singlefile", pdf, base]);
+      const hex = tool("zbarimg", ["-q", "--raw", `${base}.png`]).trim();
+      const words = readRehearsalShare(path.join(a, "shares", texts[i]!));
+      const fromWords = decodeShare(words);
+      const fromQr = decodeShare(hex);
+      expect(Buffer.from(fromQr.share).equals(Buffer.from(fromWords.share))).toBe(true);
+      expect(fromQr.index).toBe(i + 1);
+      // The card names this share only: no other share's words are on it.
+      const text = tool("pdftotext", ["-layout", pdf, "-"]);
+      const others = texts.filter((_, j) => j !== i).map((t) => readRehearsalShare(path.join(a, "shares", t)).split(" ").slice(0, 4).join(" "));
+      for (const o of others) expect(text.replace(/\s+\d+\.\s+/g, " ")).not.toContain(o);
+    }
+  });
+});
