@@ -6,10 +6,12 @@ export default defineConfig({
   testDir: "test/e2e",
   timeout: 300_000,
   workers: 1,
+  retries: process.env.CI ? 1 : 0,
   reporter: [["list"]],
   outputDir: "test-results/e2e",
   use: {
     headless: true,
+    trace: "retain-on-failure",
     viewport: { width: 1400, height: 1250 },
     launchOptions: {
       executablePath: process.env.CUSTOS_CHROMIUM ?? "/usr/bin/chromium",

@@ -33,6 +33,11 @@ export const CHANNELS = {
   "session:answer": z.object({ promptId: z.string().min(1).max(100), value: z.unknown() }).strict(),
   /** Records an exception (by the internal witness) as a signed entry. */
   "session:exception": z.object({ text: z.string().min(1).max(5000), witnessId: z.string().min(1).max(20) }).strict(),
+  /**
+   * Prints (CUPS lp, from memory) or saves, where the operator chooses, the share card on screen.
+   * The app never writes a share card into its own folders.
+   */
+  "session:share-card": z.object({ action: z.enum(["print", "save"]), path: path.optional() }).strict(),
   /** Leaves the ceremony (it can be resumed later); drops unlocked keys. */
   "session:close": z.object({}).strict(),
   /** Verifies a transcript database, a bundle or a report PDF. */

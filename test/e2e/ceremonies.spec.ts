@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -21,6 +22,11 @@ const generationRoom: Person[] = [
 
 test.describe.configure({ mode: "serial" });
 
+const printed = path.join(os.tmpdir(), `custos-printed-${process.pid}.pdf`);
+const fakeLp = path.join(os.tmpdir(), `custos-fake-lp-${process.pid}.sh`);
+fs.writeFileSync(fakeLp, `#!/bin/sh\ncat > "${printed}"\necho "request id is fake-1"\n`, { mode: 0o755 });
+process.env.CUSTOS_LP_COMMAND = fakeLp;
+
 test("a generation ceremony with 5 custodians (threshold 3), then a recovery with 3 of them, clicked and typed as people would", async ({ page }) => {
   const { service, dataDir } = await openApp(page);
   try {
@@ -35,10 +41,29 @@ test("a generation ceremony with 5 custodians (threshold 3), then a recovery wit
     await expect(page.getByTestId("mode-badge")).toHaveText("REHEARSAL — not a production ceremony");
 
     const room = new Room(page, generationRoom);
+    // The operator prints the first card (CUPS lp is replaced by a recorder) and saves it to a chosen file;
+    // saving into the app's own folder is refused.
+    const chosen = path.join(os.tmpdir(), `custos-card-${process.pid}-${Date.now()}.pdf`);
+    room.onFirstCard = async (prompt) => {
+      await prompt.getByRole("button", { name: "Print this card" }).click();
+      await expect(prompt.getByRole("status")).toContainText("Printed: request id is fake-1");
+      await prompt.getByLabel("Share card file").fill(path.join(dataDir, "card.pdf"));
+      await prompt.getByRole("button", { name: "Save card" }).click();
+      await expect(prompt.getByRole("alert")).toContainText("never stored in Custos's own folders");
+      await prompt.getByLabel("Share card file").fill(chosen);
+      await prompt.getByRole("button", { name: "Save card" }).click();
+      await expect(prompt.getByRole("status")).toContainText(`Saved to ${chosen}`);
+      await screenshot(page, "share-card-printed-and-saved");
+    };
     const steps: string[] = [];
     for (let i = 0; i < 15; i++) steps.push(await room.runStep());
     await expect(page.getByRole("heading", { name: "Ceremony complete" })).toBeVisible();
     expect(room.shares.size).toBe(5);
+    for (const f of [chosen, printed]) {
+      expect(fs.readFileSync(f).subarray(0, 5).toString()).toBe("%PDF-");
+      expect(execFileSync("qpdf", ["--check", f], { encoding: "utf8" })).toMatch(/No syntax or stream encoding errors/);
+    }
+    fs.rmSync(chosen);
     await page.getByRole("button", { name: "Verify the transcript now" }).click();
     await expect(page.getByTestId("done-verdict")).toHaveText("Intact: 15 entries, sealed by the root key.");
     await screenshot(page, "generation-complete");

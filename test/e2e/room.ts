@@ -17,6 +17,8 @@ export class Room {
   private seen = new Set<string>();
   private serial = 100;
   pins = { so: "11223344", user: "55667788" };
+  /** Runs once, on the first share card shown (to print and save it as an operator would). */
+  onFirstCard?: (prompt: import("@playwright/test").Locator) => Promise<void>;
 
   constructor(
     readonly page: Page,
@@ -45,10 +47,12 @@ export class Room {
       if ((await moved.count()) > 0 || (await doneView.count()) > 0) return title;
       if ((await prompt.count()) === 0 && (await failed.count()) > 0) throw new Error(`step "${title}" failed: ${await failed.first().textContent()}`);
       const kind = ((await prompt.getAttribute("data-testid")) ?? "").replace("prompt-", "");
-      const id = await prompt.evaluate((el) => el.outerHTML.length + ":" + (el.textContent ?? "").slice(0, 80));
+      // evaluateAll never waits for an element, so a prompt that vanishes cannot stall the check.
+      const fingerprint = () => prompt.evaluateAll((els) => els.map((el) => el.outerHTML.length + ":" + (el.textContent ?? "").slice(0, 80)).join("|"));
+      const id = await fingerprint();
       await this.answer(kind);
       // Wait for that prompt to be replaced before looking again.
-      await expect.poll(async () => (await prompt.count()) === 0 || (await prompt.evaluate((el) => el.outerHTML.length + ":" + (el.textContent ?? "").slice(0, 80)).catch(() => "")) !== id, { timeout: 60_000 }).toBe(true);
+      await expect.poll(async () => (await fingerprint()) !== id, { timeout: 60_000 }).toBe(true);
     }
     throw new Error(`step "${title}" did not finish`);
   }
@@ -129,6 +133,11 @@ export class Room {
         const words = await prompt.getByTestId("share-words").locator("li").allTextContents();
         expect(words).toHaveLength(32);
         this.shares.set(who.name, words);
+        if (this.onFirstCard) {
+          const hook = this.onFirstCard;
+          this.onFirstCard = undefined;
+          await hook(prompt);
+        }
         await screenshot(page, `share-card-${who.name.split(" ")[0]!.toLowerCase()}`);
         await prompt.getByRole("checkbox").check();
         await prompt.getByRole("button", { name: "Done — clear the screen" }).click();

@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import type { ChannelRequest } from "../../shared/ipc";
@@ -7,6 +8,7 @@ import type { EngineDeps } from "../engine/types";
 import { CustosError } from "../errors";
 import { Hsm, findPkcs11Module, openRehearsalHsm, prepareRehearsalTokenDir } from "../hsm";
 import { renderReport } from "../report";
+import { shareCardPdf } from "../rehearse/rehearse";
 import { lintScriptText, loadScriptFile } from "../script/load";
 import { readVerifiedSource, verifyAnyFile } from "../source";
 import { bundleToJson, exportBundle } from "../transcript/bundle";
@@ -87,11 +89,13 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; cl
       .map((c) => ({ label: `${c.scriptTitle} — ${c.id} (${c.mode})`, transcript: path.join(o.dataDir, "transcript.sqlite"), backup: path.join(ceremonyDir(c.id), "backup.json") }))
       .filter((s) => fs.existsSync(s.backup!));
 
+  let driver: UiDriver | null = null;
   function deps(session: SessionFile): EngineDeps {
+    // The id is known only once the ceremony exists, so the folder is looked up when an artifact is saved.
+    driver = new UiDriver(broker, () => ceremonyDir(ceremony!.id), suggestions);
     return {
       store,
-      // The id is known only once the ceremony exists, so the folder is looked up when an artifact is saved.
-      driver: new UiDriver(broker, () => ceremonyDir(ceremony!.id), suggestions),
+      driver,
       openHsm: () => (session.softhsmConfig ? Hsm.open(session.modulePath, { env: { SOFTHSM2_CONF: session.softhsmConfig } }) : Hsm.open(session.modulePath)),
       networkInterfaces: o.networkInterfaces ?? (() => listNetworkInterfaces()),
       now: () => new Date(),
@@ -250,6 +254,17 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; cl
       }
       return state();
     },
+    async "session:share-card"(req: ChannelRequest<"session:share-card">) {
+      const card = driver?.onScreen;
+      if (!card) throw new CustosError("NO_SHARE_ON_SCREEN", "No share card is on screen.", "Print or save a card while it is being handed out.");
+      const pdf = await shareCardPdf(card);
+      if (req.action === "save") {
+        const target = checkedCardPath(req.path, o.dataDir);
+        fs.writeFileSync(target, pdf, { mode: 0o600, flag: "wx" });
+        return { saved: target };
+      }
+      return { printed: printFromMemory(pdf) };
+    },
     async "session:close"() {
       broker.cancel("The ceremony was closed.");
       ceremony?.close();
@@ -285,4 +300,30 @@ function readVerifiedSourceLoose(file: string, ceremonyId?: string) {
   } catch (e) {
     return { verdict, ceremony: null, entries: [], error: e instanceof CustosError ? e.message : String(e) };
   }
+}
+
+/**
+ * Where an operator may save a share card: an absolute path they chose, never
+ * inside the app's own data folder, never over an existing file.
+ */
+export function checkedCardPath(p: string | undefined, dataDir: string): string {
+  if (!p || !path.isAbsolute(p)) throw new CustosError("SHARE_CARD_PATH", "Choose a full path for the share card file.", "For example a removable medium that goes into the custodian's bag.");
+  const target = path.resolve(p);
+  const data = path.resolve(dataDir);
+  if (target === data || target.startsWith(data + path.sep)) {
+    throw new CustosError("SHARE_CARD_PATH", "Share cards are never stored in Custos's own folders.", "Choose a removable medium or print the card.");
+  }
+  if (!target.toLowerCase().endsWith(".pdf")) throw new CustosError("SHARE_CARD_PATH", "The share card file name must end in .pdf.", "");
+  if (fs.existsSync(target)) throw new CustosError("SHARE_CARD_PATH", `${target} exists; Custos does not overwrite files.`, "Choose a new file name.");
+  return target;
+}
+
+/** Sends the PDF to CUPS on stdin: no temporary file holds the share. */
+function printFromMemory(pdf: Buffer): string {
+  const cmd = process.env.CUSTOS_LP_COMMAND ?? "lp";
+  const r = spawnSync(cmd, ["-t", "Custos share card", "-o", "media=A4", "-"], { input: pdf, encoding: "utf8", timeout: 30_000 });
+  if (r.error || r.status !== 0) {
+    throw new CustosError("PRINT_FAILED", `Printing failed (${r.error ? r.error.message : (r.stderr || `exit ${r.status}`).trim()}).`, "Check the printer (lpstat -p) or save the card to a removable medium instead.");
+  }
+  return (r.stdout || "sent to the printer").trim();
 }

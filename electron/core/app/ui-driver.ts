@@ -50,7 +50,19 @@ export class UiDriver implements Driver {
     return (await this.broker.ask(stepOf(view), { kind: "pin", role: req.role, purpose: req.purpose, token, error: shown(req.error) })).pin;
   }
 
+  /** The card on screen right now (for print/save); dropped when the custodian confirms. */
+  onScreen: ShareCardView | null = null;
+
   async handOutShare(view: StepView, c: ShareCardView) {
+    this.onScreen = c;
+    try {
+      await this.handOut(view, c);
+    } finally {
+      this.onScreen = null;
+    }
+  }
+
+  private async handOut(view: StepView, c: ShareCardView) {
     await this.broker.ask(stepOf(view), {
       kind: "hand-out-share",
       card: { ceremonyId: c.ceremonyId, keyFingerprint: c.keyFingerprint, index: c.index, total: c.total, threshold: c.threshold, custodianName: c.custodian.name, words: c.words, commitmentShort: c.commitmentShort },

@@ -303,7 +303,20 @@ function Pin({ p, answer }: { p: P<"pin">; answer: Answer }) {
 
 function HandOut({ p, answer }: { p: P<"hand-out-share">; answer: Answer }) {
   const [done, setDone] = useState(false);
+  const [file, setFile] = useState("");
+  const [outcome, setOutcome] = useState<string | null>(null);
+  const [cardError, setCardError] = useState<{ message: string; hint?: string } | null>(null);
   const c = p.card;
+  async function card(action: "print" | "save") {
+    setCardError(null);
+    setOutcome(null);
+    try {
+      const r = await call<{ saved?: string; printed?: string }>("session:share-card", action === "save" ? { action, path: file } : { action });
+      setOutcome(r.saved ? `Saved to ${r.saved}` : `Printed: ${r.printed}`);
+    } catch (e) {
+      setCardError(e as Error);
+    }
+  }
   return (
     <Form submit="Done — clear the screen" onSubmit={() => done && answer({ confirmed: true })}>
       <h2 data-testid="share-heading">
@@ -323,6 +336,20 @@ function HandOut({ p, answer }: { p: P<"hand-out-share">; answer: Answer }) {
             <li key={i}>{w}</li>
           ))}
         </ol>
+      </div>
+      <div className="card-out">
+        <button type="button" onClick={() => card("print")}>
+          Print this card
+        </button>
+        <label className="inline">
+          Or save it as (full path, e.g. on the custodian's removable medium)
+          <input value={file} onChange={(e) => setFile(e.target.value)} aria-label="Share card file" />
+        </label>
+        <button type="button" onClick={() => card("save")} disabled={!file}>
+          Save card
+        </button>
+        {outcome && <p role="status">{outcome}</p>}
+        {cardError && <ErrorBox error={cardError} />}
       </div>
       <label className="choice">
         <input type="checkbox" checked={done} onChange={(e) => setDone(e.target.checked)} autoFocus />
