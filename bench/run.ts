@@ -1,0 +1,206 @@
+/**
+ * `npm run bench`: the figures DESIGN.md budgets, as ratios where possible,
+ * measured in one run on this machine. Timing lives here, never in tests.
+ */
+import { execFileSync } from "node:child_process";
+import crypto from "node:crypto";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import zlib from "node:zlib";
+import { fileURLToPath } from "node:url";
+import { blankToken, kekLabel, openRehearsalHsm, prepareRehearsalTokenDir, rootKeyId, rootKeyLabel } from "../electron/core/hsm";
+import { renderReport } from "../electron/core/report";
+import { rehearse } from "../electron/core/rehearse/rehearse";
+import { combineShares, splitSecret } from "../electron/core/shares";
+import { exportBundle } from "../electron/core/transcript/bundle";
+import { attestationMessage, bodyHash } from "../electron/core/transcript/chain";
+import { deriveAttestationKey, newKdfParams } from "../electron/core/transcript/identity";
+import { TranscriptStore } from "../electron/core/transcript/store";
+import { GENESIS_HASH, type EntryBody, type Signature } from "../electron/core/transcript/types";
+import { verifyFile } from "../electron/core/transcript/verify";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "custos-bench-"));
+const ms = (t0: bigint) => Number(process.hrtime.bigint() - t0) / 1e6;
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const rows: Array<[string, string, string]> = [];
+const row = (what: string, value: string, budget = "") => {
+  rows.push([what, value, budget]);
+  console.log(`${what.padEnd(58)} ${value.padEnd(28)} ${budget}`);
+};
+
+async function hsmOwnTime(runs: number): Promise<number> {
+  // The HSM's own work in a generation: keygen, certificate signature, trusted KEK import, wrap, seal signature.
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = prepareRehearsalTokenDir(path.join(tmp, `hsm-${i}`));
+    const hsm = openRehearsalHsm(t);
+    try {
+      const info = hsm.initToken(blankToken(hsm).slotId, { label: "bench", soPin: "87654321", userPin: "12345678" });
+      const s = hsm.openSession(info.serial);
+      const id = `bench-${i}`;
+      const t0 = process.hrtime.bigint();
+      s.login("user", "12345678");
+      s.generateRootKeyPair("EC-P384", rootKeyLabel(id), rootKeyId(id));
+      s.sign(rootKeyLabel(id), "EC-P384", crypto.randomBytes(900));
+      s.logout();
+      s.login("so", "87654321");
+      const k = s.importTrustedKek(crypto.randomBytes(32), kekLabel(id));
+      s.logout();
+      s.login("user", "12345678");
+      s.wrapPrivateKey(rootKeyLabel(id), k);
+      s.destroyObject(k);
+      s.sign(rootKeyLabel(id), "EC-P384", crypto.randomBytes(120));
+      times.push(ms(t0));
+      s.close();
+    } finally {
+      hsm.close();
+    }
+  }
+  return median(times);
+}
+
+function plainTools(runs: number): number {
+  // The same key generation and a signature with pkcs11-tool and openssl on the same kind of token.
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t = prepareRehearsalTokenDir(path.join(tmp, `tools-${i}`));
+    const env = { ...process.env, SOFTHSM2_CONF: t.configPath };
+    execFileSync("softhsm2-util", ["--init-token", "--free", "--label", "tools", "--so-pin", "87654321", "--pin", "12345678"], { env, stdio: "ignore" });
+    const data = path.join(tmp, `tbs-${i}`);
+    fs.writeFileSync(data, crypto.randomBytes(900));
+    const t0 = process.hrtime.bigint();
+    const p11 = ["--module", t.modulePath, "--token-label", "tools", "--login", "--pin", "12345678"];
+    execFileSync("pkcs11-tool", [...p11, "--keypairgen", "--key-type", "EC:secp384r1", "--label", "root", "--id", "01"], { env, stdio: "ignore" });
+    execFileSync("openssl", ["dgst", "-sha384", "-binary", "-out", `${data}.h`, data]);
+    execFileSync("pkcs11-tool", [...p11, "--sign", "--mechanism", "ECDSA", "--id", "01", "-i", `${data}.h`, "-o", `${data}.sig`], { env, stdio: "ignore" });
+    times.push(ms(t0));
+  }
+  return median(times);
+}
+
+async function rehearsalTime(runs: number): Promise<number> {
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = process.hrtime.bigint();
+    await rehearse({ scriptPath: path.join(ROOT, "ceremony-scripts", "root-key-generation.yaml"), outDir: path.join(tmp, `r-${i}`) });
+    times.push(ms(t0));
+  }
+  return median(times);
+}
+
+function bigTranscript(n: number): string {
+  // n entries, each signed by two enrolled participants: the shape of a real transcript.
+  const steps = Array.from({ length: n }, (_, i) => `  - id: s${i + 1}\n    action: ${i === 1 ? "enrol-participants" : "checklist"}`).join("\n");
+  const scriptText = `id: bench\nversion: 1.0.0\ntitle: Bench\nsteps:\n${steps}\n`;
+  const file = path.join(tmp, `big-${n}.sqlite`);
+  const store = TranscriptStore.open(file);
+  const id = "bench-ceremony";
+  store.createCeremony({
+    id,
+    scriptId: "bench",
+    scriptVersion: "1.0.0",
+    scriptTitle: "Bench",
+    scriptSha256: crypto.createHash("sha256").update(scriptText).digest("hex"),
+    scriptText,
+    mode: "rehearsal",
+    createdAt: new Date().toISOString(),
+  });
+  const people = ["a", "b"].map((name, i) => {
+    const kdf = newKdfParams("test");
+    const key = deriveAttestationKey(`bench passphrase ${name}`, kdf);
+    return { id: `p0${i + 1}`, name, roles: ["internal-witness"], publicKey: key.publicKey, kdf, key };
+  });
+  let prev = GENESIS_HASH;
+  for (let seq = 1; seq <= n; seq++) {
+    const enrol = seq === 2;
+    const body: EntryBody = {
+      v: 1,
+      ceremonyId: id,
+      seq,
+      stepId: `s${seq}`,
+      action: enrol ? "enrol-participants" : "checklist",
+      inputs: { note: `entry ${seq}` },
+      outputs:
+        seq === 1
+          ? { scriptSha256: crypto.createHash("sha256").update(scriptText).digest("hex"), mode: "rehearsal" }
+          : enrol
+            ? { participants: people.map(({ key: _k, ...p }) => p) as never }
+            : { value: `REH-${seq}` },
+      requiredSigners: seq === 1 ? [] : people.map((p) => p.id),
+      timestamp: new Date(1_700_000_000_000 + seq * 1000).toISOString(),
+      prevHash: prev,
+    };
+    const msg = attestationMessage(bodyHash(body));
+    const sigs: Signature[] = seq === 1 ? [] : people.map((p) => ({ signer: p.id, kind: "participant", algorithm: "Ed25519", publicKey: p.publicKey, signature: p.key.sign(msg) }));
+    prev = store.appendEntry(body, sigs).entryHash;
+  }
+  store.close();
+  return file;
+}
+
+async function main() {
+  console.log(`Custos benchmarks — ${os.cpus().length} × ${os.cpus()[0]?.model ?? "cpu"}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}\n`);
+  const runs = 3;
+  const hsm = await hsmOwnTime(runs);
+  const tools = plainTools(runs);
+  const reh = await rehearsalTime(runs);
+  row("HSM's own time in a generation (median of 3)", `${hsm.toFixed(0)} ms`);
+  row("pkcs11-tool + openssl: keygen and a signature", `${tools.toFixed(0)} ms`);
+  row("full generation rehearsal, 15 steps, 5 shares", `${reh.toFixed(0)} ms`);
+  row("  software overhead / HSM's own time", `${((reh - hsm) / hsm).toFixed(1)}x`, "budget 1.5x");
+  row("  rehearsal / plain tools", `${(reh / tools).toFixed(1)}x`);
+
+  const big = bigTranscript(10_000);
+  verifyFile(big); // warm up
+  const vt: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = process.hrtime.bigint();
+    const r = verifyFile(big);
+    vt.push(ms(t0));
+    if (!r.ok) throw new Error("bench transcript did not verify");
+  }
+  const v = median(vt);
+  row("custos verify, 10,000 entries × 2 signatures", `${v.toFixed(0)} ms (${Math.round(10_000 / (v / 1000))} entries/s)`, "budget < 1000 ms");
+
+  const big200 = bigTranscript(200);
+  const store = TranscriptStore.open(big200);
+  const bundle = exportBundle(store, "bench-ceremony", "2026-01-01T00:00:00.000Z");
+  store.close();
+  await renderReport(bundle); // fonts parsed once per process
+  const rt: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const t0 = process.hrtime.bigint();
+    await renderReport(bundle);
+    rt.push(ms(t0));
+  }
+  row("ceremony report, 200 entries", `${median(rt).toFixed(0)} ms`, "budget < 1000 ms");
+
+  for (const [n, m] of [
+    [5, 3],
+    [255, 128],
+  ] as const) {
+    const kek = crypto.randomBytes(32);
+    const st: number[] = [];
+    const ct: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      let t0 = process.hrtime.bigint();
+      const shares = await splitSecret(new Uint8Array(kek), n, m);
+      st.push(ms(t0));
+      t0 = process.hrtime.bigint();
+      await combineShares(shares.slice(0, m), m);
+      ct.push(ms(t0));
+    }
+    row(`share split / combine, ${m} of ${n}`, `${median(st).toFixed(2)} / ${median(ct).toFixed(2)} ms`);
+  }
+
+  const assets = path.join(ROOT, "dist", "renderer", "assets");
+  if (fs.existsSync(assets)) {
+    const gz = fs.readdirSync(assets).reduce((a, f) => a + zlib.gzipSync(fs.readFileSync(path.join(assets, f))).length, 0);
+    row("renderer bundle, gzipped", `${(gz / 1024).toFixed(0)} KB`, "budget < 400 KB");
+  } else row("renderer bundle, gzipped", "not built (npm run build:renderer)", "budget < 400 KB");
+  fs.rmSync(tmp, { recursive: true, force: true });
+}
+
+await main();
