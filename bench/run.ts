@@ -9,6 +9,7 @@ import os from "node:os";
 import path from "node:path";
 import zlib from "node:zlib";
 import { fileURLToPath } from "node:url";
+import type { RootKeyAlgorithm } from "../electron/core/hsm/algorithms";
 import { blankToken, kekLabel, openRehearsalHsm, prepareRehearsalTokenDir, rootKeyId, rootKeyLabel } from "../electron/core/hsm";
 import { renderReport } from "../electron/core/report";
 import { rehearse } from "../electron/core/rehearse/rehearse";
@@ -30,7 +31,7 @@ const row = (what: string, value: string, budget = "") => {
   console.log(`${what.padEnd(58)} ${value.padEnd(28)} ${budget}`);
 };
 
-async function hsmOwnTime(runs: number): Promise<number> {
+async function hsmOwnTime(runs: number, alg: RootKeyAlgorithm = "EC-P384"): Promise<number> {
   // The HSM's own work in a generation: keygen, certificate signature, trusted KEK import, wrap, seal signature.
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
@@ -42,8 +43,8 @@ async function hsmOwnTime(runs: number): Promise<number> {
       const id = `bench-${i}`;
       const t0 = process.hrtime.bigint();
       s.login("user", "12345678");
-      s.generateRootKeyPair("EC-P384", rootKeyLabel(id), rootKeyId(id));
-      s.sign(rootKeyLabel(id), "EC-P384", crypto.randomBytes(900));
+      s.generateRootKeyPair(alg, rootKeyLabel(id), rootKeyId(id));
+      s.sign(rootKeyLabel(id), alg, crypto.randomBytes(900));
       s.logout();
       s.login("so", "87654321");
       const k = s.importTrustedKek(crypto.randomBytes(32), kekLabel(id));
@@ -51,7 +52,7 @@ async function hsmOwnTime(runs: number): Promise<number> {
       s.login("user", "12345678");
       s.wrapPrivateKey(rootKeyLabel(id), k);
       s.destroyObject(k);
-      s.sign(rootKeyLabel(id), "EC-P384", crypto.randomBytes(120));
+      s.sign(rootKeyLabel(id), alg, crypto.randomBytes(120));
       times.push(ms(t0));
       s.close();
     } finally {
@@ -80,11 +81,11 @@ function plainTools(runs: number): number {
   return median(times);
 }
 
-async function rehearsalTime(runs: number): Promise<number> {
+async function rehearsalTime(runs: number, alg?: RootKeyAlgorithm): Promise<number> {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = process.hrtime.bigint();
-    await rehearse({ scriptPath: path.join(ROOT, "ceremony-scripts", "root-key-generation.yaml"), outDir: path.join(tmp, `r-${i}`) });
+    await rehearse({ scriptPath: path.join(ROOT, "ceremony-scripts", "root-key-generation.yaml"), outDir: path.join(tmp, `r-${alg ?? "default"}-${i}`), algorithm: alg });
     times.push(ms(t0));
   }
   return median(times);
@@ -151,6 +152,11 @@ async function main() {
   row("full generation rehearsal, 15 steps, 5 shares", `${reh.toFixed(0)} ms`);
   row("  software overhead / HSM's own time", `${((reh - hsm) / hsm).toFixed(1)}x`, "budget 1.5x");
   row("  rehearsal / plain tools", `${(reh / tools).toFixed(1)}x`);
+  const hsmRsa = await hsmOwnTime(runs, "RSA-4096");
+  const rehRsa = await rehearsalTime(runs, "RSA-4096");
+  row("HSM's own time, RSA-4096 root (median of 3)", `${hsmRsa.toFixed(0)} ms`);
+  row("full generation rehearsal, RSA-4096 root", `${rehRsa.toFixed(0)} ms`);
+  row("  software overhead / HSM's own time", `${(Math.max(0, rehRsa - hsmRsa) / hsmRsa).toFixed(2)}x`, "budget 1.5x");
 
   const big = bigTranscript(10_000);
   verifyFile(big); // warm up
