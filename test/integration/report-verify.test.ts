@@ -34,6 +34,15 @@ describe("ceremony report that verifies itself", () => {
     expect(r.stdout).toContain("the head hash printed on the pages matches the attached bundle");
   });
 
+  it("renders every page of the report and a share card to PNG, kept as test artifacts for a person to look at", () => {
+    const out = path.join(ROOT, "test-results", "report-pages");
+    fs.mkdirSync(out, { recursive: true });
+    tool("pdftoppm", ["-r", "80", "-png", path.join(a, "report.pdf"), path.join(out, "report")]);
+    tool("pdftoppm", ["-r", "80", "-png", "-singlefile", path.join(a, "share-cards", fs.readdirSync(path.join(a, "share-cards")).sort()[0]!), path.join(out, "share-card-1")]);
+    const pages = Number(/Pages:\s+(\d+)/.exec(tool("pdfinfo", [path.join(a, "report.pdf")]))![1]);
+    expect(fs.readdirSync(out).filter((f) => f.startsWith("report")).length).toBeGreaterThanOrEqual(pages);
+  });
+
   it("prints the head hash as a QR code that decodes to it", () => {
     const bundle = JSON.parse(fs.readFileSync(path.join(a, "bundle.json"), "utf8")) as { head: string };
     const pages = Number(/Pages:\s+(\d+)/.exec(tool("pdfinfo", [path.join(a, "report.pdf")]))![1]);

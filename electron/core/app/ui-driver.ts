@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { checkArtifactName } from "../artifact-name";
 import { CustosError } from "../errors";
 import type { TokenInfo } from "../hsm";
 import type { Driver, Participant, ResolvedField, ShareBrief, ShareCardView, StepView } from "../engine/types";
@@ -95,7 +96,7 @@ export class UiDriver implements Driver {
   }
 
   async saveArtifact(name: string, data: Buffer) {
-    if (name !== path.basename(name) || name.startsWith(".")) throw new CustosError("ARTIFACT_NAME", `Refusing to write an artifact named ${JSON.stringify(name)}.`, "");
+    checkArtifactName(name);
     const dir = this.artifactsDir();
     fs.mkdirSync(dir, { recursive: true });
     fs.writeFileSync(path.join(dir, name), data);

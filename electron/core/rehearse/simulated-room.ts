@@ -1,6 +1,7 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
+import { checkArtifactName } from "../artifact-name";
 import { CustosError } from "../errors";
 import type { TokenInfo } from "../hsm";
 import type { CeremonyScript } from "../script/schema";
@@ -147,8 +148,7 @@ export class SimulatedRoom implements Driver {
   }
 
   async saveArtifact(name: string, data: Buffer) {
-    if (name !== path.basename(name) || name.startsWith(".")) throw new CustosError("ARTIFACT_NAME", `Refusing to write an artifact named ${JSON.stringify(name)}.`, "Artifact names are plain file names.");
-    fs.writeFileSync(path.join(this.o.outDir, name), data);
+    fs.writeFileSync(path.join(this.o.outDir, checkArtifactName(name)), data);
   }
 }
 
