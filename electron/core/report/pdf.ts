@@ -2,6 +2,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import PDFDocument from "pdfkit";
+import QRCode from "qrcode";
 import { CustosError } from "../errors";
 
 /**
@@ -328,4 +329,42 @@ export function firstValidDate(...candidates: Array<string | undefined>): Date {
     if (!Number.isNaN(d.getTime())) return new Date(Math.floor(d.getTime() / 1000) * 1000);
   }
   return new Date(0);
+}
+
+/**
+ * A vector QR code as a tagged Figure: one rectangle per horizontal dark run
+ * keeps the drawing small and free of hairline gaps between modules.
+ */
+export function drawQrFigure(
+  doc: PDFKit.PDFDocument,
+  root: { add(el: unknown): unknown },
+  text: string,
+  at: { x: number; y: number; size: number; quiet?: number },
+  alt: string,
+): void {
+  const qr = QRCode.create(text, { errorCorrectionLevel: "M" });
+  const n = qr.modules.size;
+  const quiet = at.quiet ?? 4;
+  const m = at.size / (n + 2 * quiet);
+  const figure = doc.struct("Figure", { alt }, [
+    () => {
+      doc.save();
+      doc.rect(at.x, at.y, at.size, at.size).fill("#ffffff");
+      for (let r = 0; r < n; r++) {
+        let c = 0;
+        while (c < n) {
+          if (!qr.modules.get(r, c)) {
+            c++;
+            continue;
+          }
+          const start = c;
+          while (c < n && qr.modules.get(r, c)) c++;
+          doc.rect(at.x + (quiet + start) * m, at.y + (quiet + r) * m, (c - start) * m, m);
+        }
+      }
+      doc.fill("#000000");
+      doc.restore();
+    },
+  ]);
+  root.add(figure);
 }

@@ -1,10 +1,9 @@
 import crypto from "node:crypto";
-import QRCode from "qrcode";
 import { hashWords } from "../app/words";
 import { CustosError } from "../errors";
 import type { Bundle, Signature } from "../transcript/types";
 import { flattenJson, type FlatLine } from "./flatten";
-import { COLOR, MARGIN, Pen, asArtifact, drawWatermark, firstValidDate, humanTime, openDoc, FONT } from "./pdf";
+import { COLOR, MARGIN, Pen, drawQrFigure, asArtifact, drawWatermark, firstValidDate, humanTime, openDoc, FONT } from "./pdf";
 
 import { BUNDLE_ATTACHMENT_NAME } from "./extract";
 
@@ -493,36 +492,10 @@ function placeOf(bundle: Bundle): string | undefined {
   return undefined;
 }
 
-/** A vector QR code (one rectangle per dark run), so a phone can compare the head hash with the screen. */
+/** The head hash as a QR code, so a phone can compare it with the screen. */
 function drawQr(pen: Pen, text: string, size: number, alt: string): void {
-  const qr = QRCode.create(text, { errorCorrectionLevel: "M" });
-  const n = qr.modules.size;
-  const quiet = 4;
-  const m = size / (n + 2 * quiet);
   pen.ensure(size + 4);
-  const doc = pen.doc;
-  const x0 = pen.left;
-  const y0 = doc.y;
-  const figure = doc.struct("Figure", { alt }, [
-    () => {
-      doc.save();
-      doc.rect(x0, y0, size, size).fill("#ffffff");
-      for (let r = 0; r < n; r++) {
-        let c = 0;
-        while (c < n) {
-          if (!qr.modules.get(r, c)) {
-            c++;
-            continue;
-          }
-          const start = c;
-          while (c < n && qr.modules.get(r, c)) c++;
-          doc.rect(x0 + (quiet + start) * m, y0 + (quiet + r) * m, (c - start) * m, m);
-        }
-      }
-      doc.fill("#000000");
-      doc.restore();
-    },
-  ]);
-  pen.root.add(figure);
-  doc.y = y0 + size + 4;
+  const y = pen.doc.y;
+  drawQrFigure(pen.doc, pen.root, text, { x: pen.left, y, size }, alt);
+  pen.doc.y = y + size + 4;
 }

@@ -1,6 +1,5 @@
-import QRCode from "qrcode";
 import { CustosError } from "../errors";
-import { COLOR, MARGIN, Pen, asArtifact, drawWatermark, firstValidDate, humanTime, openDoc, FONT } from "./pdf";
+import { COLOR, MARGIN, Pen, asArtifact, drawQrFigure, drawWatermark, firstValidDate, humanTime, openDoc, FONT } from "./pdf";
 
 /**
  * One custodian's share card: the only place a share is ever written by
@@ -143,35 +142,10 @@ export async function renderShareCard(card: ShareCardInput): Promise<Buffer> {
 
   // ---- QR and hex ----------------------------------------------------------
   const qrTop = doc.y;
-  const qr = QRCode.create(card.hex, { errorCorrectionLevel: "M" });
-  const n = qr.modules.size;
-  const quiet = 4;
   const qrSize = 150;
-  const m = qrSize / (n + 2 * quiet);
   const qx = pen.left;
   const qy = qrTop;
-  const figure = doc.struct("Figure", { alt: `QR code of share ${card.index} of ${card.total} as hexadecimal` }, [
-    () => {
-      doc.save();
-      doc.rect(qx, qy, qrSize, qrSize).fill("#ffffff");
-      for (let r = 0; r < n; r++) {
-        // One rectangle per horizontal run keeps the drawing small and free of hairline gaps.
-        let c = 0;
-        while (c < n) {
-          if (!qr.modules.get(r, c)) {
-            c++;
-            continue;
-          }
-          const start = c;
-          while (c < n && qr.modules.get(r, c)) c++;
-          doc.rect(qx + (quiet + start) * m, qy + (quiet + r) * m, (c - start) * m, m);
-        }
-      }
-      doc.fill("#000000");
-      doc.restore();
-    },
-  ]);
-  pen.root.add(figure);
+  drawQrFigure(doc, pen.root, card.hex, { x: qx, y: qy, size: qrSize }, `QR code of share ${card.index} of ${card.total} as hexadecimal`);
 
   const tx = pen.left + qrSize + 18;
   const tw = pen.left + pen.width - tx;

@@ -69,19 +69,8 @@ export const wrapAndSplitBackup: ActionImpl<ActionParams<"wrap-and-split-backup"
       }
       const left = s.listObjects(kekLabel(ctx.ceremonyId)).length;
       if (left !== 0) throw new CustosError("HSM_KEK_NOT_DESTROYED", "The wrapping key could not be destroyed on the token.", "Do not continue; power-cycle the token (session keys do not survive) and record an exception.");
-      const check = kcv(kek);
-      const recorded = await splitAndHandOut(ctx, kek, holders, rk.fingerprint, threshold, total);
-      zeroize(kek);
+      const { backup, shares: recorded } = await issueBackup(ctx, kek, blob, holders, rk.fingerprint, threshold, total);
       kek = undefined;
-      const backup: RecordedBackup = {
-        mechanism: "CKM_AES_KEY_WRAP_PAD",
-        blob: blob.toString("base64"),
-        sha256: crypto.createHash("sha256").update(blob).digest("hex"),
-        kcv: check,
-        threshold,
-        total,
-        rootKeyFingerprint: rk.fingerprint,
-      };
       return {
         inputs: {},
         outputs: {
@@ -137,6 +126,37 @@ export async function splitAndHandOut(
     return recorded;
   } finally {
     for (const sh of shares) zeroize(sh);
+  }
+}
+
+/**
+ * Records a new backup: its KCV, the blob's hash, and the shares handed out
+ * one by one. The KEK is zeroed before this returns, whatever happens.
+ */
+export async function issueBackup(
+  ctx: StepContext,
+  kek: Uint8Array,
+  blob: Buffer,
+  holders: Participant[],
+  keyFingerprint: string,
+  threshold: number,
+  total: number,
+): Promise<{ backup: RecordedBackup; shares: RecordedShare[] }> {
+  try {
+    const check = kcv(kek);
+    const shares = await splitAndHandOut(ctx, kek, holders, keyFingerprint, threshold, total);
+    const backup: RecordedBackup = {
+      mechanism: "CKM_AES_KEY_WRAP_PAD",
+      blob: blob.toString("base64"),
+      sha256: crypto.createHash("sha256").update(blob).digest("hex"),
+      kcv: check,
+      threshold,
+      total,
+      rootKeyFingerprint: keyFingerprint,
+    };
+    return { backup, shares };
+  } finally {
+    zeroize(kek);
   }
 }
 

@@ -5,7 +5,7 @@ import { kekLabel, rootKeyId, rootKeyLabel, spkiFingerprint, verifyRootSignature
 import type { ActionParams } from "../../script/params";
 import { checkShareCommitment, combineShares, decodeShare, kcv, mixEntropy, zeroize } from "../../shares";
 import type { ActionImpl, Participant, ShareBrief, StepContext } from "../types";
-import { splitAndHandOut, type RecordedBackup } from "./backup";
+import { issueBackup } from "./backup";
 import { recordedSource, type RecordedSource } from "./source";
 import { json, pem, recipients, recordedRootKey } from "./util";
 
@@ -223,18 +223,7 @@ export const resplitBackup: ActionImpl<ActionParams<"resplit-backup">> = {
       }
       const blob = s.wrapKeyObject(priv, newK);
       for (const o of objects.splice(0).reverse()) s.destroyObject(o);
-      const check = kcv(newKek);
-      const shares = await splitAndHandOut(ctx, newKek, holders, rk.fingerprint, threshold, total);
-      zeroize(newKek);
-      const backup: RecordedBackup = {
-        mechanism: "CKM_AES_KEY_WRAP_PAD",
-        blob: blob.toString("base64"),
-        sha256: crypto.createHash("sha256").update(blob).digest("hex"),
-        kcv: check,
-        threshold,
-        total,
-        rootKeyFingerprint: rk.fingerprint,
-      };
+      const { backup, shares } = await issueBackup(ctx, newKek, blob, holders, rk.fingerprint, threshold, total);
       return {
         inputs: { oldSharesUsed: used.map((u) => u.index) },
         outputs: {
