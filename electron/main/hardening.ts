@@ -41,6 +41,8 @@ export function secureWebPreferences(preloadPath: string, isPackaged: boolean = 
     webgl: false,
     plugins: false,
     safeDialogs: true,
+    // A middle click would otherwise open a link in a new window, bypassing will-navigate.
+    disableBlinkFeatures: "Auxclick",
     // DevTools can read every share word on screen and call window.custos.
     devTools: !isPackaged,
   };

@@ -188,7 +188,7 @@ async function cycle(name: string, startArgs: string[], kill: Kill, steps: strin
   const killedAt = first.killed ? `after [${first.lastSeenSeq}/${steps.length}] was printed` : "not killed (run ended first)";
   if (kill.kind !== "timed" && !first.killed) problems.push(`the kill point was never reached; exit ${first.code}: ${first.stderr}`);
   if (first.killed && first.signal !== "SIGKILL") problems.push(`child ended with ${first.signal}/${first.code}, not by SIGKILL`);
-  if (!first.killed && first.code !== 0) problems.push(`the first run failed by itself (${first.code}): ${first.stderr}`);
+  if (!first.killed && first.code !== 0) problems.push(`the first run failed by itself (${first.code}, ${first.signal}): ${first.stderr}\n--- stdout ---\n${first.stdout}`);
   let resumedAt: number | null = null;
   if (first.killed) {
     const r = await runCli(["rehearse", "--resume", dir]);
@@ -201,13 +201,18 @@ async function cycle(name: string, startArgs: string[], kill: Kill, steps: strin
     }
     if (r.code !== 0) return { name, killedAt, resumedAt, orphans: 0, problems, ms: Date.now() - t0 };
   }
-  const c = await checkFinished(dir, steps, kind, sourceFingerprint);
-  problems.push(...c.problems);
-  return { name, killedAt, resumedAt, orphans: c.orphans, problems, ms: Date.now() - t0 };
+  try {
+    const c = await checkFinished(dir, steps, kind, sourceFingerprint);
+    problems.push(...c.problems);
+    return { name, killedAt, resumedAt, orphans: c.orphans, problems, ms: Date.now() - t0 };
+  } catch (e) {
+    problems.push(`checking the finished folder threw: ${(e as Error).stack}\n--- first run stdout ---\n${first.stdout}\n--- stderr ---\n${first.stderr}`);
+    return { name, killedAt, resumedAt, orphans: 0, problems, ms: Date.now() - t0 };
+  }
 }
 
 /** Runs jobs two at a time (this machine has two cores). */
-async function pool<T>(jobs: Array<() => Promise<T>>, width = 2): Promise<T[]> {
+async function pool<T>(jobs: Array<() => Promise<T>>, width = 3): Promise<T[]> {
   const out: T[] = new Array(jobs.length);
   let next = 0;
   await Promise.all(

@@ -25,6 +25,7 @@ describe("secureWebPreferences", () => {
     ["webviewTag", false],
     ["navigateOnDragDrop", false],
     ["spellcheck", false],
+    ["disableBlinkFeatures", "Auxclick"],
   ];
 
   it.each(expected)("sets %s explicitly to %s", (flag, value) => {
