@@ -2,8 +2,11 @@
 // boundary (and at random points inside steps) of a generation and a recovery
 // rehearsal, then `custos rehearse --resume DIR` finishes the ceremony. The
 // finished folder must verify, hold every script step exactly once, and its
-// token must hold exactly one root key pair and no secret key.
-import { spawn } from "node:child_process";
+// token must hold exactly one root key pair and no secret key. Further cases
+// place the kill exactly with strace (after a step's HSM work but before its
+// entry is committed; inside SoftHSM's C_Login) and check that a resume keeps
+// the options and the token state the interrupted run left.
+import { spawn, spawnSync } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -39,10 +42,11 @@ interface Run {
   lastSeenSeq: number;
 }
 
-/** Runs the real command line as a child process, optionally SIGKILLing it at a point. */
-function runCli(args: string[], kill?: Kill): Promise<Run> {
+/** Runs the real command line as a child process, optionally SIGKILLing it at a point; `wrap` prefixes a command (strace). */
+function runCli(args: string[], kill?: Kill, wrap: string[] = []): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const argv = [...wrap, process.execPath, CLI, ...args];
+    const child = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     let pending = "";
@@ -211,7 +215,7 @@ async function cycle(name: string, startArgs: string[], kill: Kill, steps: strin
   }
 }
 
-/** Runs jobs two at a time (this machine has two cores). */
+/** Runs jobs three at a time: on two cores this keeps both busy while children wait on fsync. */
 async function pool<T>(jobs: Array<() => Promise<T>>, width = 3): Promise<T[]> {
   const out: T[] = new Array(jobs.length);
   let next = 0;
@@ -259,12 +263,11 @@ afterAll(() => {
 });
 
 describe("crash and resume through the real custos command (SIGKILL)", () => {
-  it("generation: killed after each of steps 1..15, inside the backup step, and at random points, resumes to a complete, verifiable ceremony with one key pair", async () => {
+  it("generation: killed after each of steps 1..14 and at random points, resumes to a complete, verifiable ceremony with one key pair", async () => {
     const cases: Array<{ name: string; kill: Kill }> = [];
-    for (let k = 1; k <= GEN_STEPS.length; k++) cases.push({ name: `after step ${k} (${GEN_STEPS[k - 1]})`, kill: { kind: "after-step", k } });
-    cases.push({ name: "inside backup, after share card 2/5", kill: { kind: "after-line", pattern: /share 2\/\d+ handed to/, what: "share 2 handed out" } });
-    // The steps take ~1.2 s after step 1 on this machine, then bundle and report ~0.4 s.
-    for (const [lo, hi] of [[0, 300], [300, 700], [700, 1100], [1100, 1600]] as const) {
+    for (let k = 1; k < GEN_STEPS.length; k++) cases.push({ name: `after step ${k} (${GEN_STEPS[k - 1]})`, kill: { kind: "after-step", k } });
+    // The steps take ~1.2 s after step 1 on this machine (more under load), then bundle and report ~0.4 s.
+    for (const [lo, hi] of [[0, 600], [600, 1200]] as const) {
       const ms = within(lo, hi);
       cases.push({ name: `timed, ${ms} ms after step 1`, kill: { kind: "timed", ms } });
     }
@@ -278,11 +281,10 @@ describe("crash and resume through the real custos command (SIGKILL)", () => {
     expect(custos(["verify", path.join(work, "gen-0", "transcript.sqlite")]).status).toBe(0);
   }, 240_000);
 
-  it("recovery (--from a generation rehearsal): killed after each of steps 1..11, inside the restore step, and at random points, resumes with exactly one restored key pair on the target token", async () => {
+  it("recovery (--from a generation rehearsal): killed after each of steps 1..10 and at random points, resumes with exactly one restored key pair on the target token", async () => {
     const cases: Array<{ name: string; kill: Kill }> = [];
-    for (let k = 1; k <= REC_STEPS.length; k++) cases.push({ name: `after step ${k} (${REC_STEPS[k - 1]})`, kill: { kind: "after-step", k } });
-    cases.push({ name: "inside restore, at the share briefing", kill: { kind: "after-line", pattern: /^ {2}shares for /, what: "briefing" } });
-    for (const [lo, hi] of [[0, 200], [200, 400], [400, 700]] as const) {
+    for (let k = 1; k < REC_STEPS.length; k++) cases.push({ name: `after step ${k} (${REC_STEPS[k - 1]})`, kill: { kind: "after-step", k } });
+    for (const [lo, hi] of [[0, 250], [250, 800]] as const) {
       const ms = within(lo, hi);
       cases.push({ name: `timed, ${ms} ms after step 1`, kill: { kind: "timed", ms } });
     }
@@ -297,4 +299,156 @@ describe("crash and resume through the real custos command (SIGKILL)", () => {
     // Killed recoveries read their source; none of them changed it.
     expect(folderDigest(gen)).toBe(genDigest);
   }, 240_000);
+});
+
+// strace can stop a process on a chosen system call; used below to land a real
+// SIGKILL at an exact point inside the PKCS#11 module.
+const straceOk = spawnSync("strace", ["-f", "-o", "/dev/null", "true"]).status === 0;
+
+/** Resumes `dir` under strace, SIGKILLed on entry to the first `syscall` on `file` (a real kill at an exact point). */
+function resumeKilledOn(dir: string, file: string, syscall: string): Promise<Run> {
+  return runCli(["rehearse", "--resume", dir], undefined, ["strace", "-f", "-o", "/dev/null", "-P", file, "-e", `trace=${syscall}`, "-e", `inject=${syscall}:signal=SIGKILL:when=1`]);
+}
+
+const killedBySigkill = (r: Run) => r.code === 137 || r.signal === "SIGKILL";
+
+/** token.object files of a rehearsal folder's SoftHSM tokens, with their sizes. */
+function tokenFiles(dir: string): Array<{ file: string; size: number }> {
+  const root = path.join(dir, "softhsm-tokens");
+  return walk(root)
+    .filter((f) => f.endsWith("/token.object"))
+    .map((f) => ({ file: path.join(root, f), size: fs.statSync(path.join(root, f)).size }));
+}
+
+/**
+ * Sets a case up: a run SIGKILLed right after step k, in a fresh folder. Each HSM
+ * step starts with a C_Login, which SoftHSM answers by rewriting token.object; a
+ * setup kill that lands there (the bug the last case below pins down) is not the
+ * case under test, so the setup is made again (said in the output).
+ */
+async function killedAfter(base: string, args: (dir: string) => string[], k: number, usable = (dir: string) => tokenFiles(dir).every((t) => t.size > 0)): Promise<string> {
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const dir = `${base}-${attempt}`;
+    const r = await runCli(args(dir), { kind: "after-step", k });
+    expect(r.killed, r.stderr).toBe(true);
+    if (usable(dir)) return dir;
+    console.log(`${path.basename(base)}: the setup kill after step ${k} landed inside SoftHSM's rewrite of token.object (${JSON.stringify(tokenFiles(dir).map((t) => t.size))} bytes); setting up again`);
+  }
+  throw new Error(`${base}: three setup kills after step ${k} all left an unusable token`);
+}
+
+// The four cases are independent; they run side by side.
+describe.concurrent(`kills placed exactly with strace${straceOk ? "" : " [skipped: strace cannot attach here (ptrace forbidden or strace missing)]"}`, () => {
+  // The engine commits a step's entry with the first pwrite64() to transcript.sqlite-wal
+  // of the run; a kill on that write lands after the step's HSM work and before
+  // its record: the case Invariant 7 says is "detected rather than repeated blindly".
+  it.skipIf(!straceOk)("generation: the root key pair is generated but its entry never committed; the resumed run destroys the orphans and makes one pair", async () => {
+    const dir = await killedAfter(path.join(work, "commit-kill-generate"), (d) => ["rehearse", GEN_SCRIPT, "--out", d], 6);
+    const second = await resumeKilledOn(dir, path.join(dir, "transcript.sqlite-wal"), "pwrite64");
+    expect(killedBySigkill(second), `${second.code} ${second.signal} ${second.stderr}`).toBe(true);
+    expect(second.stdout).not.toMatch(/\[7\/15\]/);
+    const third = await runCli(["rehearse", "--resume", dir]);
+    expect(third.code, `custos rehearse --resume exited ${third.code}:\n${third.stderr}\n${third.stdout}`).toBe(0);
+    expect(third.stdout).toMatch(/resuming at step 7/);
+    const c = await checkFinished(dir, GEN_STEPS, "generation");
+    expect(c.problems).toEqual([]);
+    expect(c.orphans, "orphansDestroyed recorded by the resumed generate step").toBe(2);
+  }, 60_000);
+
+  it.skipIf(!straceOk)("generation: all five share cards handed out but the backup entry never committed; the resumed run issues new shares that recombine to backup.json's KCV", async () => {
+    const dir = await killedAfter(path.join(work, "commit-kill-backup"), (d) => ["rehearse", GEN_SCRIPT, "--out", d], 8);
+    const second = await resumeKilledOn(dir, path.join(dir, "transcript.sqlite-wal"), "pwrite64");
+    expect(killedBySigkill(second), `${second.code} ${second.signal} ${second.stderr}`).toBe(true);
+    expect(second.stdout).toMatch(/share 5\/5 handed to/);
+    const voided = fs.readdirSync(path.join(dir, "shares")).map((f) => fs.readFileSync(path.join(dir, "shares", f), "utf8"));
+    const third = await runCli(["rehearse", "--resume", dir]);
+    expect(third.code, `custos rehearse --resume exited ${third.code}:\n${third.stderr}\n${third.stdout}`).toBe(0);
+    const c = await checkFinished(dir, GEN_STEPS, "generation");
+    expect(c.problems).toEqual([]);
+    const now = fs.readdirSync(path.join(dir, "shares")).map((f) => fs.readFileSync(path.join(dir, "shares", f), "utf8"));
+    for (const v of voided) expect(now).not.toContain(v);
+  }, 60_000);
+
+  it.skipIf(!straceOk)("recovery: the key is unwrapped into the target token but the restore entry never committed; the resumed run destroys the orphans and restores one pair", async () => {
+    const dir = await killedAfter(path.join(work, "commit-kill-restore"), (d) => ["rehearse", REC_SCRIPT, "--from", gen, "--out", d], 7);
+    const second = await resumeKilledOn(dir, path.join(dir, "transcript.sqlite-wal"), "pwrite64");
+    expect(killedBySigkill(second), `${second.code} ${second.signal} ${second.stderr}`).toBe(true);
+    expect(second.stdout).toMatch(/shares for /);
+    const third = await runCli(["rehearse", "--resume", dir]);
+    expect(third.code, `custos rehearse --resume exited ${third.code}:\n${third.stderr}\n${third.stdout}`).toBe(0);
+    expect(third.stdout).toMatch(/resuming at step 8/);
+    const c = await checkFinished(dir, REC_STEPS, "recovery", genFingerprint);
+    expect(c.problems).toEqual([]);
+    expect(c.orphans, "orphansDestroyed recorded by the resumed restore step").toBe(2);
+  }, 60_000);
+
+  // SoftHSM2's file backend rewrites token.object (ftruncate, then write; no
+  // rename, no fsync) on every successful C_Login. A SIGKILL between the two
+  // leaves an empty token.object, and the token, its token key and the root
+  // key with it are gone. The step-boundary kills above land there now and
+  // then ("after step 8" into the backup's SO login, "after step 14" into the
+  // seal's user login); this case lands there every time.
+  it.skipIf(!straceOk)("generation killed inside the seal step's C_Login (between SoftHSM's truncate and write of token.object) resumes to a sealed ceremony", async () => {
+    // Killed during the report step (no HSM use), so the token is intact.
+    const dir = await killedAfter(path.join(work, "login-kill"), (d) => ["rehearse", GEN_SCRIPT, "--out", d], 12);
+    const tokenFile = tokenFiles(dir)[0]!.file;
+    const sizeBefore = fs.statSync(tokenFile).size;
+    const second = await resumeKilledOn(dir, tokenFile, "write");
+    expect(second.stdout).toMatch(/\[14\/15\] closing/);
+    expect(second.stdout).not.toMatch(/\[15\/15\]/);
+    expect(killedBySigkill(second), `${second.code} ${second.signal} ${second.stderr}`).toBe(true);
+    console.log(`token.object: ${sizeBefore} bytes before, ${fs.statSync(tokenFile).size} bytes after the kill inside C_Login`);
+    const third = await runCli(["rehearse", "--resume", dir]);
+    expect(third.code, `custos rehearse --resume exited ${third.code}:\n${third.stderr}\n${third.stdout}`).toBe(0);
+    const c = await checkFinished(dir, GEN_STEPS, "generation");
+    expect(c.problems).toEqual([]);
+  }, 60_000);
+});
+
+describe("resume keeps what the interrupted run had started", () => {
+  it("a rehearsal started with --custodians 3 --threshold 2 --algorithm EC-P256 and killed before step 1 was recorded resumes with those settings", async () => {
+    // rehearsal.json is written, and the ceremony row created, before the header
+    // line is printed; step 1 (a checklist) is recorded a few ms later. Killing on
+    // the header lands before it; if it did not, try again.
+    let dir = "";
+    for (let attempt = 1; attempt <= 3; attempt++) {
+      dir = path.join(work, `settings-${attempt}`);
+      const first = await runCli(["rehearse", GEN_SCRIPT, "--out", dir, "--custodians", "3", "--threshold", "2", "--algorithm", "EC-P256"], {
+        kind: "after-line",
+        pattern: /^REHEARSAL /,
+        what: "header",
+      });
+      expect(first.killed).toBe(true);
+      const r = await runCli(["rehearse", "--resume", dir]);
+      if (/resuming at step/.test(r.stdout)) continue; // step 1 made it in before the kill: not the case under test
+      expect(r.code, `custos rehearse --resume exited ${r.code}:\n${r.stderr}\n${r.stdout}`).toBe(0);
+      const info = readJson<RehearsalFile>(path.join(dir, "rehearsal.json"));
+      const store = TranscriptStore.openReadOnly(path.join(dir, "transcript.sqlite"));
+      try {
+        const e = store.entries(info.ceremonyId);
+        expect(e[0]!.body.outputs.settings).toEqual({ algorithm: "EC-P256", shares: 3, threshold: 2 });
+        expect((e.find((x) => x.body.stepId === "generate-root-key")!.body.inputs as { algorithm: string }).algorithm).toBe("EC-P256");
+      } finally {
+        store.close();
+      }
+      return;
+    }
+    throw new Error("three kills on the header line all landed after step 1 was recorded; the case was not exercised");
+  }, 60_000);
+
+  it("init-token interrupted between C_InitToken and C_InitPIN (that token state, made with pkcs11-tool) resumes and generates the key", async () => {
+    // The real window is a few ms inside Hsm.initToken; pkcs11-tool --init-token
+    // without --init-pin leaves exactly the state a SIGKILL there leaves: an
+    // initialised token labelled custos-root whose user PIN was never set.
+    // Killed after select-token, before init-token touched the blank token.
+    const dir = await killedAfter(path.join(work, "init-token"), (d) => ["rehearse", GEN_SCRIPT, "--out", d], 5, (d) => tokenFiles(d).length === 0);
+    const info = readJson<RehearsalFile>(path.join(dir, "rehearsal.json"));
+    tool("pkcs11-tool", ["--module", info.softhsm.modulePath, "--slot-index", "0", "--init-token", "--label", info.softhsm.tokenLabel, "--so-pin", info.softhsm.soPin], {
+      SOFTHSM2_CONF: info.softhsm.configPath,
+    });
+    const r = await runCli(["rehearse", "--resume", dir]);
+    expect(r.code, `custos rehearse --resume exited ${r.code}:\n${r.stderr}\n${r.stdout}`).toBe(0);
+    const c = await checkFinished(dir, GEN_STEPS, "generation");
+    expect(c.problems).toEqual([]);
+  }, 60_000);
 });

@@ -58,6 +58,8 @@ export interface SessionState {
 
 interface SessionFile {
   ceremonyId: string;
+  /** The start settings, so a resume before entry 1 keeps them. */
+  settings?: { algorithm: string; threshold: number; shares: number };
   mode: "rehearsal" | "production";
   softhsmConfig?: string;
   modulePath: string;
@@ -149,7 +151,7 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; cl
     ceremony?.close();
     ceremony = make(deps(session));
     fs.mkdirSync(ceremonyDir(ceremony.id), { recursive: true, mode: 0o700 });
-    fs.writeFileSync(path.join(ceremonyDir(ceremony.id), "session.json"), JSON.stringify({ ...session, ceremonyId: ceremony.id }, null, 2));
+    fs.writeFileSync(path.join(ceremonyDir(ceremony.id), "session.json"), JSON.stringify({ ...session, ceremonyId: ceremony.id, settings: { ...ceremony.settings } }, null, 2));
     lastError = null;
     lastEntry = null;
     bump();
@@ -198,7 +200,7 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; cl
       const f = path.join(ceremonyDir(req.ceremonyId), "session.json");
       if (!fs.existsSync(f)) throw new CustosError("CEREMONY_NOT_FOUND", `No ceremony ${req.ceremonyId} to resume.`, "");
       const session = JSON.parse(fs.readFileSync(f, "utf8")) as SessionFile;
-      return open(session, (d) => Ceremony.resume(d, req.ceremonyId));
+      return open(session, (d) => Ceremony.resume(d, req.ceremonyId, session.settings));
     },
     async "session:state"(req: ChannelRequest<"session:state">) {
       if (req.since !== undefined && req.since >= version) {

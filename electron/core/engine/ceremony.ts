@@ -89,7 +89,7 @@ export class Ceremony {
   }
 
   /** Resumes a ceremony from its transcript, with the script text stored there (never re-read from disk). */
-  static resume(deps: EngineDeps, ceremonyId: string): Ceremony {
+  static resume(deps: EngineDeps, ceremonyId: string, startSettings?: Partial<Pick<StartOptions, "algorithm" | "threshold" | "shares">>): Ceremony {
     const meta = deps.store.getCeremony(ceremonyId);
     if (!meta) throw new CustosError("CEREMONY_NOT_FOUND", `No ceremony ${ceremonyId} in this transcript.`, "Check the ceremony id.");
     const loaded = loadScriptText(meta.scriptText, `${meta.scriptId} (stored)`);
@@ -98,7 +98,9 @@ export class Ceremony {
     }
     const first = deps.store.entries(ceremonyId)[0];
     const recorded = (first?.body.outputs.settings ?? {}) as Partial<CeremonySettings>;
-    const settings = first ? resolveSettings(loaded.script, recorded) : resolveSettings(loaded.script, {});
+    // Before entry 1 is written the settings exist only where the start recorded them (rehearsal.json,
+    // the app's session.json): without them a resume would silently fall back to the script defaults.
+    const settings = resolveSettings(loaded.script, first ? recorded : (startSettings ?? {}));
     return new Ceremony(deps, meta, loaded.script, settings);
   }
 

@@ -24,7 +24,9 @@ export function listNetworkInterfaces(sysNet = "/sys/class/net"): NetworkInterfa
       state = fs.readFileSync(`${sysNet}/${name}/operstate`, "utf8").trim();
       const flags = parseInt(fs.readFileSync(`${sysNet}/${name}/flags`, "utf8").trim(), 16);
       if (flags & 0x8) loopback = true; // IFF_LOOPBACK
-      if (state === "unknown" && flags & 0x1) state = "up"; // IFF_UP without carrier state (e.g. tun, lo)
+      // Administratively up counts as up even without carrier: an unplugged cable or a Wi-Fi
+      // radio that has not joined yet is one event away from a network (the safer reading).
+      if (flags & 0x1) state = "up"; // IFF_UP
       else if (state === "unknown") state = "down";
     } catch {
       state = (addrs[name] ?? []).length ? "up" : "unknown";

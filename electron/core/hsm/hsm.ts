@@ -212,6 +212,11 @@ export class Hsm {
     return this.tokenInfo(fresh.serial);
   }
 
+  /** Sets the user PIN from an SO-logged-in session (finishing an interrupted initialisation). */
+  setUserPin(session: HsmSession, userPin: string): void {
+    hsmCall("Setting the user PIN", () => session.raw.initPin(userPin));
+  }
+
   /** Opens a read-write session on the token with this serial. */
   openSession(serial: string): HsmSession {
     const slot = this.slotBySerial(serial);

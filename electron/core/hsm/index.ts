@@ -4,3 +4,4 @@ export * from "./hsm";
 export * from "./module-path";
 export * from "./softhsm";
 export * from "./rehearsal-token";
+export * from "./softhsm-guard";

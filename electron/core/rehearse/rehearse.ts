@@ -4,7 +4,7 @@ import { Ceremony } from "../engine/ceremony";
 import { listNetworkInterfaces } from "../engine/network";
 import type { EngineDeps } from "../engine/types";
 import { CustosError } from "../errors";
-import { openRehearsalHsm, prepareRehearsalTokenDir, randomPin } from "../hsm";
+import { SoftHsmTokenGuard, openRehearsalHsm, prepareRehearsalTokenDir, randomPin } from "../hsm";
 import { renderReport } from "../report/report";
 import { renderShareCard } from "../report/share-card";
 import { loadScriptFile } from "../script/load";
@@ -34,6 +34,8 @@ export interface RehearsalFile {
   participants: SimulatedPerson[];
   /** For recovery, re-split and destruction rehearsals: the earlier rehearsal driven from. */
   from?: { dir: string; transcript: string; backup: string; shares: number[] };
+  /** The settings the rehearsal started with, so a resume before entry 1 keeps them. */
+  settings?: { algorithm: string; threshold: number; shares: number };
 }
 
 export interface RehearsalOutcome {
@@ -107,7 +109,7 @@ export async function resumeRehearsal(dir: string, log?: (line: string) => void)
   } catch (e) {
     throw new CustosError("REHEARSAL_RESUME", `${outDir} has no readable rehearsal.json (${(e as Error).message}).`, "Point --resume at a rehearsal folder.");
   }
-  return runRehearsal(outDir, info, log, (deps) => Ceremony.resume(deps, info.ceremonyId));
+  return runRehearsal(outDir, info, log, (deps) => Ceremony.resume(deps, info.ceremonyId, info.settings));
 }
 
 async function runRehearsal(
@@ -119,6 +121,9 @@ async function runRehearsal(
 ): Promise<RehearsalOutcome> {
   const log = logFn ?? (() => {});
   const token = { configPath: info.softhsm.configPath, tokenDir: info.softhsm.tokenDir, modulePath: info.softhsm.modulePath, env: { SOFTHSM2_CONF: info.softhsm.configPath } };
+  const guard = new SoftHsmTokenGuard(info.softhsm.tokenDir, path.join(outDir, "softhsm-token-copies"));
+  const repaired = guard.repair();
+  if (repaired.length) log(`SoftHSM token file emptied by an interrupted login was restored from its copy (${repaired.join(", ")})`);
   const store = TranscriptStore.open(path.join(outDir, "transcript.sqlite"));
   const from = info.from;
   const room = new SimulatedRoom({
@@ -145,12 +150,15 @@ async function runRehearsal(
   try {
     ceremony = open(deps);
     if (!info.ceremonyId) {
-      const full: RehearsalFile = { ...info, ceremonyId: ceremony.id };
+      const full: RehearsalFile = { ...info, ceremonyId: ceremony.id, settings: { ...ceremony.settings } };
       fs.writeFileSync(path.join(outDir, "rehearsal.json"), JSON.stringify(full, null, 2) + "\n", { mode: 0o600 });
     }
     const total = ceremony.script.steps.length;
     log(`REHEARSAL ${ceremony.id}: ${ceremony.script.title} (sha256 ${ceremony.meta.scriptSha256.slice(0, 16)}…)${ceremony.completedSteps ? `, resuming at step ${ceremony.completedSteps + 1}` : ""}`);
-    await ceremony.runToEnd((e) => log(`  [${e.body.seq}/${total}] ${e.body.stepId} (${e.body.action}) ${e.entryHash.slice(0, 12)}`));
+    await ceremony.runToEnd((e) => {
+      guard.snapshot();
+      log(`  [${e.body.seq}/${total}] ${e.body.stepId} (${e.body.action}) ${e.entryHash.slice(0, 12)}`);
+    });
     const bundle = exportBundle(store, ceremony.id, bundleTime(store, ceremony.id));
     fs.writeFileSync(path.join(outDir, "bundle.json"), bundleToJson(bundle));
     fs.writeFileSync(path.join(outDir, "report.pdf"), await renderReport(bundle));

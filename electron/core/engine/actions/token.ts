@@ -44,6 +44,19 @@ export const initToken: ActionImpl<ActionParams<"init-token">> = {
     const stillBlank = now.find((t) => t.slotId === selected.slotId && !t.initialized);
     if (!stillBlank) {
       const done = now.find((t) => t.initialized && t.label === params.label);
+      if (done && !done.userPinInitialized) {
+        // Interrupted between C_InitToken and C_InitPIN: the SO finishes the job with the same envelopes.
+        const s = hsm.openSession(done.serial);
+        try {
+          await ctx.login(s, "so");
+          const userPin = await ctx.driver.pin(ctx.view, { role: "user", purpose: "set", token: done });
+          hsm.setUserPin(s, userPin);
+        } finally {
+          s.logout();
+          s.close();
+        }
+        return { inputs: { label: params.label }, outputs: { skipped: false, resumed: "user PIN set after an interrupted initialisation", token: json(hsm.tokenInfo(done.serial)) } };
+      }
       if (done) return { inputs: {}, outputs: { skipped: true, reason: "initialised by an interrupted run of this step", token: json(done) } };
       throw new CustosError("HSM_TOKEN_REMOVED", "The selected blank token is no longer attached.", "Re-attach it and retry this step.");
     }

@@ -1,0 +1,51 @@
+import fs from "node:fs";
+import path from "node:path";
+
+/**
+ * SoftHSM2's file store rewrites token.object in place (truncate, then write;
+ * no rename, no fsync) on every successful login. A power cut or SIGKILL in
+ * between leaves it empty and the throwaway token, with the root key, is
+ * gone. For rehearsal tokens only, Custos keeps a copy of each token.object
+ * after every recorded step and puts it back when it finds one emptied.
+ * Real HSMs are not touched by this.
+ */
+export class SoftHsmTokenGuard {
+  constructor(
+    private readonly tokenDir: string,
+    private readonly backupDir: string,
+  ) {}
+
+  private tokenFiles(): Array<{ id: string; file: string }> {
+    if (!fs.existsSync(this.tokenDir)) return [];
+    return fs
+      .readdirSync(this.tokenDir, { withFileTypes: true })
+      .filter((d) => d.isDirectory())
+      .map((d) => ({ id: d.name, file: path.join(this.tokenDir, d.name, "token.object") }))
+      .filter((t) => fs.existsSync(t.file));
+  }
+
+  /** Copies every non-empty token.object aside (atomically: write, then rename). */
+  snapshot(): void {
+    for (const t of this.tokenFiles()) {
+      const data = fs.readFileSync(t.file);
+      if (data.length === 0) continue;
+      fs.mkdirSync(this.backupDir, { recursive: true, mode: 0o700 });
+      const target = path.join(this.backupDir, `${t.id}.token.object`);
+      fs.writeFileSync(`${target}.tmp`, data, { mode: 0o600 });
+      fs.renameSync(`${target}.tmp`, target);
+    }
+  }
+
+  /** Restores any token.object a crash left empty; returns the tokens repaired. */
+  repair(): string[] {
+    const repaired: string[] = [];
+    for (const t of this.tokenFiles()) {
+      if (fs.statSync(t.file).size > 0) continue;
+      const copy = path.join(this.backupDir, `${t.id}.token.object`);
+      if (!fs.existsSync(copy)) continue;
+      fs.copyFileSync(copy, t.file);
+      repaired.push(t.id);
+    }
+    return repaired;
+  }
+}
