@@ -448,39 +448,27 @@ export class HsmSession {
    * dual control (SO PIN here, user PIN for the wrap).
    */
   importTrustedKek(kek: Uint8Array, label: string): graphene.SecretKey {
-    return hsmCall("Importing the backup wrapping key", () =>
-      this.raw
-        .create({
-          class: ObjectClass.SECRET_KEY,
-          keyType: KeyType.AES,
-          token: false,
-          private: false,
-          trusted: true,
-          sensitive: true,
-          extractable: false,
-          wrap: true,
-          unwrap: true,
-          encrypt: false,
-          decrypt: false,
-          label,
-          value: viewOf(kek),
-        })
-        .toType<graphene.SecretKey>(),
-    );
+    return this.importSessionAesKey(kek, label, true, "Importing the backup wrapping key");
   }
 
-  /** Imports an AES key for unwrapping only (recovery target token). */
+  /** Imports an AES key for unwrapping only (recovery target token, old KEK of a re-split). */
   importUnwrapKek(kek: Uint8Array, label: string): graphene.SecretKey {
-    return hsmCall("Importing the reassembled wrapping key", () =>
+    return this.importSessionAesKey(kek, label, false, "Importing the reassembled wrapping key");
+  }
+
+  /** A session-only, sensitive, non-extractable AES key; `trusted` makes it a wrapping key for the root key. */
+  private importSessionAesKey(kek: Uint8Array, label: string, trusted: boolean, doing: string): graphene.SecretKey {
+    return hsmCall(doing, () =>
       this.raw
         .create({
           class: ObjectClass.SECRET_KEY,
           keyType: KeyType.AES,
           token: false,
           private: false,
+          ...(trusted ? { trusted: true } : {}),
           sensitive: true,
           extractable: false,
-          wrap: false,
+          wrap: trusted,
           unwrap: true,
           encrypt: false,
           decrypt: false,
