@@ -100,7 +100,7 @@ export function Home({ push, onVerify }: { push: (s: SessionState) => void; onVe
           <label className="choice">
             <input type="radio" name="mode" value="production" checked={mode === "production"} disabled={!info.productionModule} onChange={() => setMode("production")} />
             <span>
-              <strong>PRODUCTION</strong> on {info.productionModule ?? "— no HSM configured (set CUSTOS_PKCS11_MODULE)"}
+              <strong>PRODUCTION</strong> {info.productionModule ? `on ${info.productionModule}` : "— no HSM configured (set CUSTOS_PKCS11_MODULE to its PKCS#11 module)"}
             </span>
           </label>
         </fieldset>
