@@ -1,6 +1,7 @@
 import crypto from "node:crypto";
 import { CustosError } from "../../errors";
-import { kekLabel } from "../../hsm";
+import type * as graphene from "graphene-pk11";
+import { kekLabel, type HsmSession } from "../../hsm";
 import type { ActionParams } from "../../script/params";
 import {
   checkShareCommitment,
@@ -52,14 +53,9 @@ export const wrapAndSplitBackup: ActionImpl<ActionParams<"wrap-and-split-backup"
     const s = ctx.session();
     let kek: Uint8Array | undefined;
     try {
-      await ctx.login(s, "so");
-      const fromHsm = s.random(32);
-      const fromOs = crypto.randomBytes(32);
-      // A plain Uint8Array: shamir-secret-sharing refuses Buffer subclasses.
-      kek = mixEntropy(fromHsm, fromOs);
-      zeroize(fromHsm, fromOs);
-      const kekObject = s.importTrustedKek(kek, kekLabel(ctx.ceremonyId));
-      s.logout();
+      const made = await newTrustedKek(ctx, s);
+      kek = made.kek;
+      const kekObject = made.object;
       let blob: Buffer;
       try {
         await ctx.login(s, "user");
@@ -126,6 +122,28 @@ export async function splitAndHandOut(
     return recorded;
   } finally {
     for (const sh of shares) zeroize(sh);
+  }
+}
+
+/**
+ * A fresh KEK (HSM RNG xor OS CSPRNG) imported by the security officer as a
+ * trusted session key, then the SO logs out: dual control starts here. The
+ * caller owns (and must zero) the returned bytes and destroy the object.
+ */
+export async function newTrustedKek(ctx: StepContext, s: HsmSession): Promise<{ kek: Uint8Array; object: graphene.SecretKey }> {
+  await ctx.login(s, "so");
+  const fromHsm = s.random(32);
+  const fromOs = crypto.randomBytes(32);
+  // A plain Uint8Array: shamir-secret-sharing refuses Buffer subclasses.
+  const kek = mixEntropy(fromHsm, fromOs);
+  zeroize(fromHsm, fromOs);
+  try {
+    const object = s.importTrustedKek(kek, kekLabel(ctx.ceremonyId));
+    s.logout();
+    return { kek, object };
+  } catch (e) {
+    zeroize(kek);
+    throw e;
   }
 }
 

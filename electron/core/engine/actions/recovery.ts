@@ -3,9 +3,9 @@ import type * as graphene from "graphene-pk11";
 import { CustosError } from "../../errors";
 import { kekLabel, rootKeyId, rootKeyLabel, spkiFingerprint, verifyRootSignature } from "../../hsm";
 import type { ActionParams } from "../../script/params";
-import { checkShareCommitment, combineShares, decodeShare, kcv, mixEntropy, zeroize } from "../../shares";
+import { checkShareCommitment, combineShares, decodeShare, kcv, zeroize } from "../../shares";
 import type { ActionImpl, Participant, ShareBrief, StepContext } from "../types";
-import { issueBackup } from "./backup";
+import { issueBackup, newTrustedKek } from "./backup";
 import { recordedSource, type RecordedSource } from "./source";
 import { json, pem, recipients, recordedRootKey } from "./util";
 
@@ -203,14 +203,10 @@ export const resplitBackup: ActionImpl<ActionParams<"resplit-backup">> = {
     const objects: graphene.SessionObject[] = [];
     const s = ctx.session();
     try {
-      await ctx.login(s, "so");
-      const a = s.random(32);
-      const b = crypto.randomBytes(32);
-      newKek = mixEntropy(a, b);
-      zeroize(a, b);
-      const newK = s.importTrustedKek(newKek, kekLabel(ctx.ceremonyId));
+      const made = await newTrustedKek(ctx, s);
+      newKek = made.kek;
+      const newK = made.object;
       objects.push(newK);
-      s.logout();
       await ctx.login(s, "user");
       const oldK = s.importUnwrapKek(oldKek, `${kekLabel(ctx.ceremonyId)}:old`);
       objects.push(oldK);
