@@ -85,3 +85,33 @@ describe("bad input gets a clear error and loses nothing", () => {
     }
   });
 });
+
+describe("SoftHSM token files left broken by a kill (rehearsal tokens)", () => {
+  it("restores an emptied token.object from its copy, removes a cut-off initialisation, and leaves a token holding objects alone", async () => {
+    const { SoftHsmTokenGuard } = await import("../../electron/core/hsm");
+    const base = fs.mkdtempSync(path.join(os.tmpdir(), "custos-guard-"));
+    try {
+      const tokens = path.join(base, "tokens");
+      const copies = path.join(base, "copies");
+      const mk = (id: string, token: string | null, others: string[] = []) => {
+        fs.mkdirSync(path.join(tokens, id), { recursive: true });
+        if (token !== null) fs.writeFileSync(path.join(tokens, id, "token.object"), token);
+        for (const o of others) fs.writeFileSync(path.join(tokens, id, o), "key");
+      };
+      mk("good", "TOKEN-good", ["a.object"]);
+      const guard = new SoftHsmTokenGuard(tokens, copies);
+      guard.snapshot();
+      fs.writeFileSync(path.join(tokens, "good", "token.object"), ""); // a kill inside C_Login
+      mk("cutoff", ""); // a kill inside C_InitToken
+      mk("nofile", null);
+      mk("mystery", "", ["b.object"]); // objects but no copy: not ours to touch
+      const done = guard.repair();
+      expect(done.sort()).toEqual(["cutoff (cut-off initialisation) removed", "good restored", "nofile (cut-off initialisation) removed"]);
+      expect(fs.readFileSync(path.join(tokens, "good", "token.object"), "utf8")).toBe("TOKEN-good");
+      expect(fs.existsSync(path.join(tokens, "cutoff"))).toBe(false);
+      expect(fs.existsSync(path.join(tokens, "mystery", "b.object"))).toBe(true);
+    } finally {
+      fs.rmSync(base, { recursive: true, force: true });
+    }
+  });
+});

@@ -36,16 +36,32 @@ export class SoftHsmTokenGuard {
     }
   }
 
-  /** Restores any token.object a crash left empty; returns the tokens repaired. */
+  /**
+   * Restores any token.object a crash left empty. A token folder with an empty
+   * or missing token.object, no copy and no other objects is a C_InitToken that
+   * was cut off: it never held a key (copies exist from the step that recorded
+   * the initialisation on), so it is removed and the step initialises afresh.
+   * Returns what was repaired or removed.
+   */
   repair(): string[] {
-    const repaired: string[] = [];
-    for (const t of this.tokenFiles()) {
-      if (fs.statSync(t.file).size > 0) continue;
-      const copy = path.join(this.backupDir, `${t.id}.token.object`);
-      if (!fs.existsSync(copy)) continue;
-      fs.copyFileSync(copy, t.file);
-      repaired.push(t.id);
+    const done: string[] = [];
+    if (!fs.existsSync(this.tokenDir)) return done;
+    for (const d of fs.readdirSync(this.tokenDir, { withFileTypes: true }).filter((x) => x.isDirectory())) {
+      const dir = path.join(this.tokenDir, d.name);
+      const file = path.join(dir, "token.object");
+      if (fs.existsSync(file) && fs.statSync(file).size > 0) continue;
+      const copy = path.join(this.backupDir, `${d.name}.token.object`);
+      if (fs.existsSync(copy)) {
+        fs.copyFileSync(copy, file);
+        done.push(`${d.name} restored`);
+        continue;
+      }
+      const others = fs.readdirSync(dir).filter((f) => f.endsWith(".object") && f !== "token.object");
+      if (others.length === 0) {
+        fs.rmSync(dir, { recursive: true, force: true });
+        done.push(`${d.name} (cut-off initialisation) removed`);
+      }
     }
-    return repaired;
+    return done;
   }
 }

@@ -123,7 +123,7 @@ async function runRehearsal(
   const token = { configPath: info.softhsm.configPath, tokenDir: info.softhsm.tokenDir, modulePath: info.softhsm.modulePath, env: { SOFTHSM2_CONF: info.softhsm.configPath } };
   const guard = new SoftHsmTokenGuard(info.softhsm.tokenDir, path.join(outDir, "softhsm-token-copies"));
   const repaired = guard.repair();
-  if (repaired.length) log(`SoftHSM token file emptied by an interrupted login was restored from its copy (${repaired.join(", ")})`);
+  if (repaired.length) log(`SoftHSM token left broken by the interruption: ${repaired.join(", ")}`);
   const store = TranscriptStore.open(path.join(outDir, "transcript.sqlite"));
   const from = info.from;
   const room = new SimulatedRoom({
