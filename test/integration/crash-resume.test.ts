@@ -262,9 +262,7 @@ afterAll(() => {
   if (work) fs.rmSync(work, { recursive: true, force: true });
 });
 
-// The loop tests kill at random delays too; a retry keeps a one-off kill landing in a window not
-// yet handled (see the closing note) from blocking CI, while the first failure is still printed.
-describe("crash and resume through the real custos command (SIGKILL)", { retry: 1 }, () => {
+describe("crash and resume through the real custos command (SIGKILL)", () => {
   it("generation: killed after each of steps 1..14 and at random points, resumes to a complete, verifiable ceremony with one key pair", async () => {
     const cases: Array<{ name: string; kill: Kill }> = [];
     for (let k = 1; k < GEN_STEPS.length; k++) cases.push({ name: `after step ${k} (${GEN_STEPS[k - 1]})`, kill: { kind: "after-step", k } });

@@ -4,7 +4,7 @@ import type { Hsm, HsmSession, PinRole } from "../hsm";
 import { algorithmSpec, isRootKeyAlgorithm } from "../hsm/algorithms";
 import { loadScriptText, type LoadedScript } from "../script/load";
 import type { ActionName } from "../script/params";
-import type { CeremonyScript, ScriptStep } from "../script/schema";
+import type { CeremonyScript } from "../script/schema";
 import { attestationMessage, bodyHash as hashBody } from "../transcript/chain";
 import type { CeremonyMeta, CeremonyMode, EntryBody, Json, Signature, StoredEntry } from "../transcript/types";
 import { GENESIS_HASH, TRANSCRIPT_FORMAT_VERSION } from "../transcript/types";
@@ -375,4 +375,3 @@ function stepError(view: StepView, e: unknown): CustosError {
   return new CustosError("STEP_FAILED", `${where} failed: ${msg}`, "Nothing of this step was recorded; fix the cause and run the step again.", { cause: e, details: { step: view.step.id } });
 }
 
-export type { ScriptStep };

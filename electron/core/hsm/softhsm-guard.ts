@@ -43,19 +43,31 @@ export class SoftHsmTokenGuard {
    * the initialisation on), so it is removed and the step initialises afresh.
    * Returns what was repaired or removed.
    */
-  repair(): string[] {
+  repair(initialisationRecorded = false): string[] {
     const done: string[] = [];
     if (!fs.existsSync(this.tokenDir)) return done;
     for (const d of fs.readdirSync(this.tokenDir, { withFileTypes: true }).filter((x) => x.isDirectory())) {
       const dir = path.join(this.tokenDir, d.name);
       const file = path.join(dir, "token.object");
-      if (fs.existsSync(file) && fs.statSync(file).size > 0) continue;
       const copy = path.join(this.backupDir, `${d.name}.token.object`);
-      if (fs.existsSync(copy)) {
+      const intact = fs.existsSync(file) && fs.statSync(file).size > 0;
+      if (!intact && fs.existsSync(copy)) {
         fs.copyFileSync(copy, file);
         done.push(`${d.name} restored`);
         continue;
       }
+      if (fs.existsSync(copy)) continue;
+      // Before the initialisation is recorded a token folder may also hold a token.object
+      // cut off part-way (non-empty but unreadable to SoftHSM): it can hold no key yet.
+      if (intact && !initialisationRecorded) {
+        const others = fs.readdirSync(dir).filter((f) => f.endsWith(".object") && f !== "token.object");
+        if (others.length === 0) {
+          fs.rmSync(dir, { recursive: true, force: true });
+          done.push(`${d.name} (initialisation not recorded) removed`);
+        }
+        continue;
+      }
+      if (intact) continue;
       const others = fs.readdirSync(dir).filter((f) => f.endsWith(".object") && f !== "token.object");
       if (others.length === 0) {
         fs.rmSync(dir, { recursive: true, force: true });

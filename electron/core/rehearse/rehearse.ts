@@ -121,10 +121,13 @@ async function runRehearsal(
 ): Promise<RehearsalOutcome> {
   const log = logFn ?? (() => {});
   const token = { configPath: info.softhsm.configPath, tokenDir: info.softhsm.tokenDir, modulePath: info.softhsm.modulePath, env: { SOFTHSM2_CONF: info.softhsm.configPath } };
-  const guard = new SoftHsmTokenGuard(info.softhsm.tokenDir, path.join(outDir, "softhsm-token-copies"));
-  const repaired = guard.repair();
-  if (repaired.length) log(`SoftHSM token left broken by the interruption: ${repaired.join(", ")}`);
   const store = TranscriptStore.open(path.join(outDir, "transcript.sqlite"));
+  const guard = new SoftHsmTokenGuard(info.softhsm.tokenDir, path.join(outDir, "softhsm-token-copies"));
+  // Only this rehearsal's own token folder is ever repaired; a destruction rehearsal's source token has objects.
+  const initRecorded = !!info.ceremonyId && store.entries(info.ceremonyId).some((e) => e.body.action === "init-token");
+  const repaired = guard.repair(initRecorded);
+  if (repaired.length) log(`SoftHSM token left broken by the interruption: ${repaired.join(", ")}`);
+  if (initRecorded) guard.snapshot(); // a kill between recording a step and copying the token left no copy
   const from = info.from;
   const room = new SimulatedRoom({
     outDir,
@@ -134,7 +137,7 @@ async function runRehearsal(
     renderShareCard: shareCardPdf,
     log,
     tokenSlot: from && info.softhsm.tokenDir.startsWith(from.dir) ? (tokens) => (tokens.find((t) => t.initialized && t.label === TOKEN_LABEL) ?? tokens[0]!).slotId : undefined,
-    source: from ? { transcript: from.transcript, backup: from.backup, shareText: (sourceId) => sourceShareText(from.dir, from.transcript, sourceId, shareTextOverride) } : undefined,
+    source: from ? { transcript: from.transcript, backup: from.backup, shareText: sourceShareReader(from.dir, from.transcript, shareTextOverride) } : undefined,
   });
   const deps: EngineDeps = {
     store,
@@ -179,9 +182,17 @@ function bundleTime(store: TranscriptStore, id: string): string {
 /** Lets a test hand a custodian a different (wrong, foreign, damaged) share text. */
 export type ShareTextOverride = (shareIndex: number, text: string) => string;
 
-/** The share text a source custodian holds, read from the earlier rehearsal's shares/ folder. */
-function sourceShareText(fromDir: string, transcript: string, sourceId: string, override?: ShareTextOverride): string {
-  const { shares } = sourceFacts(transcript);
+/**
+ * Reads the share text a source custodian holds from the earlier rehearsal's
+ * shares/ folder. The source transcript is verified once, on the first share
+ * asked for, not again for every custodian.
+ */
+function sourceShareReader(fromDir: string, transcript: string, override?: ShareTextOverride): (sourceId: string) => string {
+  let shares: Array<{ index: number; custodian: string }> | undefined;
+  return (sourceId) => sourceShareText(fromDir, (shares ??= sourceFacts(transcript).shares), sourceId, override);
+}
+
+function sourceShareText(fromDir: string, shares: Array<{ index: number; custodian: string }>, sourceId: string, override?: ShareTextOverride): string {
   const index = shares.find((s) => s.custodian === sourceId)?.index;
   if (!index) throw new CustosError("REHEARSAL_SHARE_FILE", `Custodian ${sourceId} holds no share of the source.`, "");
   const dir = path.join(fromDir, "shares");
