@@ -4,10 +4,12 @@ import { CustosError } from "../core/errors";
 import { rehearse, rehearseFrom, resumeRehearsal } from "../core/rehearse/rehearse";
 import { lintScriptText } from "../core/script/load";
 import { renderReport } from "../core/report";
-import { verifyAnyFile } from "../core/source";
 import { bundleToJson, exportBundle } from "../core/transcript/bundle";
 import { TranscriptStore } from "../core/transcript/store";
-import type { VerifyResult } from "../core/transcript/types";
+import { verifyAnyFile } from "../core/source";
+import { describeFailure } from "../core/transcript/verify/index";
+import { VERIFY_USAGE, verifyCommand } from "./verify";
+import { safe } from "./escape";
 
 const USAGE = `custos — offline root key ceremonies
 
@@ -15,8 +17,8 @@ const USAGE = `custos — offline root key ceremonies
   custos rehearse <script.yaml> --out DIR [--custodians N] [--threshold M] [--algorithm A]
   custos rehearse <recovery|resplit|destruction.yaml> --from DIR --out DIR [--shares 1,3,5] [--custodians N] [--threshold M]
   custos rehearse --resume DIR
-  custos verify <transcript.sqlite | bundle.json | report.pdf>
-  custos report <transcript.sqlite> [--ceremony ID] --out FILE
+  ${VERIFY_USAGE}
+  custos report <transcript.sqlite> [--ceremony ID] --out FILE [--allow-not-intact]
   custos export <transcript.sqlite> [--ceremony ID] --out FILE
 `;
 
@@ -39,11 +41,11 @@ export async function main(argv: string[], io: Out = std): Promise<number> {
       case "rehearse":
         return await rehearseCmd(rest, io);
       case "verify":
-        return verify(rest, io);
+        return await verifyCommand(rest, io);
       case "report":
         return await report(rest, io);
       case "export":
-        return exportCmd(rest, io);
+        return await exportCmd(rest, io);
       case undefined:
       case "help":
       case "--help":
@@ -56,7 +58,7 @@ export async function main(argv: string[], io: Out = std): Promise<number> {
     }
   } catch (e) {
     if (e instanceof CustosError) {
-      io.err(`custos ${cmd}: ${e.message}${e.hint ? `\n  ${e.hint}` : ""}`);
+      io.err(`custos ${safe(cmd)}: ${safe(e.message)}${e.hint ? `\n  ${safe(e.hint)}` : ""}`);
       return e.code === "USAGE" ? 2 : 1;
     }
     if (e instanceof TypeError && /ERR_PARSE_ARGS/.test((e as { code?: string }).code ?? "")) {
@@ -140,87 +142,66 @@ async function rehearseCmd(args: string[], io: Out): Promise<number> {
   return 0;
 }
 
-function printVerdict(file: string, r: VerifyResult, io: Out): void {
-  for (const c of r.ceremonies) {
-    if (c.ok) io.out(`${file}: ceremony ${c.ceremonyId}: intact, ${c.entries} entries, ${c.sealed ? "sealed by the root key" : "NOT sealed"}, head ${c.head}`);
-    else {
-      if (c.firstBad) io.out(`${file}: ceremony ${c.ceremonyId}: NOT INTACT: entry ${c.firstBad.seq} (step '${c.firstBad.stepId}'): ${c.firstBad.reason}`);
-      for (const p of c.problems) io.out(`${file}: ceremony ${c.ceremonyId}: NOT INTACT: ${p}`);
-    }
-  }
-  if (r.ceremonies.length === 0) io.out(`${file}: no ceremony found`);
-}
-
-function verify(args: string[], io: Out): number {
-  const { positionals } = parseArgs({ args, allowPositionals: true, options: {} });
-  const file = positionals[0];
-  if (!file) throw new CustosError("USAGE", "verify needs a file.", USAGE);
-  let r: VerifyResult;
-  try {
-    r = verifyAny(file);
-  } catch (e) {
-    if (e instanceof CustosError && (e.code === "VERIFY_UNREADABLE" || e.code === "BUNDLE_MALFORMED" || e.code === "TRANSCRIPT_UNREADABLE" || e.code === "REPORT_NO_BUNDLE")) {
-      io.err(`custos verify: ${e.message}${e.hint ? `\n  ${e.hint}` : ""}`);
-      return 2;
-    }
-    throw e;
-  }
-  printVerdict(file, r, io);
-  const printed = (r as { printedHead?: string }).printedHead;
-  if (printed === "match") io.out(`${file}: the head hash printed on the pages matches the attached bundle`);
-  if (printed === "unchecked") io.out(`${file}: the printed head hash was not checked (pdftotext from poppler-utils is not installed); compare it by eye`);
-  return r.ok && r.ceremonies.length > 0 ? 0 : 1;
-}
-
-/** Verifies a transcript database, a bundle, or a report PDF (by its attached bundle). */
-export function verifyAny(file: string): VerifyResult {
-  return verifyAnyFile(file);
-}
-
-function openCeremony(args: string[]): { store: TranscriptStore; id: string; out: string } {
-  const { positionals, values } = parseArgs({ args, allowPositionals: true, options: { ceremony: { type: "string" }, out: { type: "string" } } });
+function openCeremony(args: string[]): { store: TranscriptStore; id: string; out: string; db: string; allowNotIntact: boolean } {
+  const { positionals, values } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { ceremony: { type: "string" }, out: { type: "string" }, "allow-not-intact": { type: "boolean" } },
+  });
   const db = positionals[0];
   if (!db || !values.out) throw new CustosError("USAGE", "a transcript and --out FILE are needed.", USAGE);
-  if (!fs.existsSync(db)) throw new CustosError("TRANSCRIPT_UNREADABLE", `${db} does not exist.`, "Check the path.");
-  const store = TranscriptStore.open(db);
+  // Evidence is read through a private copy: reporting never changes a byte of it (invariant 11).
+  const store = TranscriptStore.openReadOnly(db);
   const all = store.listCeremonies();
   const id = values.ceremony ?? (all.length === 1 ? all[0]!.id : undefined);
   if (!id) {
     store.close();
-    throw new CustosError("USAGE", `${db} holds ${all.length} ceremonies; choose one with --ceremony: ${all.map((c) => c.id).join(", ")}`, "");
+    throw new CustosError("USAGE", `${db} holds ${all.length} ceremonies; choose one with --ceremony: ${all.map((c) => safe(c.id)).join(", ")}`, "");
   }
   if (!all.some((c) => c.id === id)) {
     store.close();
-    throw new CustosError("CEREMONY_NOT_FOUND", `No ceremony ${id} in ${db}.`, "");
+    throw new CustosError("CEREMONY_NOT_FOUND", `No ceremony ${safe(id)} in ${db}.`, "");
   }
-  return { store, id, out: values.out };
+  return { store, id, out: values.out, db, allowNotIntact: values["allow-not-intact"] === true };
+}
+
+/**
+ * A report or bundle of a transcript that does not verify would lend it the
+ * look of evidence: both commands stop with the verifier's finding. A report
+ * may be forced with --allow-not-intact; every page then says NOT INTACT.
+ */
+async function notIntactReason(db: string, id: string): Promise<string | undefined> {
+  const r = await verifyAnyFile(db, { ceremonyId: id });
+  if (r.fileFailure) return describeFailure(r.fileFailure);
+  const c = r.ceremonies[0];
+  return c && !c.ok && c.failure ? describeFailure(c.failure) : undefined;
 }
 
 async function report(args: string[], io: Out): Promise<number> {
-  const { store, id, out } = openCeremony(args);
+  const { store, id, out, db, allowNotIntact } = openCeremony(args);
   try {
-    const bundle = exportBundle(store, id, lastTimestamp(store, id));
-    fs.writeFileSync(out, await renderReport(bundle));
-    io.out(`report for ${id} written to ${out}`);
+    const problem = await notIntactReason(db, id);
+    if (problem && !allowNotIntact) {
+      throw new CustosError("NOT_INTACT", `${db}: ceremony ${safe(id)} does not verify, so no report is printed: ${safe(problem)}`, "Run custos verify on it to see why. --allow-not-intact prints a report marked NOT INTACT on every page.");
+    }
+    const bundle = exportBundle(store, id);
+    fs.writeFileSync(out, await renderReport(bundle, problem ? { notIntact: problem } : {}));
+    io.out(`report for ${safe(id)} written to ${out}${problem ? " (marked NOT INTACT on every page)" : ""}`);
     return 0;
   } finally {
     store.close();
   }
 }
 
-function exportCmd(args: string[], io: Out): number {
-  const { store, id, out } = openCeremony(args);
+async function exportCmd(args: string[], io: Out): Promise<number> {
+  const { store, id, out, db } = openCeremony(args);
   try {
-    fs.writeFileSync(out, bundleToJson(exportBundle(store, id, lastTimestamp(store, id))));
-    io.out(`bundle for ${id} written to ${out}`);
+    const problem = await notIntactReason(db, id);
+    if (problem) throw new CustosError("NOT_INTACT", `${db}: ceremony ${safe(id)} does not verify, so it is not exported: ${safe(problem)}`, "Run custos verify on it to see why.");
+    fs.writeFileSync(out, bundleToJson(exportBundle(store, id)));
+    io.out(`bundle for ${safe(id)} written to ${out}`);
     return 0;
   } finally {
     store.close();
   }
-}
-
-/** Exports are stamped with the transcript's own last time, so re-exports are reproducible. */
-function lastTimestamp(store: TranscriptStore, id: string): string {
-  const e = store.entries(id);
-  return e[e.length - 1]?.body.timestamp ?? new Date(0).toISOString();
 }

@@ -137,7 +137,7 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; cl
   }
 
   function finish(c: Ceremony): void {
-    const bundle = exportBundle(store, c.id, c.transcript().at(-1)!.body.timestamp);
+    const bundle = exportBundle(store, c.id);
     fs.mkdirSync(ceremonyDir(c.id), { recursive: true });
     fs.writeFileSync(path.join(ceremonyDir(c.id), "bundle.json"), bundleToJson(bundle));
     void renderReport(bundle).then((pdf) => {
@@ -200,7 +200,7 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; cl
       const f = path.join(ceremonyDir(req.ceremonyId), "session.json");
       if (!fs.existsSync(f)) throw new CustosError("CEREMONY_NOT_FOUND", `No ceremony ${req.ceremonyId} to resume.`, "");
       const session = JSON.parse(fs.readFileSync(f, "utf8")) as SessionFile;
-      return open(session, (d) => Ceremony.resume(d, req.ceremonyId, session.settings));
+      return open(session, (d) => Ceremony.resume(d, req.ceremonyId));
     },
     async "session:state"(req: ChannelRequest<"session:state">) {
       if (req.since !== undefined && req.since >= version) {
@@ -278,7 +278,7 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; cl
       return verifyAnyFile(req.path);
     },
     async "transcript:entries"(req: ChannelRequest<"transcript:entries">) {
-      const src = readVerifiedSourceLoose(req.path, req.ceremonyId);
+      const src = await readVerifiedSourceLoose(req.path, req.ceremonyId);
       return src;
     },
   };
@@ -294,10 +294,10 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; cl
 }
 
 /** Entries for the viewer: verified when possible, shown with the verdict either way. */
-function readVerifiedSourceLoose(file: string, ceremonyId?: string) {
-  const verdict = verifyAnyFile(file);
+async function readVerifiedSourceLoose(file: string, ceremonyId?: string) {
+  const verdict = await verifyAnyFile(file);
   try {
-    const src = readVerifiedSource(file, ceremonyId ?? verdict.ceremonies[0]?.ceremonyId);
+    const src = await readVerifiedSource(file, ceremonyId ?? verdict.ceremonies[0]?.ceremonyId);
     return { verdict, ceremony: { ...src.meta, scriptText: undefined }, entries: src.entries.map((e) => ({ ...e.body, signers: e.signatures.map((s) => s.signer) })) };
   } catch (e) {
     return { verdict, ceremony: null, entries: [], error: e instanceof CustosError ? e.message : String(e) };

@@ -5,6 +5,7 @@ import { listNetworkInterfaces } from "../engine/network";
 import type { EngineDeps } from "../engine/types";
 import { CustosError } from "../errors";
 import { SoftHsmTokenGuard, openRehearsalHsm, prepareRehearsalTokenDir, randomPin } from "../hsm";
+import { renderFinalHeadSheet } from "../report/final-attestation";
 import { renderReport } from "../report/report";
 import { renderShareCard } from "../report/share-card";
 import { loadScriptFile } from "../script/load";
@@ -109,7 +110,7 @@ export async function resumeRehearsal(dir: string, log?: (line: string) => void)
   } catch (e) {
     throw new CustosError("REHEARSAL_RESUME", `${outDir} has no readable rehearsal.json (${(e as Error).message}).`, "Point --resume at a rehearsal folder.");
   }
-  return runRehearsal(outDir, info, log, (deps) => Ceremony.resume(deps, info.ceremonyId, info.settings));
+  return runRehearsal(outDir, info, log, (deps) => Ceremony.resume(deps, info.ceremonyId));
 }
 
 async function runRehearsal(
@@ -162,9 +163,11 @@ async function runRehearsal(
       guard.snapshot();
       log(`  [${e.body.seq}/${total}] ${e.body.stepId} (${e.body.action}) ${e.entryHash.slice(0, 12)}`);
     });
-    const bundle = exportBundle(store, ceremony.id, bundleTime(store, ceremony.id));
+    const bundle = exportBundle(store, ceremony.id);
     fs.writeFileSync(path.join(outDir, "bundle.json"), bundleToJson(bundle));
     fs.writeFileSync(path.join(outDir, "report.pdf"), await renderReport(bundle));
+    // The one page signed by hand in the room: its head is what an auditor pins with --expect-head.
+    if (ceremony.done) fs.writeFileSync(path.join(outDir, "final-head.pdf"), await renderFinalHeadSheet(bundle));
     log(`done: ${outDir}`);
     return { ceremonyId: ceremony.id, outDir, entries: bundle.entries.length };
   } finally {
@@ -173,23 +176,18 @@ async function runRehearsal(
   }
 }
 
-/** Bundles carry the transcript's own last time, so re-exports of the same transcript are identical. */
-function bundleTime(store: TranscriptStore, id: string): string {
-  const e = store.entries(id);
-  return e[e.length - 1]?.body.timestamp ?? new Date(0).toISOString();
-}
 
 /** Lets a test hand a custodian a different (wrong, foreign, damaged) share text. */
 export type ShareTextOverride = (shareIndex: number, text: string) => string;
 
 /**
  * Reads the share text a source custodian holds from the earlier rehearsal's
- * shares/ folder. The source transcript is verified once, on the first share
- * asked for, not again for every custodian.
+ * shares/ folder, by the share list of the source transcript verified once by
+ * the caller (a resume verifies it again, once).
  */
-function sourceShareReader(fromDir: string, transcript: string, override?: ShareTextOverride): (sourceId: string) => string {
-  let shares: Array<{ index: number; custodian: string }> | undefined;
-  return (sourceId) => sourceShareText(fromDir, (shares ??= sourceFacts(transcript).shares), sourceId, override);
+function sourceShareReader(fromDir: string, transcript: string, override?: ShareTextOverride, known?: Array<{ index: number; custodian: string }>): (sourceId: string) => Promise<string> {
+  let shares = known;
+  return async (sourceId) => sourceShareText(fromDir, (shares ??= (await sourceFacts(transcript)).shares), sourceId, override);
 }
 
 function sourceShareText(fromDir: string, shares: Array<{ index: number; custodian: string }>, sourceId: string, override?: ShareTextOverride): string {
@@ -203,8 +201,8 @@ function sourceShareText(fromDir: string, shares: Array<{ index: number; custodi
 }
 
 /** Participants and the latest share list of a verified source transcript. */
-function sourceFacts(transcript: string) {
-  const src = readVerifiedSource(transcript);
+async function sourceFacts(transcript: string) {
+  const src = await readVerifiedSource(transcript);
   const bodies = src.entries.map((e) => e.body);
   const enrol = bodies.filter((b) => b.action === "enrol-participants").pop();
   const participants = (enrol?.outputs.participants ?? []) as unknown as Array<{ id: string; name: string }>;
@@ -245,7 +243,7 @@ export async function rehearseFrom(o: RehearseFromOptions): Promise<RehearsalOut
   }
   const transcript = path.join(fromDir, "transcript.sqlite");
   const backupPath = path.join(fromDir, "backup.json");
-  const { participants, shares, backup } = sourceFacts(transcript);
+  const { participants, shares, backup } = await sourceFacts(transcript);
   const chosen = o.shares ?? shares.slice(0, backup.threshold).map((s) => s.index);
   if (new Set(chosen).size !== chosen.length) throw new CustosError("USAGE", `--shares lists a share twice (${chosen.join(",")}).`, "");
   const present: SimulatedPerson[] = chosen.map((index) => {

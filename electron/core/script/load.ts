@@ -5,7 +5,9 @@ import type { z } from "zod";
 import { CustosError } from "../errors";
 import { ACTION_PARAMS, type ActionName } from "./params";
 import { checkAlgorithmPolicy } from "./policy";
+import { closingRuleIssues } from "./closing-rules";
 import { ScriptSchema, type CeremonyScript } from "./schema";
+import { portableYamlIssues } from "./yaml-strict";
 
 /** Scripts are short documents; anything larger is refused before parsing. */
 export const MAX_SCRIPT_BYTES = 256 * 1024;
@@ -47,6 +49,8 @@ export function lintScriptText(text: string, file = "<script>"): { script?: Cere
     if (doc.errors.length) {
       return { issues: doc.errors.map((e) => ({ file, path: "", message: `YAML: ${e.message.split("\n")[0]}` })) };
     }
+    const portable = portableYamlIssues(doc);
+    if (portable.length) return { issues: portable.map((i) => ({ file, path: i.path, message: i.message })) };
     raw = doc.toJS({ maxAliasCount: 50 });
   } catch (e) {
     const msg = e instanceof RangeError ? "the script is nested too deeply" : `YAML: ${(e as Error).message.split("\n")[0]}`;
@@ -61,7 +65,7 @@ export function lintScriptText(text: string, file = "<script>"): { script?: Cere
     return { issues };
   }
   const script = parsed.data;
-  issues.push(...semanticIssues(script, file));
+  issues.push(...semanticIssues(script, file), ...closingRuleIssues(script).map((i) => ({ file, ...i })));
   return { script: issues.length ? undefined : script, issues };
 }
 
