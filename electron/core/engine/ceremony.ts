@@ -377,6 +377,21 @@ export class Ceremony {
     }
   }
 
+  /**
+   * docs/transcript-format.md §7.4: a "quorum" is the source backup's threshold
+   * once an earlier ceremony is loaded (recovery, re-split, destruction), else
+   * this ceremony's own threshold.
+   */
+  private quorumThreshold(): number {
+    for (let i = this.entries.length - 1; i >= 0; i--) {
+      const b = this.entries[i]!.body;
+      if (b.action !== "load-source-ceremony") continue;
+      const t = (b.outputs.sourceBackup as { threshold?: unknown } | undefined)?.threshold;
+      if (typeof t === "number") return t;
+    }
+    return this.settings.threshold;
+  }
+
   /** Participant ids that must sign this step: the script's attest list plus the action's own. */
   private async requiredSigners(view: StepView, extra: string[]): Promise<string[]> {
     const out: string[] = [...extra];
@@ -391,7 +406,7 @@ export class Ceremony {
       let ids: string[];
       if (req.who === "all") ids = holders.map((p) => p.id);
       else {
-        const count = req.who === "quorum" ? this.settings.threshold : 1;
+        const count = req.who === "quorum" ? this.quorumThreshold() : 1;
         if (holders.length < count) throw new CustosError("ATTEST_QUORUM", `${count} ${role.title}(s) must attest but only ${holders.length} are enrolled.`, "The quorum cannot be reached.");
         ids = holders.length === count ? holders.map((p) => p.id) : await this.deps.driver.chooseSigners(view, req.role, count, holders);
         const unique = new Set(ids);

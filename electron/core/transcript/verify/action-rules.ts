@@ -37,6 +37,8 @@ export interface WalkState {
   enrolled?: Map<string, Enrolled>;
   rootKey?: RootKey;
   sourceCustodians?: Map<string, string>;
+  /** §7.4: the source backup's threshold, once a source ceremony is loaded. */
+  sourceThreshold?: number;
 }
 
 function isMap(v: unknown): v is Record<string, unknown> {
@@ -112,6 +114,11 @@ export function applyActionRules(body: EntryBody, rules: ScriptRules, state: Wal
         const m = new Map<string, string>();
         for (const c of list) if (isMap(c) && typeof c.id === "string" && typeof c.publicKey === "string") m.set(c.id, c.publicKey);
         state.sourceCustodians = m;
+      }
+      const t = isMap(o.sourceBackup) ? o.sourceBackup.threshold : undefined;
+      if (t !== undefined) {
+        if (typeof t !== "number" || t < 2 || t > 255) return "outputs.sourceBackup.threshold is not a threshold from 2 to 255.";
+        state.sourceThreshold = t;
       }
       return undefined;
     }

@@ -76,7 +76,7 @@ function unmetRequirement(reqs: readonly AttestRule[], rules: ScriptRules, state
       return `the script requires every '${req.role}' to attest; '${missing.id}' (${missing.name}) did not sign.`;
     }
     if (req.who === "quorum") {
-      const need = state.settings?.threshold ?? Infinity;
+      const need = state.sourceThreshold ?? state.settings?.threshold ?? Infinity;
       if (signed.length < need) return `the script requires a quorum of ${need} '${req.role}' attestations; ${signed.length} signed.`;
     }
   }
