@@ -75,12 +75,15 @@ async function describeDifference(given: Buffer, rendered: Buffer): Promise<stri
         run("pdftotext", ["-layout", "-f", String(page), "-l", String(page), b, "-"]),
       ]);
       if (ta.out !== tb.out) {
-        const la = ta.out.split("\n");
-        const lb = tb.out.split("\n");
+        // Compare words, not layout: the first line whose words differ is what the reader sees changed.
+        const norm = (t: string) => t.split("\n").map((l) => l.trim().replace(/\s+/g, " ")).filter((l) => l.length > 0);
+        const la = norm(ta.out);
+        const lb = norm(tb.out);
         let k = 0;
         while (k < la.length && la[k] === lb[k]) k++;
-        const shown = (la[k] ?? "").trim().slice(0, 80);
-        const wanted = (lb[k] ?? "").trim().slice(0, 80);
+        if (k === la.length && k === lb.length) return `page ${page} has the words Custos renders from the attached bundle, but they are laid out differently (the page was edited).`;
+        const shown = (la[k] ?? "(nothing)").slice(0, 100);
+        const wanted = (lb[k] ?? "(nothing)").slice(0, 100);
         return `page ${page} does not show what Custos renders from the attached bundle: it reads "${shown}" where the bundle gives "${wanted}".`;
       }
     }
