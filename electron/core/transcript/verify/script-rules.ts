@@ -62,8 +62,26 @@ function attest(v: unknown, where: string): AttestRule[] {
   });
 }
 
-/** Parses the stored script text into the rules of §5; throws Error(path: what) when it cannot. */
+// Parsing YAML costs tens of milliseconds; a database or a test holds the same script many times.
+const cache = new Map<string, ScriptRules | Error>();
+
+/** Parses the stored script text into the rules of §5; throws Error(path: what) when it cannot. Results are cached by text. */
 export function readScriptRules(text: string): ScriptRules {
+  const hit = cache.get(text);
+  if (hit instanceof Error) throw hit;
+  if (hit) return structuredClone(hit);
+  try {
+    const rules = parseScriptRules(text);
+    if (cache.size > 32) cache.clear();
+    cache.set(text, rules);
+    return structuredClone(rules);
+  } catch (e) {
+    cache.set(text, e as Error);
+    throw e;
+  }
+}
+
+function parseScriptRules(text: string): ScriptRules {
   let doc: unknown;
   try {
     // YAML 1.2 core schema, unique keys; Custos refuses the constructs where 1.1 and 1.2 differ (§5).
