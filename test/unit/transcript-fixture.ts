@@ -31,7 +31,8 @@ export function storeBundle(store: TranscriptStore, bundle: Bundle): void {
 }
 
 /** The sealed generation ceremony at dir/transcript.sqlite. */
-export function buildFixture(dir = tempDir(), plan: Plan = planCeremony(GENERATION_SCRIPT)): Fixture {
+export async function buildFixture(dir = tempDir(), given?: Plan): Promise<Fixture> {
+  const plan = given ?? (await planCeremony(GENERATION_SCRIPT));
   const bundle = assemble(plan);
   const dbPath = join(dir, "transcript.sqlite");
   const store = TranscriptStore.open(dbPath);

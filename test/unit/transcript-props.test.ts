@@ -77,7 +77,7 @@ describe("the chain detects any single mutated body field", () => {
   let firstSigned: number;
 
   beforeAll(async () => {
-    const fx = buildFixture();
+    const fx = await buildFixture();
     const store = TranscriptStore.openReadOnly(fx.dbPath);
     meta = store.getCeremony(fx.bundle.ceremony.id)!;
     rows = store.rawEntries(meta.id);

@@ -20,8 +20,8 @@ import { GENERATION_SCRIPT, buildFixture, storeBundle, tempDir, type Fixture } f
 let fx: Fixture;
 let rows: RawEntry[];
 
-beforeAll(() => {
-  fx = buildFixture();
+beforeAll(async () => {
+  fx = await buildFixture();
   const store = TranscriptStore.openReadOnly(fx.dbPath);
   rows = store.rawEntries(fx.meta.id);
   store.close();
@@ -61,7 +61,7 @@ describe("verify: an intact ceremony", () => {
     const dir = tempDir();
     const path = join(dir, "transcript.sqlite");
     const writer = TranscriptStore.open(path);
-    const plan = planCeremony(GENERATION_SCRIPT);
+    const plan = await planCeremony(GENERATION_SCRIPT);
     const b = assemble(plan);
     storeBundle(writer, { ...b, entries: b.entries.slice(0, 6) });
     const files = readdirSync(dir).sort();
@@ -127,7 +127,7 @@ describe("verify: a change to any byte of any stored entry is detected and the e
 
 describe("signature checks on worker threads", () => {
   it("give the same first invalid signature as the inline checks, wherever it is", async () => {
-    const plan = planCeremony(GENERATION_SCRIPT);
+    const plan = await planCeremony(GENERATION_SCRIPT);
     const b = assemble(plan);
     const tasks: SignatureTask[] = [];
     for (let k = 0; k < 120; k++) for (const e of b.entries) for (const s of e.signatures) tasks.push({ seq: e.body.seq, bodyHash: e.bodyHash, signature: s });
@@ -170,7 +170,7 @@ describe("the custos verify command", () => {
   });
 
   it("prints no control character a forged file carries: escape sequences are shown, not obeyed", async () => {
-    const plan = planCeremony(GENERATION_SCRIPT);
+    const plan = await planCeremony(GENERATION_SCRIPT);
     const at = plan.specs.findIndex((s) => s.stepId === "generate-root-key");
     const admin = plan.people.find((p) => p.roles.includes("ceremony-administrator"))!.id;
     const witness = plan.people.find((p) => p.roles.includes("internal-witness"))!.id;

@@ -2,7 +2,7 @@ import { generateKeyPairSync, sign as nodeSign } from "node:crypto";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   GENESIS_HASH,
   LATEST_SCHEMA_VERSION,
@@ -18,6 +18,8 @@ import {
   sha256Hex,
   verifyEd25519,
   verifySignature,
+  type Bundle,
+  type CeremonyMeta,
   type EntryBody,
   type Signature,
 } from "../../electron/core/transcript/index";
@@ -203,10 +205,15 @@ describe("hash chain", () => {
 });
 
 describe("TranscriptStore", () => {
-  const plan = planCeremony(GENERATION_SCRIPT);
-  const bundle = assemble(plan);
-  const { status: _s, createdAt: _c, ...meta } = bundle.ceremony;
-  const opening = bundle.entries[0]!.body;
+  let bundle: Bundle;
+  let meta: Omit<CeremonyMeta, "status" | "createdAt">;
+  let opening: EntryBody;
+  beforeAll(async () => {
+    bundle = assemble(await planCeremony(GENERATION_SCRIPT));
+    const { status: _s, createdAt: _c, ...m } = bundle.ceremony;
+    meta = m;
+    opening = bundle.entries[0]!.body;
+  });
 
   it("creates the schema of §4.1 with the current user_version and durable pragmas", () => {
     const path = join(tempDir(), "t.sqlite");
