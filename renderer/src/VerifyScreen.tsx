@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { call } from "./api";
+import { chooseOpen, type ChosenFile } from "./files";
 import { ErrorBox } from "./parts";
 
 interface Verdict {
@@ -14,19 +15,29 @@ interface Entries {
 
 /** For auditors: verify a transcript database, bundle or report PDF and read its entries. */
 export function VerifyScreen({ onBack }: { onBack: () => void }) {
-  const [file, setFile] = useState("");
+  const [file, setFile] = useState<ChosenFile>(null);
   const [verdict, setVerdict] = useState<Verdict | null>(null);
   const [entries, setEntries] = useState<Entries | null>(null);
   const [error, setError] = useState<{ message: string; hint?: string } | null>(null);
+  async function choose() {
+    setError(null);
+    try {
+      const f = await chooseOpen("verify");
+      if (f) setFile(f);
+    } catch (err) {
+      setError(err as Error);
+    }
+  }
   async function submit(e: FormEvent) {
     e.preventDefault();
+    if (!file) return;
     setError(null);
     setVerdict(null);
     setEntries(null);
     try {
-      const v = await call<Verdict>("verify:file", { path: file });
+      const v = await call<Verdict>("verify:file", { file: file.handle });
       setVerdict(v);
-      setEntries(await call<Entries>("transcript:entries", { path: file, ceremonyId: v.ceremonies[0]?.ceremonyId }));
+      setEntries(await call<Entries>("transcript:entries", { file: file.handle, ceremonyId: v.ceremonies[0]?.ceremonyId }));
     } catch (err) {
       setError(err as Error);
     }
@@ -35,11 +46,14 @@ export function VerifyScreen({ onBack }: { onBack: () => void }) {
     <main className="home">
       <h1>Verify a ceremony</h1>
       <form onSubmit={submit} className="panel">
-        <label>
-          Transcript database, bundle.json or report PDF (full path)
-          <input value={file} onChange={(e) => setFile(e.target.value)} autoFocus required />
-        </label>
-        <button type="submit" className="primary">
+        <p>
+          Transcript database, bundle.json or report PDF:{" "}
+          <button type="button" onClick={choose} autoFocus>
+            Choose a file…
+          </button>{" "}
+          {file && <code data-testid="chosen-file">{file.name}</code>}
+        </p>
+        <button type="submit" className="primary" disabled={!file}>
           Verify
         </button>
         <button type="button" onClick={onBack}>
