@@ -55,7 +55,8 @@ export function resolvePaths(app: Pick<App, "getPath" | "isPackaged">, bundleDir
     preloadPath: path.join(bundleDir, "preload.cjs"),
     hostPath: path.join(bundleDir, "core-host.cjs"),
     cliPath: path.join(bundleDir, "cli.cjs"),
-    sqliteBinding: path.join(unpacked, "native-electron", "better_sqlite3.node"),
+    // CUSTOS_SQLITE_BINDING (development only) lets the bundle smoke test run the app's main process under plain Node.
+    sqliteBinding: dev("CUSTOS_SQLITE_BINDING") ?? path.join(unpacked, "native-electron", "better_sqlite3.node"),
     settingsFile: path.join(userDataDir, "settings.json"),
     logFile: path.join(userDataDir, "logs", "custos.log"),
   };
