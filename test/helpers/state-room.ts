@@ -3,7 +3,8 @@
  * renderer would, but without a screen: for driving a ceremony through the
  * core host protocol (tests, `npm run bench`). Generation ceremonies only.
  */
-import type { Prompt, SessionState } from "../../electron/core/app/service";
+import type { Prompt } from "../../electron/core/app/prompts";
+import type { SessionState } from "../../electron/core/app/service";
 import type { Result } from "../../electron/shared/ipc";
 
 export type Call = (channel: string, payload: unknown) => Promise<Result<unknown>>;
