@@ -35,6 +35,8 @@ export interface SupervisorOptions {
   /** Asked when the host has been silent for hungAfterMs; the signal aborts when it answers again. */
   onHung?: (silentMs: number, status: HostStatus | null, signal: AbortSignal) => Promise<HungDecision>;
   onStatus?: (s: HostStatus) => void;
+  /** A host (the first, or a restarted one) is up. */
+  onReady?: (pid: number) => void;
   /** The host cannot be (re)started: the app cannot work. */
   onFatal?: (reason: { code: string; message: string; hint: string }) => void;
   /** Gives up after this many unplanned exits within restartWindowMs. */
@@ -183,6 +185,7 @@ export class HostSupervisor {
         this.info = { pid: m.pid, sqlite: m.sqlite, node: m.node, modules: m.modules };
         this.o.log(`core host ${m.pid} ready (Node ${m.node}, NODE_MODULE_VERSION ${m.modules}, SQLite module: ${m.sqlite})`);
         this.startHeartbeat();
+        this.o.onReady?.(m.pid);
         for (const go of this.queue.splice(0)) go();
         for (const w of this.readyWaiters.splice(0)) w(true);
         return;

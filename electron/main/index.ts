@@ -65,6 +65,10 @@ function startApp(): void {
       ...(!app.isPackaged && process.env.CUSTOS_KDF_COST === "test" ? { kdfCost: "test" as const } : {}),
     },
     log: (l) => log.line(l),
+    // It inherits the main process's zero core limit; set again per host, restarts included (it holds the KEK).
+    onReady: (pid) => {
+      if (app.isPackaged) setCoreLimitZeroLater(pid, (l) => log.line(l));
+    },
     onHung: askHung(parent),
     onFatal: (reason) => {
       log.line(`the core cannot run: ${reason.code}: ${reason.message}`);
@@ -94,9 +98,7 @@ function startApp(): void {
       hardenSession(session.defaultSession, paths.rendererDir);
       Menu.setApplicationMenu(Menu.buildFromTemplate(menuTemplate({ isPackaged: app.isPackaged, platform: process.platform })));
       if (!fs.existsSync(paths.sqliteBinding)) log.line(`no Electron-ABI SQLite module at ${paths.sqliteBinding}: run build/setup.sh (or node build/electron-native.mjs)`);
-      void supervisor.start().then((ok) => {
-        if (ok && app.isPackaged && supervisor.pid) setCoreLimitZeroLater(supervisor.pid, (l) => log.line(l));
-      });
+      void supervisor.start();
       const front = createFront({
         host: {
           call: (c, p) => supervisor.call(c, p),
