@@ -175,7 +175,12 @@ describe("the core host in its own process", () => {
     await until(() => asked.length === 1, 10_000);
     process.kill(pid, "SIGCONT");
     await until(() => asked[0]!.aborted || decisions.length === 1, 10_000);
+    // Longer than a silence that would count as hung: the host answers, nobody restarts it.
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(launch).toHaveBeenCalledTimes(1);
     expect(s.pid).toBe(pid);
+    expect(asked).toHaveLength(1);
+    expect((await room.state()).lastError).toBeNull();
 
     // Hung for good: the next question says "restart".
     process.kill(pid, "SIGSTOP");
