@@ -5,12 +5,12 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import type { SessionState } from "../../electron/core/app/service";
 import { verifyFile } from "../../electron/core/transcript/verify";
 import { HostSupervisor, type SupervisorOptions } from "../../electron/main/host-supervisor";
 import { ROOT } from "../helpers/files";
-import { buildElectronBundles, nodeLauncher } from "../helpers/host";
+import { nodeLauncher } from "../helpers/host";
 import { StateRoom, value } from "../helpers/state-room";
 
 const tmps: string[] = [];
@@ -21,7 +21,6 @@ const tmp = (p: string) => {
   return d;
 };
 
-beforeAll(() => buildElectronBundles(), 60_000);
 afterEach(async () => {
   for (const s of sups.splice(0)) await s.stop();
   for (const d of tmps.splice(0)) fs.rmSync(d, { recursive: true, force: true });

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SessionState } from "../../electron/core/app/service";
 import { HostSupervisor } from "../../electron/main/host-supervisor";
 import { ROOT, walk } from "../helpers/files";
-import { buildElectronBundles, nodeLauncher } from "../helpers/host";
+import { nodeLauncher } from "../helpers/host";
 import { StateRoom, value } from "../helpers/state-room";
 
 // Outside the repository, so Node's module resolution cannot fall back on the project's node_modules.
@@ -20,7 +20,6 @@ const stage = path.join(base, "app");
 const NODE_BUILD = path.join(ROOT, "node_modules", "better-sqlite3", "build", "Release", "better_sqlite3.node");
 
 beforeAll(() => {
-  buildElectronBundles();
   if (!fs.existsSync(path.join(ROOT, "dist", "renderer", "index.html"))) execFileSync("npm", ["run", "--silent", "build:renderer"], { cwd: ROOT, stdio: "pipe" });
   // The Node-ABI module stands in for the Electron one (this machine cannot build that).
   execFileSync(process.execPath, [path.join(ROOT, "build", "stage-app.mjs"), "--out", stage, "--native", NODE_BUILD], { cwd: ROOT, stdio: "pipe" });

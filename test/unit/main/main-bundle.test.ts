@@ -7,15 +7,13 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import { builtinModules } from "node:module";
 import path from "node:path";
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ROOT } from "../../helpers/files";
-import { buildElectronBundles } from "../../helpers/host";
 
 const MAIN = path.join(ROOT, "dist", "electron", "main.cjs");
 
 describe("the main-process bundle", () => {
-  beforeAll(() => buildElectronBundles(), 60_000);
-
+  
   it("requires only electron and Node built-ins", () => {
     const requires = [...fs.readFileSync(MAIN, "utf8").matchAll(/\brequire\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]!);
     const foreign = requires.filter((r) => r !== "electron" && !r.startsWith("node:") && !builtinModules.includes(r));
