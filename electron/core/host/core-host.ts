@@ -93,10 +93,15 @@ export function createCoreHost(o: CoreHostOptions): CoreHost {
       void (async () => {
         let since = 0;
         while (!closed) {
-          const s = await raw(since);
-          if (closed) return;
-          if (s.version !== since) onStatus(toStatus(s));
-          since = s.version;
+          try {
+            const s = await raw(since);
+            if (closed) return;
+            if (s.version !== since) onStatus(toStatus(s));
+            since = s.version;
+          } catch {
+            // The status is best effort; the next round tries again.
+            await new Promise((r) => setTimeout(r, 1000));
+          }
         }
       })();
     },
