@@ -237,7 +237,7 @@ test.describe("Custos in Electron", () => {
     await room.runStep();
     await expect(run.page.getByTestId("step-counter")).toHaveText("Step 2 of 15");
     await run.app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows()[0]!.webContents.forcefullyCrashRenderer());
-    await expect.poll(() => fs.readFileSync(path.join(run!.userData, "logs", "custos.log"), "utf8")).toMatch(/renderer ended: killed[^]*reloading the window/);
+    await expect.poll(() => fs.readFileSync(path.join(run!.userData, "logs", "custos.log"), "utf8")).toMatch(/renderer ended: (killed|crashed)[^]*reloading the window/);
     const page = run.app.windows()[0]!;
     await expect(page.getByTestId("step-counter")).toHaveText("Step 2 of 15", { timeout: 20_000 });
     await expect(page.getByTestId("mode-badge")).toContainText("REHEARSAL");
