@@ -5,11 +5,12 @@
  */
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { TranscriptStore, type Bundle, type CeremonyMeta } from "../../electron/core/transcript/index";
 import { assemble, planCeremony, type Plan } from "../vectors/builder";
 
-export const GENERATION_SCRIPT = join(__dirname, "../../ceremony-scripts/root-key-generation.yaml");
+export const GENERATION_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "../../ceremony-scripts/root-key-generation.yaml");
 
 export function tempDir(prefix = "custos-transcript-"): string {
   return mkdtempSync(join(tmpdir(), prefix));

@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import type { ChannelRequest } from "../../shared/ipc";
@@ -14,7 +13,10 @@ import { readVerifiedSource, verifyAnyFile } from "../source";
 import { bundleToJson, exportBundle } from "../transcript/bundle";
 import { TranscriptStore } from "../transcript/store";
 import type { Handlers } from "./dispatch";
+import { FileHandles } from "./file-handles";
+import { lpPrinter, type PrintPdf } from "./print";
 import { PromptBroker, type Prompt, type ShownError } from "./prompts";
+import { reportHandlers } from "./report-actions";
 import { UiDriver } from "./ui-driver";
 import { hashWords } from "./words";
 
@@ -30,6 +32,12 @@ export interface AppServiceOptions {
   /** Attestation keys stay unlocked this long after a passphrase (ms). */
   attestWindowMs?: number;
   networkInterfaces?: EngineDeps["networkInterfaces"];
+  /** Files the operator chose in the main process's dialogs (the renderer holds only their handles). */
+  files?: FileHandles;
+  /** The printer (CUPS lp by default). */
+  print?: PrintPdf;
+  /** Where the service reports what it could not tell the screen (the host's log); never secrets. */
+  log?: (line: string) => void;
 }
 
 /** What the renderer shows; the only prompt carrying secrets is a share being handed out, and only while open. */
@@ -66,8 +74,10 @@ interface SessionFile {
 }
 
 /** The core object behind the IPC channels: one ceremony session at a time. */
-export function createAppService(o: AppServiceOptions): { handlers: Handlers; close(): void } {
+export function createAppService(o: AppServiceOptions): { handlers: Handlers; files: FileHandles; close(): void } {
   fs.mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
+  const files = o.files ?? new FileHandles();
+  const print = o.print ?? lpPrinter();
   const scriptsDir = path.join(o.resourcesDir, "ceremony-scripts");
   const store = TranscriptStore.open(path.join(o.dataDir, "transcript.sqlite"));
   let version = 1;
@@ -94,7 +104,7 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; cl
   let driver: UiDriver | null = null;
   function deps(session: SessionFile): EngineDeps {
     // The id is known only once the ceremony exists, so the folder is looked up when an artifact is saved.
-    driver = new UiDriver(broker, () => ceremonyDir(ceremony!.id), suggestions);
+    driver = new UiDriver(broker, () => ceremonyDir(ceremony!.id), suggestions, { files, print, mode: session.mode, log: o.log });
     return {
       store,
       driver,
@@ -140,10 +150,14 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; cl
     const bundle = exportBundle(store, c.id);
     fs.mkdirSync(ceremonyDir(c.id), { recursive: true });
     fs.writeFileSync(path.join(ceremonyDir(c.id), "bundle.json"), bundleToJson(bundle));
-    void renderReport(bundle).then((pdf) => {
-      fs.writeFileSync(path.join(ceremonyDir(c.id), "report.pdf"), pdf);
-      bump();
-    });
+    void renderReport(bundle)
+      .then((pdf) => fs.writeFileSync(path.join(ceremonyDir(c.id), "report.pdf"), pdf))
+      .catch((e: unknown) => {
+        // The transcript is complete either way; say so instead of an unhandled rejection.
+        lastError = { code: "REPORT_FAILED", message: `The ceremony is complete, but its report could not be written (${e instanceof Error ? e.message : String(e)}).`, hint: "Run `custos report` on the transcript to print it again.", details: {} };
+        o.log?.(`report of ${c.id} not written: ${e instanceof Error ? e.message : String(e)}`);
+      })
+      .finally(bump);
   }
 
   function open(session: SessionFile, make: (d: EngineDeps) => Ceremony): SessionState {
@@ -261,11 +275,12 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; cl
       if (!card) throw new CustosError("NO_SHARE_ON_SCREEN", "No share card is on screen.", "Print or save a card while it is being handed out.");
       const pdf = await shareCardPdf(card);
       if (req.action === "save") {
-        const target = checkedCardPath(req.path, o.dataDir);
+        const target = checkedCardPath(files.resolve(req.file, ["share-card"]), o.dataDir);
         fs.writeFileSync(target, pdf, { mode: 0o600, flag: "wx" });
-        return { saved: target };
+        files.drop(req.file);
+        return { saved: path.basename(target) };
       }
-      return { printed: printFromMemory(pdf) };
+      return { printed: await print(pdf, "Custos share card") };
     },
     async "session:close"() {
       broker.cancel("The ceremony was closed.");
@@ -275,16 +290,18 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; cl
       return state();
     },
     async "verify:file"(req: ChannelRequest<"verify:file">) {
-      return verifyAnyFile(req.path);
+      return verifyAnyFile(files.resolve(req.file, ["verify"]));
     },
     async "transcript:entries"(req: ChannelRequest<"transcript:entries">) {
-      const src = await readVerifiedSourceLoose(req.path, req.ceremonyId);
+      const src = await readVerifiedSourceLoose(files.resolve(req.file, ["verify"]), req.ceremonyId);
       return src;
     },
+    ...reportHandlers({ current: () => (ceremony ? { id: ceremony.id, dir: ceremonyDir(ceremony.id), done: ceremony.done } : null), files, print, dataDir: o.dataDir }),
   };
 
   return {
     handlers,
+    files,
     close() {
       broker.cancel("Custos is closing.");
       ceremony?.close();
@@ -318,14 +335,4 @@ export function checkedCardPath(p: string | undefined, dataDir: string): string 
   if (!target.toLowerCase().endsWith(".pdf")) throw new CustosError("SHARE_CARD_PATH", "The share card file name must end in .pdf.", "");
   if (fs.existsSync(target)) throw new CustosError("SHARE_CARD_PATH", `${target} exists; Custos does not overwrite files.`, "Choose a new file name.");
   return target;
-}
-
-/** Sends the PDF to CUPS on stdin: no temporary file holds the share. */
-function printFromMemory(pdf: Buffer): string {
-  const cmd = process.env.CUSTOS_LP_COMMAND ?? "lp";
-  const r = spawnSync(cmd, ["-t", "Custos share card", "-o", "media=A4", "-"], { input: pdf, encoding: "utf8", timeout: 30_000 });
-  if (r.error || r.status !== 0) {
-    throw new CustosError("PRINT_FAILED", `Printing failed (${r.error ? r.error.message : (r.stderr || `exit ${r.status}`).trim()}).`, "Check the printer (lpstat -p) or save the card to a removable medium instead.");
-  }
-  return (r.stdout || "sent to the printer").trim();
 }

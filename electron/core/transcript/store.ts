@@ -182,23 +182,18 @@ export class TranscriptStore {
     return undefined;
   }
 
-  /** §4.1 storage classes: the first stored value of the wrong type, or undefined. */
-  typeProblem(): string | undefined {
-    const c = this.db
-      .prepare(
-        `SELECT rowid FROM ceremonies WHERE typeof(id) != 'text' OR typeof(script_id) != 'text' OR typeof(script_version) != 'text' OR typeof(script_title) != 'text'
-           OR typeof(script_sha256) != 'text' OR typeof(script_text) != 'text' OR typeof(mode) != 'text' OR typeof(status) != 'text' OR typeof(created_at) != 'text' LIMIT 1`,
-      )
-      .get() as { rowid: number } | undefined;
-    if (c) return `a ceremonies row (rowid ${c.rowid}) holds a value that is not text.`;
+  /**
+   * Every ceremonies and entries row exactly as stored, in one pass each, with
+   * SQLite's storage classes kept visible (integers as bigint, text as string,
+   * blobs as Buffer, reals as number), for the verifier's checks of §4.1.
+   */
+  evidenceRows(): { ceremonies: Array<Record<string, unknown>>; entries: Array<Record<string, unknown>> } {
+    const c = this.db.prepare(`SELECT ${CEREMONY_COLUMNS} FROM ceremonies ORDER BY created_at, id`).safeIntegers(true).all() as Array<Record<string, unknown>>;
     const e = this.db
-      .prepare(
-        `SELECT rowid, seq FROM entries WHERE typeof(ceremony_id) != 'text' OR typeof(seq) != 'integer' OR typeof(step_id) != 'text' OR typeof(action) != 'text'
-           OR typeof(body_json) != 'text' OR typeof(body_hash) != 'text' OR typeof(signatures_json) != 'text' OR typeof(entry_hash) != 'text' LIMIT 1`,
-      )
-      .get() as { rowid: number; seq: unknown } | undefined;
-    if (e) return `an entries row (rowid ${e.rowid}) holds a value of the wrong type (seq must be an integer, everything else text).`;
-    return undefined;
+      .prepare("SELECT ceremony_id, seq, step_id, action, body_json, body_hash, signatures_json, entry_hash FROM entries ORDER BY ceremony_id, seq")
+      .safeIntegers(true)
+      .all() as Array<Record<string, unknown>>;
+    return { ceremonies: c, entries: e };
   }
 
   /** The ceremony rows exactly as stored (nothing assumed about their values). */

@@ -38,6 +38,7 @@ export const printReport: ActionImpl<ActionParams<"print-report">> = {
     const bundle = exportBundle(ctx.deps.store, ctx.ceremonyId);
     const pdf = await ctx.deps.renderReport(bundle);
     await ctx.driver.saveArtifact("printed-report.pdf", pdf);
+    await ctx.driver.printDocument?.(`Custos report for signatures ${ctx.ceremonyId}`, pdf);
     return { inputs: {}, outputs: { report: { entries: bundle.entries.length, head: bundle.head, sha256: sha256(pdf), bytes: pdf.length } } };
   },
 };

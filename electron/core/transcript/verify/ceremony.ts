@@ -25,7 +25,7 @@ import { applyActionRules, type WalkState } from "./action-rules";
 import { checkEntryForm, type FormedEntry } from "./entry-form";
 import { checkPins, type Pins } from "./pins";
 import { readScriptRules, type AttestRule, type ScriptRules } from "./script-rules";
-import { checkSignaturesInline, type SignatureChecker, type SignatureTask } from "./signatures";
+import { signatureStream, type SignatureChecker, type SignatureTask } from "./signatures";
 
 export interface VerifyCeremonyOptions {
   source: "sqlite" | "bundle";
@@ -114,7 +114,10 @@ export async function verifyCeremony(rawMeta: unknown, rows: readonly RawEntry[]
 
   // §7.2, checks 1–9 and 11–14 in one pass; signatures (check 10) collected and checked after.
   const state: WalkState = {};
-  const tasks: SignatureTask[] = [];
+  // Signatures are checked while the walk goes on (worker threads), or in one batch by a given checker.
+  const batch: SignatureTask[] = [];
+  const stream = o.checkSignatures ? undefined : signatureStream();
+  const taskSeqs: number[] = [];
   let prev = GENESIS_HASH;
   let cursor = 0;
   let closedAt: { seq: number; action: string } | undefined;
@@ -122,107 +125,120 @@ export async function verifyCeremony(rawMeta: unknown, rows: readonly RawEntry[]
   let lastChecked = 0;
   const entries: FormedEntry[] = [];
 
-  for (let i = 1; i <= rows.length; i++) {
-    const formed = checkEntryForm(rows[i - 1]!, i, prev, entries[i - 2]?.body.timestamp, meta.id, closedAt, o.source);
-    if ("failure" in formed) {
-      failure = { ...formed.failure, stage: 9 };
-      break;
-    }
-    const e = formed.entry;
-    entries.push(e);
-    for (const s of e.signatures) tasks.push({ seq: i, bodyHash: e.bodyHash, signature: s });
-    lastChecked = i;
-    const b = e.body;
-    const fail = (code: VerifyCode, stage: Stage, reason: string) => {
-      failure = { code, seq: i, stepId: b.stepId, reason, stage };
-    };
-    const isStep = !NON_STEP_ACTIONS.includes(b.action);
-    const step = rules.steps[cursor];
+  try {
+    for (let i = 1; i <= rows.length; i++) {
+      const formed = checkEntryForm(rows[i - 1]!, i, prev, entries[i - 2]?.body.timestamp, meta.id, closedAt, o.source);
+      if ("failure" in formed) {
+        failure = { ...formed.failure, stage: 9 };
+        break;
+      }
+      const e = formed.entry;
+      entries.push(e);
+      for (const s of e.signatures) {
+        const t = { seq: i, bodyHash: e.bodyHash, signature: s };
+        taskSeqs.push(i);
+        if (stream) stream.add(t);
+        else batch.push(t);
+      }
+      lastChecked = i;
+      const b = e.body;
+      const fail = (code: VerifyCode, stage: Stage, reason: string) => {
+        failure = { code, seq: i, stepId: b.stepId, reason, stage };
+      };
+      const isStep = !NON_STEP_ACTIONS.includes(b.action);
+      const step = rules.steps[cursor];
 
-    // 11. position
-    if (i === 1 && b.action !== OPEN_ACTION) fail("OUT_OF_ORDER", 11, "the first entry must open the ceremony (action open-ceremony).");
-    else if (i > 1 && b.action === OPEN_ACTION) fail("OUT_OF_ORDER", 11, "only the first entry may open the ceremony.");
-    else if (!step) fail("OUT_OF_ORDER", 11, "every script step is already recorded.");
-    else if (b.stepId !== step.id && (!isStep || !rules.steps.some((s) => s.id === b.stepId))) {
-      fail("OUT_OF_ORDER", 11, isStep ? `step '${b.stepId}' is not in the script (the script expects '${step.id}').` : `a ${b.action} entry must name the step in progress, '${step.id}'.`);
-    } else if (isStep && b.stepId !== step.id) {
-      const later = rules.steps.findIndex((s, k) => k > cursor && s.id === b.stepId) >= 0;
-      fail("OUT_OF_ORDER", 11, later ? `step '${b.stepId}' was recorded where the script expects '${step.id}' (a step was skipped or steps reordered).` : `step '${b.stepId}' was recorded again where the script expects '${step.id}'.`);
-    } else if (isStep && b.action !== step.action) fail("OUT_OF_ORDER", 11, `step '${step.id}' is a ${step.action} step in the script, but the entry records ${b.action}.`);
-    else if (b.action === EXCEPTION_ACTION && !state.enrolled) fail("OUT_OF_ORDER", 11, "an exception can only be recorded after the enrolment (it must be signed).");
-    if (failure) break;
+      // 11. position
+      if (i === 1 && b.action !== OPEN_ACTION) fail("OUT_OF_ORDER", 11, "the first entry must open the ceremony (action open-ceremony).");
+      else if (i > 1 && b.action === OPEN_ACTION) fail("OUT_OF_ORDER", 11, "only the first entry may open the ceremony.");
+      else if (!step) fail("OUT_OF_ORDER", 11, "every script step is already recorded.");
+      else if (b.stepId !== step.id && (!isStep || !rules.steps.some((s) => s.id === b.stepId))) {
+        fail("OUT_OF_ORDER", 11, isStep ? `step '${b.stepId}' is not in the script (the script expects '${step.id}').` : `a ${b.action} entry must name the step in progress, '${step.id}'.`);
+      } else if (isStep && b.stepId !== step.id) {
+        const later = rules.steps.findIndex((s, k) => k > cursor && s.id === b.stepId) >= 0;
+        fail("OUT_OF_ORDER", 11, later ? `step '${b.stepId}' was recorded where the script expects '${step.id}' (a step was skipped or steps reordered).` : `step '${b.stepId}' was recorded again where the script expects '${step.id}'.`);
+      } else if (isStep && b.action !== step.action) fail("OUT_OF_ORDER", 11, `step '${step.id}' is a ${step.action} step in the script, but the entry records ${b.action}.`);
+      else if (b.action === EXCEPTION_ACTION && !state.enrolled) fail("OUT_OF_ORDER", 11, "an exception can only be recorded after the enrolment (it must be signed).");
+      if (failure) break;
 
-    // 12. the action's own rules
-    if (i === 1 && b.outputs.scriptSha256 !== meta.scriptSha256) {
-      fail("SCRIPT_HASH_MISMATCH", 12, "entry 1 records another script SHA-256 than the stored script text's.");
-      break;
-    }
-    const wasEnrolled = state.enrolled !== undefined;
-    const problem = applyActionRules(b, rules, state, cursor);
-    if (problem) {
-      fail("ACTION_MALFORMED", 12, problem);
-      break;
-    }
+      // 12. the action's own rules
+      if (i === 1 && b.outputs.scriptSha256 !== meta.scriptSha256) {
+        fail("SCRIPT_HASH_MISMATCH", 12, "entry 1 records another script SHA-256 than the stored script text's.");
+        break;
+      }
+      const wasEnrolled = state.enrolled !== undefined;
+      const problem = applyActionRules(b, rules, state, cursor);
+      if (problem) {
+        fail("ACTION_MALFORMED", 12, problem);
+        break;
+      }
 
-    // 13. authorisation
-    for (const s of e.signatures) {
-      if (s.kind === "participant") {
-        const p = state.enrolled?.get(s.signer);
-        if (!p) fail("SIGNER_NOT_AUTHORISED", 13, `it is signed by '${s.signer}', who is not an enrolled participant.`);
-        else if (p.publicKey !== s.publicKey || s.algorithm !== "Ed25519") fail("SIGNER_NOT_AUTHORISED", 13, `the signature of '${s.signer}' is made with another key than the one '${s.signer}' enrolled with.`);
-      } else if (b.action !== SEAL_ACTION) fail("SIGNER_NOT_AUTHORISED", 13, "a root-key signature is allowed only on the seal.");
-      else if (!state.rootKey) fail("SIGNER_NOT_AUTHORISED", 13, "the seal carries a root-key signature, but the ceremony recorded no root key.");
-      else if (s.signer !== "root-key" || s.publicKey !== state.rootKey.spki || s.algorithm !== state.rootKey.signatureAlgorithm) {
-        fail("SIGNER_NOT_AUTHORISED", 13, "the seal's root-key signature is not made with the root key the ceremony recorded.");
+      // 13. authorisation
+      for (const s of e.signatures) {
+        if (s.kind === "participant") {
+          const p = state.enrolled?.get(s.signer);
+          if (!p) fail("SIGNER_NOT_AUTHORISED", 13, `it is signed by '${s.signer}', who is not an enrolled participant.`);
+          else if (p.publicKey !== s.publicKey || s.algorithm !== "Ed25519") fail("SIGNER_NOT_AUTHORISED", 13, `the signature of '${s.signer}' is made with another key than the one '${s.signer}' enrolled with.`);
+        } else if (b.action !== SEAL_ACTION) fail("SIGNER_NOT_AUTHORISED", 13, "a root-key signature is allowed only on the seal.");
+        else if (!state.rootKey) fail("SIGNER_NOT_AUTHORISED", 13, "the seal carries a root-key signature, but the ceremony recorded no root key.");
+        else if (s.signer !== "root-key" || s.publicKey !== state.rootKey.spki || s.algorithm !== state.rootKey.signatureAlgorithm) {
+          fail("SIGNER_NOT_AUTHORISED", 13, "the seal's root-key signature is not made with the root key the ceremony recorded.");
+        }
+        if (failure) break;
       }
       if (failure) break;
-    }
-    if (failure) break;
 
-    // 14. required signers
-    const signers = new Set(e.signatures.filter((s) => s.kind === "participant").map((s) => s.signer));
-    let missing: string | undefined;
-    if (b.action === ENROL_ACTION && !wasEnrolled) {
-      const who = [...state.enrolled!.values()].find((p) => !signers.has(p.id));
-      if (who) missing = `every enrolled participant signs their enrolment; '${who.id}' (${who.name}) did not.`;
-    }
-    if (!missing && isStep) missing = unmetRequirement(step!.attest, rules, state, signers);
-    if (!missing && state.enrolled && (b.action === EXCEPTION_ACTION || b.action === ABORT_ACTION)) {
-      missing = unmetRequirement(b.action === EXCEPTION_ACTION ? rules.exceptions : rules.abort, rules, state, signers);
-    }
-    if (!missing) {
-      const absent = b.requiredSigners.find((id) => !signers.has(id));
-      if (absent) missing = `Custos asked '${absent}' to attest this entry, but their signature is missing.`;
-    }
-    if (!missing && b.action === SEAL_ACTION && state.rootKey && !e.signatures.some((s) => s.kind === "root-key")) {
-      missing = "the seal carries no signature of the root key, although the ceremony recorded one (proof of possession).";
-    }
-    if (missing) {
-      fail("ATTESTATION_MISSING", 14, missing);
-      break;
-    }
+      // 14. required signers
+      const signers = new Set(e.signatures.filter((s) => s.kind === "participant").map((s) => s.signer));
+      let missing: string | undefined;
+      if (b.action === ENROL_ACTION && !wasEnrolled) {
+        const who = [...state.enrolled!.values()].find((p) => !signers.has(p.id));
+        if (who) missing = `every enrolled participant signs their enrolment; '${who.id}' (${who.name}) did not.`;
+      }
+      if (!missing && isStep) missing = unmetRequirement(step!.attest, rules, state, signers);
+      if (!missing && state.enrolled && (b.action === EXCEPTION_ACTION || b.action === ABORT_ACTION)) {
+        missing = unmetRequirement(b.action === EXCEPTION_ACTION ? rules.exceptions : rules.abort, rules, state, signers);
+      }
+      if (!missing) {
+        const absent = b.requiredSigners.find((id) => !signers.has(id));
+        if (absent) missing = `Custos asked '${absent}' to attest this entry, but their signature is missing.`;
+      }
+      if (!missing && b.action === SEAL_ACTION && state.rootKey && !e.signatures.some((s) => s.kind === "root-key")) {
+        missing = "the seal carries no signature of the root key, although the ceremony recorded one (proof of possession).";
+      }
+      if (missing) {
+        fail("ATTESTATION_MISSING", 14, missing);
+        break;
+      }
 
-    // The entry is good: what it recorded counts from here on.
-    if (isStep) cursor++;
-    if (b.action === EXCEPTION_ACTION) facts.exceptions++;
-    if (b.action === DEVIATION_ACTION) facts.deviations++;
-    if (b.action === SEAL_ACTION || b.action === ABORT_ACTION) closedAt = { seq: i, action: b.action };
-    if (b.action === ABORT_ACTION) facts.abortReason = String(b.inputs.reason);
-    if (b.action === "self-sign-certificate") {
-      const c = b.outputs.certificate as { sha256?: unknown } | undefined;
-      if (c && typeof c.sha256 === "string") facts.certificateSha256 = c.sha256;
+      // The entry is good: what it recorded counts from here on.
+      if (isStep) cursor++;
+      if (b.action === EXCEPTION_ACTION) facts.exceptions++;
+      if (b.action === DEVIATION_ACTION) facts.deviations++;
+      if (b.action === SEAL_ACTION || b.action === ABORT_ACTION) closedAt = { seq: i, action: b.action };
+      if (b.action === ABORT_ACTION) facts.abortReason = String(b.inputs.reason);
+      if (b.action === "self-sign-certificate") {
+        const c = b.outputs.certificate as { sha256?: unknown } | undefined;
+        if (c && typeof c.sha256 === "string") facts.certificateSha256 = c.sha256;
+      }
+      prev = e.entryHash;
     }
-    prev = e.entryHash;
+  } catch (e) {
+    // Nothing in the walk should throw; if it does, the worker threads must not outlive it.
+    await stream?.finish().catch(() => undefined);
+    throw e;
   }
 
   // Check 10 for every entry up to the failure (or all), earliest first.
   const upTo = failure ? (failure.stage > 10 ? failure.seq! : failure.seq! - 1) : lastChecked;
-  const relevant = tasks.filter((t) => t.seq <= upTo);
-  const bad = await (o.checkSignatures ?? checkSignaturesInline)(relevant);
-  if (bad >= 0) {
-    const t = relevant[bad]!;
-    const s = t.signature;
-    const body = entries[t.seq - 1]!.body;
+  const bad = stream ? await stream.finish() : await o.checkSignatures!(batch);
+  // Signatures are added in entry order, so the first invalid one belongs to the earliest entry that has one.
+  if (bad >= 0 && taskSeqs[bad]! <= upTo) {
+    const seq = taskSeqs[bad]!;
+    const e = entries[seq - 1]!;
+    const s = stream ? e.signatures[bad - taskSeqs.indexOf(seq)]! : batch[bad]!.signature;
+    const t = { seq };
+    const body = e.body;
     failure = {
       code: "SIGNATURE_INVALID",
       seq: t.seq,

@@ -70,42 +70,89 @@ function check(t) {
     return false;
   } catch { return false; }
 }
-parentPort.on("message", (batch) => {
-  for (let i = 0; i < batch.length; i++) if (!check(batch[i])) { parentPort.postMessage(i); return; }
-  parentPort.postMessage(-1);
+parentPort.on("message", (m) => {
+  const batch = m.tasks;
+  for (let i = 0; i < batch.length; i++) if (!check(batch[i])) { parentPort.postMessage({ id: m.id, bad: i }); return; }
+  parentPort.postMessage({ id: m.id, bad: -1 });
 });
 `;
 
 /** Below this many signatures, starting threads costs more than it saves. */
 const PARALLEL_MIN = 2000;
+/** Signatures sent to a worker at a time. */
+const CHUNK = 1000;
+
+/** Signature checks fed while the entries are walked; finish() gives the first invalid one, in the order added. */
+export interface SignatureStream {
+  add(task: SignatureTask): void;
+  finish(): Promise<number>;
+}
 
 /**
- * Spreads the checks over worker threads (one per core, at most `threads`),
- * in chunks, and returns the first invalid one in task order.
+ * Checks signatures on worker threads while the caller is still walking the
+ * entries (the walk's own work and the signature checks overlap), one worker
+ * per core; under PARALLEL_MIN signatures everything runs inline instead.
  */
+export function signatureStream(threads = os.availableParallelism?.() ?? os.cpus().length): SignatureStream {
+  const pending: SignatureTask[] = [];
+  let sent = 0;
+  let workers: Worker[] | undefined;
+  let next = 0;
+  const results: Array<Promise<number>> = [];
+  const waiting = new Map<number, (bad: number) => void>();
+  const failure: { error?: unknown } = {};
+  const start = () => {
+    workers = Array.from({ length: threads }, () => {
+      const w = new Worker(WORKER_SOURCE, { eval: true });
+      w.on("message", (m: { id: number; bad: number }) => {
+        waiting.get(m.id)?.(m.bad < 0 ? -1 : m.id + m.bad);
+        waiting.delete(m.id);
+      });
+      w.on("error", (e) => {
+        failure.error = e;
+        for (const resolve of waiting.values()) resolve(-1);
+        waiting.clear();
+      });
+      return w;
+    });
+  };
+  const send = (tasks: SignatureTask[], base: number) => {
+    const w = workers![next++ % workers!.length]!;
+    results.push(new Promise<number>((resolve) => waiting.set(base, resolve)));
+    w.postMessage({ id: base, tasks: tasks.map((t) => ({ bodyHash: t.bodyHash, signature: t.signature })) });
+  };
+  const flush = (all: boolean) => {
+    while (pending.length >= CHUNK || (all && pending.length > 0)) {
+      const part = pending.splice(0, CHUNK);
+      send(part, sent);
+      sent += part.length;
+    }
+  };
+  return {
+    add(task) {
+      pending.push(task);
+      if (!workers && threads >= 2 && sent + pending.length >= PARALLEL_MIN) start();
+      if (workers) flush(false);
+    },
+    async finish() {
+      try {
+        if (!workers) return await checkSignaturesInline(pending);
+        flush(true);
+        const bad = (await Promise.all(results)).filter((r) => r >= 0);
+        if (failure.error) throw failure.error;
+        return bad.length ? Math.min(...bad) : -1;
+      } finally {
+        if (workers) await Promise.all(workers.map((w) => w.terminate()));
+      }
+    },
+  };
+}
+
+/** The same, as a batch: every check over worker threads (tests compare it with the inline checks). */
 export function parallelSignatureChecker(threads = os.availableParallelism?.() ?? os.cpus().length): SignatureChecker {
   return async (tasks) => {
-    const n = Math.max(1, Math.min(threads, Math.ceil(tasks.length / 500)));
-    if (tasks.length < PARALLEL_MIN || n < 2) return checkSignaturesInline(tasks);
-    const chunk = Math.ceil(tasks.length / n);
-    const workers = Array.from({ length: n }, () => new Worker(WORKER_SOURCE, { eval: true }));
-    try {
-      const results = await Promise.all(
-        workers.map(
-          (w, k) =>
-            new Promise<number>((resolve, reject) => {
-              const start = k * chunk;
-              const part = tasks.slice(start, start + chunk).map((t) => ({ bodyHash: t.bodyHash, signature: t.signature }));
-              w.once("message", (r: number) => resolve(r < 0 ? -1 : start + r));
-              w.once("error", reject);
-              w.postMessage(part);
-            }),
-        ),
-      );
-      const bad = results.filter((r) => r >= 0);
-      return bad.length ? Math.min(...bad) : -1;
-    } finally {
-      await Promise.all(workers.map((w) => w.terminate()));
-    }
+    const stream = signatureStream(threads);
+    for (const t of tasks) stream.add(t);
+    return stream.finish();
   };
 }

@@ -46,15 +46,48 @@ export function readSqliteInput(path: string): FileInput {
   try {
     const schema = store.schemaProblem();
     if (schema) return { source: "sqlite", ceremonies: [], fileFailure: { code: "SQLITE_SCHEMA", reason: schema } };
-    const types = store.typeProblem();
-    if (types) return { source: "sqlite", ceremonies: [], fileFailure: { code: "SQLITE_TYPES", reason: types } };
-    const ceremonies = store.rawCeremonies().map((meta) => {
-      const id = String(meta.id);
-      return { id, meta, rows: store.rawEntries(id) as RawEntry[] };
+    const { ceremonies: headerRows, entries: entryRows } = store.evidenceRows();
+    // §4.1 storage classes: integer for seq (bigint here), text for everything else.
+    const badHeader = headerRows.findIndex((r) => Object.values(r).some((v) => typeof v !== "string"));
+    if (badHeader >= 0) return { source: "sqlite", ceremonies: [], fileFailure: { code: "SQLITE_TYPES", reason: `a ceremonies row (number ${badHeader + 1}) holds a value that is not text.` } };
+    const badEntry = entryRows.findIndex((r) => typeof r.seq !== "bigint" || Object.entries(r).some(([k, v]) => k !== "seq" && typeof v !== "string"));
+    if (badEntry >= 0) {
+      return { source: "sqlite", ceremonies: [], fileFailure: { code: "SQLITE_TYPES", reason: "an entries row holds a value of the wrong type (seq must be an integer, everything else text)." } };
+    }
+    const byCeremony = new Map<string, RawEntry[]>();
+    for (const r of entryRows) {
+      const id = r.ceremony_id as string;
+      let list = byCeremony.get(id);
+      if (!list) byCeremony.set(id, (list = []));
+      const seq = r.seq as bigint;
+      list.push({
+        seq: seq >= BigInt(Number.MIN_SAFE_INTEGER) && seq <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(seq) : seq,
+        stepId: r.step_id,
+        action: r.action,
+        bodyJson: r.body_json,
+        bodyHash: r.body_hash,
+        signaturesJson: r.signatures_json,
+        entryHash: r.entry_hash,
+      });
+    }
+    const ceremonies = headerRows.map((h) => {
+      const meta = {
+        id: h.id,
+        scriptId: h.script_id,
+        scriptVersion: h.script_version,
+        scriptTitle: h.script_title,
+        scriptSha256: h.script_sha256,
+        scriptText: h.script_text,
+        mode: h.mode,
+        status: h.status,
+        createdAt: h.created_at,
+      };
+      return { id: h.id as string, meta, rows: byCeremony.get(h.id as string) ?? [] };
     });
-    const orphans = store.orphanCeremonyIds();
-    const fileFailure: VerifyFailure | undefined = orphans.length
-      ? { code: "ORPHAN_ENTRIES", reason: `the database holds entries of ceremony '${orphans[0]}', which has no header row (rows were edited).` }
+    const known = new Set(headerRows.map((h) => h.id as string));
+    const orphan = [...byCeremony.keys()].sort().find((id) => !known.has(id));
+    const fileFailure: VerifyFailure | undefined = orphan !== undefined
+      ? { code: "ORPHAN_ENTRIES", reason: `the database holds entries of ceremony '${orphan}', which has no header row (rows were edited).` }
       : undefined;
     return { source: "sqlite", ceremonies, ...(fileFailure ? { fileFailure } : {}) };
   } catch (cause) {
