@@ -5,7 +5,8 @@ import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { rehearse } from "../../electron/core/rehearse/rehearse";
 import { TranscriptStore } from "../../electron/core/transcript/store";
-import { verifyFile } from "../../electron/core/transcript/verify";
+import { verifyAnyFile } from "../../electron/core/source";
+import { verdictOf } from "../helpers/verdict";
 import { ROOT, openApp, screenshot } from "./harness";
 import { Room, type Person } from "./room";
 
@@ -94,9 +95,9 @@ test("a generation ceremony with 5 custodians (threshold 3), then a recovery wit
 
     // The app's transcript verifies with the same verifier as `custos verify`.
     const db = path.join(dataDir, "transcript.sqlite");
-    const v = verifyFile(db);
-    expect(v.ok).toBe(true);
-    expect(v.ceremonies).toHaveLength(2);
+    const v = await verdictOf(db);
+    expect(v.complete).toBe(true);
+    expect((await verifyAnyFile(db)).ceremonies).toHaveLength(2);
 
     // The UI path and the CLI path produce the same kinds of entries for the same script.
     const cliDir = fs.mkdtempSync(path.join(os.tmpdir(), "custos-cli-"));

@@ -8,7 +8,7 @@ import { PromptBroker } from "../../electron/core/app/prompts";
 import { CustosError } from "../../electron/core/errors";
 import { toHsmError } from "../../electron/core/hsm";
 import { SimulatedRoom } from "../../electron/core/rehearse/simulated-room";
-import { verifyFile } from "../../electron/core/transcript/verify";
+import { verdictOf } from "../helpers/verdict";
 import { Ceremony, makeRoom, type TestRoom } from "../helpers/room";
 
 let room: TestRoom | undefined;
@@ -38,7 +38,7 @@ describe("bad input gets a clear error and loses nothing", () => {
     expect(third.completedSteps).toBe(6);
     await third.runToEnd();
     third.close();
-    expect(verifyFile(room.dbPath).ok).toBe(true);
+    expect((await verdictOf(room.dbPath)).complete).toBe(true);
   });
 
   it.each([

@@ -8,6 +8,7 @@
 import { generateKeyPairSync, sign as nodeSign, type KeyObject } from "node:crypto";
 import fs from "node:fs";
 import Database from "better-sqlite3";
+import { createRootCertificate } from "../../electron/core/engine/certificate";
 import { loadScriptFile } from "../../electron/core/script/load";
 import type { CeremonyScript } from "../../electron/core/script/schema";
 import { canonicalJson, sha256Hex } from "../../electron/core/transcript/canonical";
@@ -84,7 +85,7 @@ export function signersOf(attest: CeremonyScript["steps"][number]["attest"], peo
 }
 
 /** A complete, valid plan for a shipped script: every step, every signature the script asks for. */
-export function planCeremony(scriptPath: string, o: { mode?: "rehearsal" | "production"; custodians?: number; threshold?: number; id?: string } = {}): Plan {
+export async function planCeremony(scriptPath: string, o: { mode?: "rehearsal" | "production"; custodians?: number; threshold?: number; id?: string } = {}): Promise<Plan> {
   const loaded = loadScriptFile(scriptPath);
   const script = loaded.script;
   const custodians = o.custodians ?? 3;
@@ -146,6 +147,18 @@ export function planCeremony(scriptPath: string, o: { mode?: "rehearsal" | "prod
       case "checklist":
         spec.inputs = { confirmedItems: ["The room is secured."] };
         break;
+      case "self-sign-certificate": {
+        const cert = await createRootCertificate({
+          algorithm: "EC-P384",
+          spki: Buffer.from(root.spki, "base64"),
+          subject: { commonName: "Vector Root CA" },
+          notBefore: new Date(BASE_TIME),
+          validityYears: 20,
+          sign: (tbs) => nodeSign("sha384", tbs, { key: root.privateKey, dsaEncoding: "ieee-p1363" }),
+        });
+        spec.outputs = { certificate: { pem: cert.pem, sha256: cert.sha256, serialNumber: cert.serialNumber } };
+        break;
+      }
     }
     specs.push(spec);
   }

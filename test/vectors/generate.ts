@@ -5,7 +5,7 @@
  * breaks exactly one rule; everything else in it is signed and chained.
  */
 import { spawnSync } from "node:child_process";
-import { generateKeyPairSync, sign as nodeSign } from "node:crypto";
+import { createHash, generateKeyPairSync, sign as nodeSign } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -20,6 +20,7 @@ const SCRIPTS = path.resolve(OUT, "../../ceremony-scripts");
 const script = (name: string) => path.join(SCRIPTS, `${name}.yaml`);
 
 interface Vector {
+  needsRendering?: boolean;
   file: string;
   expect: "complete" | "incomplete" | "aborted" | "not-intact" | "unreadable";
   code?: string;
@@ -38,7 +39,7 @@ function write(dir: "valid" | "invalid", name: string, data: string | Buffer, v:
 }
 
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
-const gen = planCeremony(script("root-key-generation"));
+const gen = await planCeremony(script("root-key-generation"));
 const idx = (p: Plan, stepId: string) => p.specs.findIndex((s) => s.stepId === stepId);
 const good = assemble(gen);
 const bad = (name: string, b: Bundle | string, code: string, seq: number | undefined, rule: string, description: string, pins?: Vector["pins"]) =>
@@ -50,9 +51,9 @@ const withSpecs = (edit: (s: Spec[]) => Spec[]) => assemble(gen, edit(clone(gen.
 // ---------------------------------------------------------------- valid
 write("valid", "generation.bundle.json", bundleText(good), { expect: "complete", rule: "§7.6", description: "a complete generation ceremony" });
 for (const kind of ["root-key-recovery", "share-resplit", "key-destruction"]) {
-  write("valid", `${kind}.bundle.json`, bundleText(assemble(planCeremony(script(kind)))), { expect: "complete", rule: "§7.6", description: `a complete ${kind} ceremony` });
+  write("valid", `${kind}.bundle.json`, bundleText(assemble(await planCeremony(script(kind)))), { expect: "complete", rule: "§7.6", description: `a complete ${kind} ceremony` });
 }
-write("valid", "production.bundle.json", bundleText(assemble(planCeremony(script("root-key-generation"), { mode: "production", custodians: 5, threshold: 3, id: "root-key-generation-2026-11-30-pr0d" }))), {
+write("valid", "production.bundle.json", bundleText(assemble(await planCeremony(script("root-key-generation"), { mode: "production", custodians: 5, threshold: 3, id: "root-key-generation-2026-11-30-pr0d" }))), {
   expect: "complete",
   rule: "§7.6",
   description: "a complete production generation, 3 of 5",
@@ -94,7 +95,7 @@ write("valid", "production.bundle.json", bundleText(assemble(planCeremony(script
   write("valid", "opening-only.bundle.json", bundleText(one), { expect: "incomplete", rule: "§6.1, §7.6", description: "only the unsigned opening entry: nothing is signed" });
 }
 {
-  const rec = assemble(planCeremony(script("root-key-recovery"), { id: "root-key-recovery-2026-11-30-v3ct0r" }));
+  const rec = assemble(await planCeremony(script("root-key-recovery"), { id: "root-key-recovery-2026-11-30-v3ct0r" }));
   const sqlite = path.join(OUT, "valid", "two-ceremonies.sqlite");
   writeSqlite(sqlite, [good, rec]);
   manifest.push({ file: "valid/two-ceremonies.sqlite", expect: "complete", rule: "§4.1", description: "a database holding a generation and a recovery" });
@@ -134,15 +135,22 @@ write("invalid", "version-1.bundle.json", bundleText({ ...good, version: 1 }), {
   b.ceremony.scriptText = b.ceremony.scriptText.replace("title: Root key generation", "title: Root key generation (edited)");
   bad("script-text-edited", b, "SCRIPT_HASH_MISMATCH", undefined, "§7.1.2", "the stored script text was edited");
 }
-{
-  const plan = clone(gen) as Plan;
-  Object.assign(plan, { people: gen.people, root: gen.root });
-  const text = gen.text.replace(/\n  - id: seal\n[\s\S]*$/, "\n");
-  const sha = (await import("node:crypto")).createHash("sha256").update(text).digest("hex");
-  plan.meta = { ...gen.meta, scriptText: text, scriptSha256: sha };
-  plan.specs = gen.specs.filter((s) => s.action !== "seal-transcript").map((s, i) => (i === 0 ? { ...s, outputs: { ...s.outputs, scriptSha256: sha } } : s));
-  bad("script-without-seal", assemble(plan), "SCRIPT_UNREADABLE", undefined, "§7.1.3", "a script whose last step is not the seal (so no ending could be required)");
+/** The generation plan with another script text (hash recorded consistently everywhere). */
+function withScriptText(text: string, specs: Spec[] = gen.specs): Bundle {
+  const sha = createHash("sha256").update(text).digest("hex");
+  const plan: Plan = { ...gen, meta: { ...gen.meta, scriptText: text, scriptSha256: sha } };
+  return assemble(plan, specs.map((s, i) => (i === 0 ? { ...s, outputs: { ...s.outputs, scriptSha256: sha } } : s)));
 }
+bad(
+  "script-without-seal",
+  withScriptText(gen.text.replace(/\n  - id: seal\n[\s\S]*$/, "\n"), gen.specs.filter((s) => s.action !== "seal-transcript")),
+  "SCRIPT_UNREADABLE",
+  undefined,
+  "§5, §7.1.3",
+  "a script whose last step is not the seal (so no ending could be required)",
+);
+bad("script-yaml-1.1-boolean", withScriptText(gen.text.replace("requireBlank: false", "requireBlank: no")), "SCRIPT_UNREADABLE", undefined, "§5", "a plain `no`, which YAML 1.1 reads as false and YAML 1.2 as text");
+bad("script-separation-unknown-role", withScriptText(gen.text.replace("[auditor, custodian]", "[auditor, cleaner]")), "SCRIPT_UNREADABLE", undefined, "§5", "a separation pair naming a role the script does not define");
 {
   const b = clone(good);
   b.entries = [];
@@ -188,6 +196,8 @@ bad("body-other-ceremony", assemble(gen, gen.specs, (b, i) => i === 4 && Object.
   (b.entries[11]!.body.inputs as Record<string, unknown>).confirmedItems = ["Edited afterwards."];
   bad("body-edited", b, "BODY_HASH_MISMATCH", 12, "§7.2.6", "an entry's inputs edited, hashes left alone");
 }
+bad("timestamp-backwards", assemble(gen, gen.specs, (b, i) => i === 5 && Object.assign(b, { timestamp: "2026-11-30T09:00:30.000Z" })), "BODY_MISMATCH", 6, "§2.1, §7.2.5", "an entry dated before the one before it (re-signed)");
+bad("opening-with-inputs", assemble(gen, gen.specs, (b, i) => i === 0 && Object.assign(b.inputs, { note: "typed at the start" })), "ACTION_MALFORMED", 1, "§6.1", "the opening entry records inputs");
 bad("chain-broken", assemble(gen, gen.specs, (b, i) => i === 6 && Object.assign(b, { prevHash: "1".repeat(64) })), "CHAIN_BROKEN", 7, "§7.2.7", "entry 7 points at another previous hash (re-signed)");
 {
   const b = clone(good);
@@ -269,6 +279,10 @@ bad("first-entry-not-open", withSpecs((s) => s.slice(1)), "OUT_OF_ORDER", 1, "§
   );
   const g = idx(gen, "generate-root-key");
   bad("root-fingerprint-wrong", withSpecs((s) => s.map((x, i) => (i === g ? { ...x, outputs: { rootKey: { ...(x.outputs.rootKey as object), fingerprint: "0".repeat(64) } } } : x))), "ACTION_MALFORMED", g + 1, "§6.4", "the root key's fingerprint is not its SPKI's hash");
+  const c = idx(gen, "root-certificate");
+  const other = await planCeremony(script("root-key-generation"));
+  bad("certificate-of-another-key", withSpecs((s) => s.map((x, i) => (i === c ? { ...x, outputs: other.specs[c]!.outputs } : x))), "ACTION_MALFORMED", c + 1, "§6.4a", "a root certificate copied from another ceremony (its key is not this root key)");
+  bad("algorithm-not-settings", withSpecs((s) => s.map((x, i) => (i === 0 ? { ...x, outputs: { ...x.outputs, settings: { algorithm: "EC-P256", threshold: 2, shares: 3 } } } : x))), "ACTION_MALFORMED", g + 1, "§6.4", "an EC-P384 root key where entry 1 fixed EC-P256");
   bad("settings-impossible", withSpecs((s) => s.map((x, i) => (i === 0 ? { ...x, outputs: { ...x.outputs, settings: { algorithm: "EC-P384", threshold: 4, shares: 3 } } } : x))), "ACTION_MALFORMED", 1, "§6.1", "a threshold larger than the number of shares");
 }
 {
@@ -289,7 +303,7 @@ bad("first-entry-not-open", withSpecs((s) => s.slice(1)), "OUT_OF_ORDER", 1, "§
   bad("unsigned-steps", withSpecs((s) => s.map((x, i) => (i > e ? { ...x, signers: [], rootSign: false } : x))), "ATTESTATION_MISSING", e + 2, "§7.4", "every step after the enrolment unsigned");
 }
 {
-  const des = planCeremony(script("key-destruction"));
+  const des = await planCeremony(script("key-destruction"));
   const q = idx(des, "approval");
   const spec = des.specs[q]!;
   const custodianIds = des.people.filter((p) => p.roles.includes("custodian")).map((p) => p.id);
@@ -298,8 +312,23 @@ bad("first-entry-not-open", withSpecs((s) => s.slice(1)), "OUT_OF_ORDER", 1, "§
   write("invalid", "destruction-without-quorum.bundle.json", bundleText(assemble(des, specs)), { expect: "not-intact", code: "ATTESTATION_MISSING", seq: q + 1, rule: "§7.4", description: "a destruction approved by one custodian where the quorum is two" });
 }
 {
+  const rec = await planCeremony(script("root-key-recovery"));
+  const r = idx(rec, "restore");
+  const stranger = (await import("./builder")).makeRootKey();
+  const specs = rec.specs.map((x, i) => (i === r ? { ...x, outputs: { rootKey: { ...(x.outputs.rootKey as object), spki: stranger.spki, fingerprint: stranger.fingerprint } } } : x));
+  write("invalid", "recovery-restores-another-key.bundle.json", bundleText(assemble({ ...rec, root: stranger }, specs)), {
+    expect: "not-intact",
+    code: "ACTION_MALFORMED",
+    seq: r + 1,
+    rule: "§6.4",
+    description: "a recovery whose restored key is not the source's root key (sealed by the stranger key)",
+  });
+  const early = assemble(gen, [gen.specs[0]!, { stepId: gen.specs[1]!.stepId, action: "abort", inputs: { reason: "signed too early" }, outputs: {}, signers: [admin.id] }]);
+  write("invalid", "abort-signed-before-enrolment.bundle.json", bundleText(early), { expect: "not-intact", code: "SIGNER_NOT_AUTHORISED", seq: 2, rule: "§6.8, §7.2.13", description: "an abort signed before anyone is enrolled" });
+}
+{
   // A complete forgery: every key new, every rule kept. Only a pin catches it.
-  const forged = assemble(planCeremony(script("root-key-generation"), { id: gen.meta.id }));
+  const forged = assemble(await planCeremony(script("root-key-generation"), { id: gen.meta.id }));
   write("invalid", "rekeyed-forgery.bundle.json", bundleText(forged), {
     expect: "not-intact",
     code: "PIN_MISMATCH",
@@ -331,6 +360,7 @@ sq("sqlite-status-open", "UPDATE ceremonies SET status = 'open';", { expect: "no
 sq("sqlite-truncated-closed", "DELETE FROM entries WHERE seq > 10;", { expect: "not-intact", code: "HEADER_MISMATCH", rule: "§3, §7.5.1", description: "entries removed from the end while the header still says closed" });
 sq("sqlite-truncated-and-reopened", "DELETE FROM entries WHERE seq > 10; UPDATE ceremonies SET status = 'open';", { expect: "incomplete", rule: "§7.6", description: "entries removed from the end and the header reopened: only a pin tells (see the next vector)" });
 sq("sqlite-truncated-pinned", "DELETE FROM entries WHERE seq > 10; UPDATE ceremonies SET status = 'open';", { expect: "not-intact", code: "PIN_MISMATCH", pins: { head: good.head }, rule: "§10", description: "the same, caught by the final head pin" });
+sq("sqlite-empty", "", { expect: "not-intact", code: "NO_ENTRIES", rule: "§7.1", description: "a transcript database holding no ceremony" }, []);
 sq("sqlite-version-1", "PRAGMA user_version = 1;", { expect: "unreadable", rule: "§15", description: "a database of the unreleased format 1" });
 
 // ---------------------------------------------------------------- real rehearsals and a report (§8)
@@ -365,6 +395,23 @@ try {
     rule: "§8",
     description: "a rehearsal's report re-rendered as production, with the genuine bundle attached again",
   });
+  const qdf = path.join(tmp, "qdf.pdf");
+  const q3 = spawnSync("qpdf", ["--qdf", "--object-streams=disable", path.join(g, "report.pdf"), qdf], { encoding: "utf8" });
+  if (q3.status !== 0 && q3.status !== 3) throw new Error(`qpdf: ${q3.stderr}`);
+  const edited = fs.readFileSync(qdf, "latin1").replace("\n(Ceremony root-key", "\n(Ceremonx root-key");
+  if (!edited.includes("\n(Ceremonx root-key")) throw new Error("the report's /Subject was not found in QDF form");
+  fs.writeFileSync(qdf, edited, "latin1");
+  const fixed = path.join(tmp, "fixed.pdf");
+  const q4 = spawnSync("fix-qdf", [qdf], { encoding: "latin1", maxBuffer: 64 << 20 });
+  if (q4.status !== 0) throw new Error(`fix-qdf: ${q4.stderr}`);
+  fs.writeFileSync(fixed, q4.stdout, "latin1");
+  write("invalid", "report-metadata-edited.report.pdf", fs.readFileSync(fixed), {
+    expect: "not-intact",
+    code: "REPORT_MISMATCH",
+    rule: "§8 rule 4",
+    description: "the document's metadata edited (pages, cover lines and attachment untouched): only a verifier that renders catches it",
+    needsRendering: true,
+  } as Omit<Vector, "file">);
   const two = path.join(tmp, "two.pdf");
   const q2 = spawnSync("qpdf", [path.join(g, "report.pdf"), "--add-attachment", bundleFile, "--key=extra.json", "--filename=extra.json", "--", two], { encoding: "utf8" });
   if (q2.status !== 0 && q2.status !== 3) throw new Error(`qpdf: ${q2.stderr}`);

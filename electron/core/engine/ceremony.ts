@@ -195,7 +195,7 @@ export class Ceremony {
         inputs: result.inputs,
         outputs,
         requiredSigners: signers,
-        timestamp: this.deps.now().toISOString(),
+        timestamp: this.stamp(),
         prevHash: this.head(),
       };
       const hash = hashBody(body);
@@ -278,6 +278,13 @@ export class Ceremony {
     return [...new Set([...chosen.filter((id) => this.participants.some((p) => p.id === id)), ...ids])];
   }
 
+  /** The clock's time, never before the last entry's (§7.2.5: times never go backwards, whatever the laptop clock does). */
+  private stamp(): string {
+    const now = this.deps.now().toISOString();
+    const last = this.entries[this.entries.length - 1]?.body.timestamp;
+    return last !== undefined && now < last ? last : now;
+  }
+
   private bodyFor(view: StepView, action: string, inputs: { [key: string]: Json }, outputs: { [key: string]: Json }, signers: string[]): EntryBody {
     return {
       v: TRANSCRIPT_FORMAT_VERSION,
@@ -288,7 +295,7 @@ export class Ceremony {
       inputs,
       outputs,
       requiredSigners: signers,
-      timestamp: this.deps.now().toISOString(),
+      timestamp: this.stamp(),
       prevHash: this.head(),
     };
   }

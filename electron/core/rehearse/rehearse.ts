@@ -161,7 +161,7 @@ async function runRehearsal(
     log(`REHEARSAL ${ceremony.id}: ${ceremony.script.title} (sha256 ${ceremony.meta.scriptSha256.slice(0, 16)}…)${ceremony.completedSteps ? `, resuming at step ${ceremony.completedSteps + 1}` : ""}`);
     await ceremony.runToEnd((e) => {
       guard.snapshot();
-      log(`  [${e.body.seq}/${total}] ${e.body.stepId} (${e.body.action}) ${e.entryHash.slice(0, 12)}`);
+      log(`  [${ceremony!.completedSteps}/${total}] ${e.body.stepId} (${e.body.action}) entry #${e.body.seq} ${e.entryHash.slice(0, 12)}`);
     });
     const bundle = exportBundle(store, ceremony.id);
     fs.writeFileSync(path.join(outDir, "bundle.json"), bundleToJson(bundle));

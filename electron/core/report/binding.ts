@@ -14,7 +14,8 @@ import { parseBundle } from "../transcript/bundle";
 import type { VerifyFailure } from "../transcript/types";
 import { BUNDLE_ATTACHMENT_NAME, embeddedFileNames, extractBundleBytes, infoString } from "./extract";
 import { REPORT_RENDERER } from "./pdf";
-import { renderReport } from "./report";
+import { renderReport, reportBindingLines } from "./report";
+import type { Bundle } from "../transcript/types";
 
 /** §8 structure: one %%EOF (no incremental update) and exactly one embedded file, bundle.json. */
 export function extractReportBundle(pdf: Buffer): { bundle: Buffer } | { failure: VerifyFailure } {
@@ -94,8 +95,28 @@ async function describeDifference(given: Buffer, rendered: Buffer): Promise<stri
   }
 }
 
+/** §8: the binding lines the bundle gives that page 1 does not show (pdftotext), or null when pdftotext is missing. */
+async function missingBindingLines(pdf: Buffer, bundle: Bundle): Promise<string[] | null> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "custos-report-lines-"));
+  try {
+    const file = path.join(dir, "report.pdf");
+    fs.writeFileSync(file, pdf, { mode: 0o600 });
+    const r = await run("pdftotext", ["-f", "1", "-l", "1", file, "-"]);
+    if (r.code !== 0) return null;
+    const lines = new Set(r.out.split(/\r?\n/).map((l) => l.trim()));
+    return reportBindingLines(bundle).filter((l) => !lines.has(l));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /** §8: undefined when the PDF is exactly Custos's rendering of the bundle; else a REPORT_MISMATCH naming the page. */
 export async function checkReportBinding(pdf: Buffer, bundleText: string): Promise<VerifyFailure | undefined> {
+  const bundle = parseBundle(bundleText);
+  const missing = await missingBindingLines(pdf, bundle);
+  if (missing && missing.length) {
+    return { code: "REPORT_MISMATCH", reason: `page 1 does not show the binding line "${missing[0]}" that the attached bundle gives (the cover was changed, or belongs to another transcript).` };
+  }
   const producer = reportProducer(pdf);
   if (producer !== REPORT_RENDERER) {
     return {
@@ -103,7 +124,7 @@ export async function checkReportBinding(pdf: Buffer, bundleText: string): Promi
       reason: `the report names its renderer as "${producer ?? "(none)"}", but this Custos renders "${REPORT_RENDERER}": verify it with the Custos that made it, or verify its bundle.json alone (pdfdetach -save 1).`,
     };
   }
-  const rendered = await renderReport(parseBundle(bundleText));
+  const rendered = await renderReport(bundle);
   if (rendered.equals(pdf)) return undefined;
   return { code: "REPORT_MISMATCH", reason: await describeDifference(pdf, rendered) };
 }

@@ -74,14 +74,14 @@ export function renderFinalAttestation(pen: Pen, bundle: Bundle): void {
   );
   pen.gap(12);
   for (const p of people(bundle)) {
-    pen.ensure(40);
+    pen.ensure(31);
     const top = pen.doc.y;
-    pen.text(`${p.name} (${p.id}) — ${p.roles.join(", ")}`, { font: "bold", size: 10, x: pen.left, y: top, width: pen.width * 0.55 });
-    pen.text(`key ${keyFingerprint(p.publicKey)}`, { font: "mono", size: 8, color: COLOR.muted, x: pen.left, y: pen.doc.y + 1, width: pen.width * 0.55 });
-    const lineY = top + 28;
+    pen.text(`${p.name} (${p.id}) — ${p.roles.join(", ")}`, { font: "bold", size: 9.5, x: pen.left, y: top, width: pen.width * 0.55 });
+    pen.text(`key ${keyFingerprint(p.publicKey)}`, { font: "mono", size: 7.5, color: COLOR.muted, x: pen.left, y: pen.doc.y + 1, width: pen.width * 0.55 });
+    const lineY = top + 20;
     asArtifact(pen.doc, () => pen.doc.moveTo(pen.left + pen.width * 0.58, lineY).lineTo(pen.left + pen.width, lineY).lineWidth(0.6).strokeColor(COLOR.text).stroke(), "Layout");
     pen.text("signature, date and time", { size: 7, color: COLOR.muted, x: pen.left + pen.width * 0.58, y: lineY + 2, width: pen.width * 0.42 });
-    pen.doc.y = top + 40;
+    pen.doc.y = top + 31;
   }
 }
 

@@ -42,6 +42,21 @@ const ENROL_ACTION = "enrol-participants";
 const SEAL_ACTION = "seal-transcript";
 const REHEARSAL_BANNER = "REHEARSAL — NOT A PRODUCTION CEREMONY";
 
+/** §8: the binding lines printed on the cover, each on its own line, derived from the bundle alone. */
+export function reportBindingLines(bundle: Bundle): string[] {
+  const last = bundle.entries.at(-1);
+  const closed = last?.body.action === SEAL_ACTION ? "seal" : last?.body.action === "abort" ? "abort" : "no";
+  return [
+    "custos-report-binding: 2",
+    `ceremony: ${bundle.ceremony.id}`,
+    `mode: ${bundle.ceremony.mode}`,
+    `script-sha256: ${bundle.ceremony.scriptSha256}`,
+    `entries: ${bundle.entries.length}`,
+    `head: ${bundle.head}`,
+    `closed: ${closed}`,
+  ];
+}
+
 /** Exact text of the embedded bundle.json (docs/transcript-format.md §4.2). */
 export function bundleJsonText(bundle: Bundle): string {
   return bundleToJson(bundle);
@@ -180,7 +195,11 @@ export async function renderReport(bundle: Bundle, opts: ReportOptions = {}): Pr
     keyValue(pen, label, value, { labelWidth: 132, font, size, labelSize: 10 });
     pen.gap(5);
   }
-  pen.gap(14);
+  pen.gap(8);
+  // docs/transcript-format.md §8: these lines bind the cover to the attached bundle for any verifier,
+  // even one that cannot render the report again.
+  pen.text(reportBindingLines(bundle).join("\n"), { font: "mono", size: 8, color: COLOR.muted });
+  pen.gap(10);
   note(
     pen,
     "This report presents the ceremony transcript; it does not prove it on its own. The signed transcript is " +

@@ -3,7 +3,7 @@
  * what an accepted entry adds to the ceremony's state: settings, enrolled
  * participants, the root key.
  */
-import { createPublicKey } from "node:crypto";
+import { X509Certificate, createPublicKey } from "node:crypto";
 import { decodeBase64Strict } from "../base64";
 import { sha256Hex } from "../canonical";
 import { ed25519PublicKeyFromRaw } from "../identity";
@@ -34,6 +34,8 @@ export interface Settings {
 /** What the verified entries established so far. */
 export interface WalkState {
   settings?: Settings;
+  /** §6.9: the root key the source ceremony recorded (load-source-ceremony outputs.sourceRootKey.spki). */
+  sourceRootSpki?: string;
   enrolled?: Map<string, Enrolled>;
   rootKey?: RootKey;
   sourceCustodians?: Map<string, string>;
@@ -95,10 +97,11 @@ export function applyActionRules(body: EntryBody, rules: ScriptRules, state: Wal
   const inp = body.inputs as Record<string, unknown>;
   switch (body.action) {
     case "open-ceremony": {
+      if (Object.keys(inp).length !== 0) return "the opening entry records no inputs (inputs must be {}).";
       if (o.scriptId !== rules.id || o.scriptVersion !== rules.version) return "entry 1 does not name the script's id and version (outputs.scriptId, outputs.scriptVersion).";
       if (o.mode !== "rehearsal" && o.mode !== "production") return "entry 1 does not record the mode as rehearsal or production.";
       const s = o.settings;
-      if (!isMap(s) || typeof s.algorithm !== "string" || typeof s.threshold !== "number" || typeof s.shares !== "number") {
+      if (!isMap(s) || Object.keys(s).length !== 3 || typeof s.algorithm !== "string" || typeof s.threshold !== "number" || typeof s.shares !== "number") {
         return "entry 1 does not record settings {algorithm, threshold, shares}.";
       }
       if (!(s.threshold >= 2 && s.threshold <= s.shares && s.shares <= 255)) return `entry 1 records a threshold of ${s.threshold} of ${s.shares}, which is impossible.`;
@@ -120,6 +123,11 @@ export function applyActionRules(body: EntryBody, rules: ScriptRules, state: Wal
         if (typeof t !== "number" || t < 2 || t > 255) return "outputs.sourceBackup.threshold is not a threshold from 2 to 255.";
         state.sourceThreshold = t;
       }
+      const srk = isMap(o.sourceRootKey) ? o.sourceRootKey.spki : undefined;
+      if (srk !== undefined) {
+        if (typeof srk !== "string") return "outputs.sourceRootKey.spki is not a string.";
+        state.sourceRootSpki = srk;
+      }
       return undefined;
     }
     case "seal-transcript":
@@ -131,14 +139,43 @@ export function applyActionRules(body: EntryBody, rules: ScriptRules, state: Wal
       return nonEmptyString(inp.kind) ? undefined : "a deviation needs its kind in inputs.kind.";
     case "abort":
       return nonEmptyString(inp.reason) ? undefined : "an abort needs its reason in inputs.reason.";
-    default:
-      if (body.action === "generate-key-pair" || body.action === "collect-shares-and-restore") {
-        const rk = readRootKey(o);
-        if (typeof rk === "string") return rk;
-        state.rootKey = rk;
+    case "generate-key-pair":
+    case "collect-shares-and-restore": {
+      const rk = readRootKey(o);
+      if (typeof rk === "string") return rk;
+      if (body.action === "generate-key-pair" && state.settings && rk.algorithm !== state.settings.algorithm) {
+        return `the root key is ${rk.algorithm}, but entry 1 fixed the algorithm ${state.settings.algorithm}.`;
       }
+      if (body.action === "collect-shares-and-restore" && state.sourceRootSpki !== undefined && rk.spki !== state.sourceRootSpki) {
+        return "the restored root key is not the root key of the source ceremony (outputs.sourceRootKey of load-source-ceremony).";
+      }
+      state.rootKey = rk;
+      return undefined;
+    }
+    case "self-sign-certificate":
+      return checkCertificate(o, state);
+    default:
       return undefined;
   }
+}
+
+/** §6.4a: the certificate is of the ceremony's root key and is signed by it. */
+function checkCertificate(o: Record<string, unknown>, state: WalkState): string | undefined {
+  const c = o.certificate;
+  const pem = isMap(c) ? c.pem : undefined;
+  if (typeof pem !== "string") return "outputs.certificate.pem is missing.";
+  if (!state.rootKey) return "a certificate is recorded before the ceremony has a root key.";
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(pem);
+  } catch {
+    return "outputs.certificate.pem is not an X.509 certificate.";
+  }
+  const key = createPublicKey({ key: Buffer.from(state.rootKey.spki, "base64"), format: "der", type: "spki" });
+  const certKey = cert.publicKey.export({ format: "der", type: "spki" }).toString("base64");
+  if (certKey !== state.rootKey.spki) return "the certificate is not of the ceremony's root key.";
+  if (!cert.verify(key)) return "the certificate is not signed by the ceremony's root key.";
+  return undefined;
 }
 
 function applyEnrolment(body: EntryBody, rules: ScriptRules, state: WalkState, stepIndex: number): string | undefined {

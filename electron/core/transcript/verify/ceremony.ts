@@ -123,7 +123,7 @@ export async function verifyCeremony(rawMeta: unknown, rows: readonly RawEntry[]
   const entries: FormedEntry[] = [];
 
   for (let i = 1; i <= rows.length; i++) {
-    const formed = checkEntryForm(rows[i - 1]!, i, prev, meta.id, closedAt, o.source);
+    const formed = checkEntryForm(rows[i - 1]!, i, prev, entries[i - 2]?.body.timestamp, meta.id, closedAt, o.source);
     if ("failure" in formed) {
       failure = { ...formed.failure, stage: 9 };
       break;

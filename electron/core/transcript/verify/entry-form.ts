@@ -50,6 +50,7 @@ export function checkEntryForm(
   row: RawEntry,
   i: number,
   prevHash: string,
+  prevTimestamp: string | undefined,
   ceremonyId: string,
   closedAt: { seq: number; action: string } | undefined,
   source: "sqlite" | "bundle",
@@ -89,6 +90,9 @@ export function checkEntryForm(
   if (source === "sqlite") {
     if (row.stepId !== body.stepId) return fail("BODY_MISMATCH", `the stored step column says '${String(row.stepId)}' but the hashed body says '${body.stepId}'.`, body.stepId);
     if (row.action !== body.action) return fail("BODY_MISMATCH", `the stored action column says '${String(row.action)}' but the hashed body says '${body.action}'.`, body.stepId);
+  }
+  if (prevTimestamp !== undefined && body.timestamp < prevTimestamp) {
+    return fail("BODY_MISMATCH", `the entry is dated ${body.timestamp}, before entry ${i - 1} (${prevTimestamp}): times never go backwards.`, body.stepId);
   }
   // 6. body hash
   const hashOfBody = sha256Hex(row.bodyJson);

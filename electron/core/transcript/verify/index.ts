@@ -80,6 +80,9 @@ export async function verifyFile(path: string, o: VerifyOptions = {}): Promise<V
   const bytes = readEvidence(path);
   if (bytes.length >= 16 && bytes.subarray(0, 16).equals(SQLITE_MAGIC)) {
     const input = readSqliteInput(path);
+    if (!input.fileFailure && input.ceremonies.length === 0) {
+      return { source: "sqlite", fileFailure: { code: "NO_ENTRIES", reason: "the database holds no ceremony." }, ceremonies: [] };
+    }
     return { source: "sqlite", ...(input.fileFailure ? { fileFailure: input.fileFailure } : {}), ceremonies: await verifyInput(input, o) };
   }
   if (bytes.subarray(0, 5).toString("latin1") === "%PDF-") {

@@ -5,6 +5,7 @@
  * (script/load.ts) is stricter.
  */
 import YAML from "yaml";
+import { portableYamlIssues } from "../../script/yaml-strict";
 import { ID_RE } from "../schema";
 
 export type Who = "one" | "all" | "quorum";
@@ -62,14 +63,37 @@ function attest(v: unknown, where: string): AttestRule[] {
   });
 }
 
-/** Parses the stored script text into the rules of §5; throws Error(path: what) when it cannot. */
+// Parsing YAML costs tens of milliseconds; a database or a test holds the same script many times.
+const cache = new Map<string, ScriptRules | Error>();
+
+/** Parses the stored script text into the rules of §5; throws Error(path: what) when it cannot. Results are cached by text. */
 export function readScriptRules(text: string): ScriptRules {
+  const hit = cache.get(text);
+  if (hit instanceof Error) throw hit;
+  if (hit) return structuredClone(hit);
+  try {
+    const rules = parseScriptRules(text);
+    if (cache.size > 32) cache.clear();
+    cache.set(text, rules);
+    return structuredClone(rules);
+  } catch (e) {
+    cache.set(text, e as Error);
+    throw e;
+  }
+}
+
+function parseScriptRules(text: string): ScriptRules {
   let doc: unknown;
   try {
-    // YAML 1.2 core schema, unique keys; Custos refuses the constructs where 1.1 and 1.2 differ (§5).
-    doc = YAML.parse(text, { uniqueKeys: true, maxAliasCount: 0, schema: "core", version: "1.2" });
+    // YAML 1.2 core schema, unique keys; the constructs where YAML 1.1 and 1.2 differ are refused (§5),
+    // so a verifier with a YAML 1.1 parser reads exactly the same rules.
+    const parsed = YAML.parseDocument(text, { uniqueKeys: true, schema: "core", version: "1.2" });
+    if (parsed.errors.length) throw parsed.errors[0];
+    const portable = portableYamlIssues(parsed);
+    if (portable.length) throw new Error(`${portable[0]!.path || "(top level)"}: ${portable[0]!.message}`);
+    doc = parsed.toJS({ maxAliasCount: 0 });
   } catch (e) {
-    throw new Error(`the script text is not valid YAML (${(e as Error).message.split("\n")[0]})`);
+    throw new Error(`the script text is not YAML every verifier reads alike (${(e as Error).message.split("\n")[0]})`);
   }
   if (!isMap(doc)) throw new Error("the script text is not a YAML mapping");
   const roles = list(doc.roles, "roles").map((r, i) => {
@@ -78,10 +102,14 @@ export function readScriptRules(text: string): ScriptRules {
     return { id: id(r.id, `roles[${i}].id`), min: int(r.min, `roles[${i}].min`), ...(max === undefined ? {} : { max }) };
   });
   if (roles.length === 0) throw new Error("roles is empty");
+  const roleIds = new Set(roles.map((r) => r.id));
+  if (roleIds.size !== roles.length) throw new Error("roles defines a role twice");
   const separation = list(doc.separation, "separation").map((p, i): [string, string] => {
     const pair = list(p, `separation[${i}]`);
     if (pair.length !== 2) throw new Error(`separation[${i}] is not a pair`);
-    return [id(pair[0], `separation[${i}][0]`), id(pair[1], `separation[${i}][1]`)];
+    const out: [string, string] = [id(pair[0], `separation[${i}][0]`), id(pair[1], `separation[${i}][1]`)];
+    for (const r of out) if (!roleIds.has(r)) throw new Error(`separation[${i}] names the undefined role '${r}'`);
+    return out;
   });
   const policy = doc.policy;
   if (!isMap(policy)) throw new Error("policy is not a mapping");
