@@ -6,7 +6,8 @@
                            [--expect-participant ID=FPR]... [--ceremony ID]
 
 FILE is a transcript.sqlite (read with its -wal, from a private copy), a bundle.json, or a PDF
-report. Prints one JSON line {"verdict", "code", "seq", ...} and exits with the status of §7.6:
+report (§8 rules 1-3; this verifier cannot render, so rule 4 is skipped and the output says so).
+Prints one JSON line {"verdict", "code", "seq", ...} and exits with the status of §7.6:
 0 complete, 1 not intact, 2 unreadable, 3 intact so far (not complete), 4 aborted.
 """
 
@@ -55,7 +56,7 @@ def parse_args(argv):
     ap.add_argument("--expect-participant", metavar="ID=FPR", action="append", default=[],
                     type=_participant_pin)
     ap.add_argument("--ceremony", metavar="ID",
-                    help="(extension) verify only this ceremony of a database")
+                    help="verify only this ceremony of a database (§7.6); ignored for a bundle or report")
     return ap.parse_args(argv)
 
 
@@ -68,13 +69,16 @@ def _failed(err):
 
 def verify_one(cer, kind, path, pins):
     """One ceremony through §7.1-§7.5; a result dict."""
+    report_notes = []
     try:
         v = ceremony.verify(cer)
         if kind == "pdf":
-            report.check_binding(path, v, cer.head)                       # 7.5.3
+            report_notes = report.check_binding(path, v, cer.head)        # 7.5.3
         pin_results = P.check(pins, v) if pins else []                    # 7.5.4
     except Fail as err:
         res = _failed(err)
+        if kind == "pdf" and err.code in ("PIN_MISMATCH", "REPORT_MISMATCH"):
+            res["notes"] = [report.RULE4_NOTE]
         if isinstance(cer.header, dict) and isinstance(cer.header.get("id"), (str, bytes)):
             cid = cer.header["id"]
             res["ceremony"] = cid.decode("utf-8", "replace") if isinstance(cid, bytes) else cid
@@ -84,7 +88,7 @@ def verify_one(cer, kind, path, pins):
            "mode": v.state.opening["mode"]}
     if pin_results:
         res["pins"] = pin_results
-    notes = []
+    notes = list(report_notes)
     if v.state.enrolled is None:
         notes.append(UNSIGNED_NOTE)
     if v.verdict == "incomplete":

@@ -28,50 +28,44 @@ def _nonempty_str(v):
 def check_rules(seq, body, sigs, kind, script, state, header):
     inputs, outputs = body["inputs"], body["outputs"]
     if kind == "open":
-        _opening(seq, body, sigs, script, header)
+        _opening(seq, body, script, header)
     elif kind == "exception":  # §6.6
         if not _nonempty_str(inputs.get("text")):
             raise _malformed(seq, "an exception's inputs.text is not a non-empty string")
     elif kind == "deviation":  # §6.7
         if not _nonempty_str(inputs.get("kind")):
             raise _malformed(seq, "a deviation's inputs.kind is not a non-empty string")
-    elif kind == "abort":  # §6.8
+    elif kind == "abort":  # §6.8 (a signature before the enrolment fails check 13)
         if not _nonempty_str(inputs.get("reason")):
             raise _malformed(seq, "an abort's inputs.reason is not a non-empty string")
-        if state.enrolled is None and sigs:
-            raise _malformed(seq, "an abort before the enrolment must be unsigned")
     else:
         action = body["action"]
         if action == ENROL:
             participants(seq, outputs, script, state)
         elif action in ROOT_KEY_ACTIONS:
-            root_key(seq, outputs)
+            root_key(seq, action, outputs, state)
+        elif action == SELF_SIGN:
+            _certificate(seq, outputs, state)
+        elif action == LOAD_SOURCE:
+            _load_source(seq, outputs)
         elif action == SEAL:  # §6.5
             n = outputs.get("sealedEntries")
             if not F.is_int(n) or n != seq - 1:
                 raise _malformed(seq, f"outputs.sealedEntries is {n!r}, not {seq - 1}")
-        elif action == LOAD_SOURCE:  # §7.4 (quorum threshold)
-            sb = outputs.get("sourceBackup")
-            t = sb.get("threshold") if isinstance(sb, dict) else None
-            if not (F.is_int(t) and 2 <= t <= 255):
-                raise _malformed(seq, "outputs.sourceBackup.threshold is not an integer 2..255")
 
 
-def _opening(seq, body, sigs, script, header):
-    """§6.1 (and §5: settings.algorithm is one of policy.algorithms)."""
+def _opening(seq, body, script, header):
+    """§6.1 (stepId is check 11's, a signature check 13's).
+
+    The script hash first (check 12: "checked before the other rules of §6.1"): any value that is
+    not the header's scriptSha256, a missing one included, is SCRIPT_HASH_MISMATCH.
+    """
     out = body["outputs"]
-    if body["stepId"] != script.steps[0]["id"]:
-        raise _malformed(seq, "the opening's stepId is not the first step's id")
-    if body["inputs"] != {}:
-        raise _malformed(seq, "the opening's inputs are not {}")
-    if sigs:
-        raise _malformed(seq, "the opening carries a signature")
-    sha = out.get("scriptSha256")
-    if not isinstance(sha, str):
-        raise _malformed(seq, "outputs.scriptSha256 is missing")
-    if sha != header["scriptSha256"]:
+    if out.get("scriptSha256") != header["scriptSha256"]:
         raise Fail("SCRIPT_HASH_MISMATCH", seq,
                    "entry 1's outputs.scriptSha256 is not the header's scriptSha256")
+    if body["inputs"] != {}:
+        raise _malformed(seq, "the opening's inputs are not {}")
     if out.get("scriptId") != script.id:
         raise _malformed(seq, "outputs.scriptId is not the script's id")
     if out.get("scriptVersion") != script.version:
@@ -80,12 +74,12 @@ def _opening(seq, body, sigs, script, header):
         raise _malformed(seq, f"outputs.mode is {out.get('mode')!r}")
     st = out.get("settings")
     if not isinstance(st, dict) or set(st) != SETTINGS_MEMBERS:
-        raise _malformed(seq, "outputs.settings is not {algorithm, threshold, shares}")
-    if not isinstance(st["algorithm"], str) or st["algorithm"] not in script.algorithms:
-        raise _malformed(seq, f"settings.algorithm {st['algorithm']!r} is not in policy.algorithms")
+        raise _malformed(seq, "outputs.settings is not exactly {algorithm, threshold, shares}")
     t, n = st["threshold"], st["shares"]
     if not (F.is_int(t) and F.is_int(n) and 2 <= t <= n <= 255):
         raise _malformed(seq, f"settings threshold {t!r} / shares {n!r}: need 2 <= t <= n <= 255")
+    if not isinstance(st["algorithm"], str) or st["algorithm"] not in script.algorithms:
+        raise _malformed(seq, f"settings.algorithm {st['algorithm']!r} is not in policy.algorithms")
 
 
 def participants(seq, outputs, script, state):
@@ -116,9 +110,10 @@ def participants(seq, outputs, script, state):
         keys.add(raw)
         kdf = p["kdf"]
         if not isinstance(kdf, dict) or set(kdf) != KDF_MEMBERS or kdf["algorithm"] != "scrypt" \
-                or not all(F.is_int(kdf[k]) for k in ("N", "r", "p")) \
+                or not all(F.is_int(kdf[k]) and kdf[k] > 0 for k in ("N", "r", "p")) \
                 or not F.is_hex(kdf["salt"], 32):
-            raise _malformed(seq, f"{pid}: kdf is not {{scrypt, N, r, p, salt: 32 hex}}")
+            raise _malformed(seq, f"{pid}: kdf is not exactly {{scrypt, N, r, p > 0, "
+                                  "salt: 32 hex}")
         if "sourceId" in p and not isinstance(p["sourceId"], str):
             raise _malformed(seq, f"{pid}: sourceId is not a string")
         by_id[pid] = p
@@ -134,12 +129,12 @@ def participants(seq, outputs, script, state):
 
     source_roles = script.source_roles()
     if source_roles:
+        # the latest load-source-ceremony entry before it (§6.3); its sourceCustodians were
+        # checked by §6.4b when present
         custodians = state.source.get("sourceCustodians") if state.source is not None else None
         known = {}
-        if isinstance(custodians, list):
-            for c in custodians:
-                if isinstance(c, dict) and isinstance(c.get("id"), str):
-                    known.setdefault(c["id"], c.get("publicKey"))
+        for c in custodians if isinstance(custodians, list) else []:
+            known.setdefault(c["id"], c["publicKey"])
         used = set()
         for p in ps:
             if not any(r in source_roles for r in p["roles"]):
@@ -155,20 +150,70 @@ def participants(seq, outputs, script, state):
     return by_id
 
 
-def root_key(seq, outputs):
+def root_key(seq, action, outputs, state):
     """§6.4: returns {spki, algorithm} of the recorded root key."""
     rk = outputs.get("rootKey")
     if not isinstance(rk, dict):
         raise _malformed(seq, "outputs.rootKey is not an object")
     spki = F.b64(rk.get("spki"))
     key = cryptox.load_spki(spki) if spki else None
-    if key is None:
-        raise _malformed(seq, "rootKey.spki is not base64 DER SPKI of an EC or RSA key")
-    if rk.get("algorithm") != cryptox.root_key_algorithm(key):
-        raise _malformed(seq, f"rootKey.algorithm {rk.get('algorithm')!r} does not match the key")
+    algorithm = cryptox.root_key_algorithm(key) if key is not None else None
+    if algorithm is None:
+        raise _malformed(seq, "rootKey.spki is not base64 of the canonical DER SPKI of an EC "
+                              "P-256/P-384/P-521 key (uncompressed point) or an RSA-3072/4096 key")
+    if rk.get("algorithm") != algorithm:
+        raise _malformed(seq, f"rootKey.algorithm {rk.get('algorithm')!r} does not match the "
+                              f"key ({algorithm})")
     if rk.get("fingerprint") != cryptox.sha256_hex(spki):
         raise _malformed(seq, "rootKey.fingerprint is not SHA-256 of the SPKI")
-    return {"spki": spki, "algorithm": rk["algorithm"]}
+    if action == "generate-key-pair":
+        chosen = state.opening["settings"]["algorithm"]
+        if algorithm != chosen:
+            raise _malformed(seq, f"a {algorithm} root key where entry 1's settings.algorithm "
+                                  f"is {chosen}")
+    else:  # collect-shares-and-restore: the source's key, when recorded
+        src = state.source.get("sourceRootKey") if state.source is not None else None
+        if isinstance(src, dict) and "spki" in src and rk["spki"] != src["spki"]:
+            raise _malformed(seq, "the restored rootKey.spki is not the source's "
+                                  "sourceRootKey.spki: a recovery restores the source's key")
+    return {"spki": spki, "algorithm": algorithm}
+
+
+def _certificate(seq, outputs, state):
+    """§6.4a: outputs.certificate.pem is a certificate of the root key, signed by it."""
+    if state.root_key is None:
+        raise _malformed(seq, "a root certificate, but the ceremony has no root key yet")
+    cert = outputs.get("certificate")
+    pem = cert.get("pem") if isinstance(cert, dict) else None
+    if not isinstance(pem, str):
+        raise _malformed(seq, "outputs.certificate.pem is not a string")
+    parsed = cryptox.load_certificate(pem)
+    if parsed is None:
+        raise _malformed(seq, "outputs.certificate.pem is not a PEM X.509 certificate")
+    if cryptox.certificate_spki(parsed) != state.root_key["spki"]:
+        raise _malformed(seq, "the certificate's SubjectPublicKeyInfo is not the root key")
+    if not cryptox.certificate_signed_by(parsed, state.root_key["spki"]):
+        raise _malformed(seq, "the certificate's signature does not verify with the root key")
+
+
+def _load_source(seq, outputs):
+    """§6.4b: the source's values, each checked when present."""
+    if "sourceBackup" in outputs:
+        sb = outputs["sourceBackup"]
+        t = sb.get("threshold") if isinstance(sb, dict) else None
+        if not (F.is_int(t) and 2 <= t <= 255):
+            raise _malformed(seq, "outputs.sourceBackup.threshold is not an integer 2..255")
+    if "sourceRootKey" in outputs:
+        srk = outputs["sourceRootKey"]
+        if not isinstance(srk, dict) or not isinstance(srk.get("spki"), str):
+            raise _malformed(seq, "outputs.sourceRootKey.spki is not a string")
+    if "sourceCustodians" in outputs:
+        cs = outputs["sourceCustodians"]
+        if not isinstance(cs, list) or not all(
+                isinstance(c, dict) and isinstance(c.get("id"), str)
+                and isinstance(c.get("publicKey"), str) for c in cs):
+            raise _malformed(seq, "outputs.sourceCustodians is not a list of "
+                                  "{id, publicKey, ...} with string id and publicKey")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -186,6 +231,9 @@ def check_authorised(seq, body, sigs, kind, state, enrolled):
                            f"{s['signer']} signed with another key than the enrolled one")
         else:
             rk = state.root_key
+            if s["signer"] != "root-key":
+                raise Fail("SIGNER_NOT_AUTHORISED", seq,
+                           f"a root-key signature whose signer is {s['signer']!r}")
             if not is_seal:
                 raise Fail("SIGNER_NOT_AUTHORISED", seq, "a root-key signature off the seal")
             if rk is None:
@@ -203,7 +251,12 @@ def check_authorised(seq, body, sigs, kind, state, enrolled):
 # Check 14: the required signers all signed (§7.4)
 
 def _quorum_threshold(state):
-    if state.source is not None:
+    """§7.4: T of the latest load-source-ceremony's sourceBackup, else entry 1's settings.
+
+    A load-source-ceremony without sourceBackup (§6.4b: "when present") gives no T of its own;
+    entry 1's settings.threshold is then used.
+    """
+    if state.source is not None and "sourceBackup" in state.source:
         return state.source["sourceBackup"]["threshold"]
     return state.opening["settings"]["threshold"]
 

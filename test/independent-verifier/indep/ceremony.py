@@ -26,6 +26,8 @@ class State:
         self.certificates = []   # outputs.certificate.pem of self-sign-certificate entries
         self.hashes = []         # stored entryHash of entries 1..n
         self.first = None        # body of entry 1
+        self.last_timestamp = None  # timestamp of the previous entry (check 5)
+        self.last_body = None    # body of the last entry checked
 
 
 class Verified:
@@ -92,8 +94,8 @@ def _body_malformed(body):
         return "seq is not an integer"
     if not F.full(F.STEP_ID, body["stepId"]):
         return "stepId is not a step id (§1)"
-    if not isinstance(body["action"], str):
-        return "action is not a string"
+    if not F.full(F.ACTION, body["action"]):
+        return "action is not an action (§1)"
     if not isinstance(body["inputs"], dict) or not isinstance(body["outputs"], dict):
         return "inputs or outputs is not an object"
     rs = body["requiredSigners"]
@@ -108,25 +110,27 @@ def _body_malformed(body):
 
 
 def _signatures_malformed(sigs):
-    """§7.2.8 / §2.3: a reason, or None."""
+    """§7.2.8: the *form* of §2.3 only (a reason, or None).
+
+    §2.3: "an object with exactly these five string members, non-empty, `kind` and `algorithm`
+    from the tables above". The algorithm must be the one of its kind's column (Ed25519 for a
+    participant signature, one of the four root-key algorithms for a root-key signature); the
+    signer's spelling is not part of the form (a signer who is not enrolled fails check 13).
+    Everything about the bytes (base64, lengths, keys) is check 10's.
+    """
     if not isinstance(sigs, list):
         return "the signatures are not a JSON array"
     prev = None
     for s in sigs:
         if not isinstance(s, dict) or set(s) != SIGNATURE_MEMBERS \
-                or not all(isinstance(v, str) for v in s.values()):
-            return "a signature is not an object of exactly five strings"
-        pub, sig = F.b64(s["publicKey"]), F.b64(s["signature"])
+                or not all(isinstance(v, str) and v != "" for v in s.values()):
+            return "a signature is not an object of exactly five non-empty strings"
         if s["kind"] == "participant":
-            if not F.full(F.PARTICIPANT_ID, s["signer"]) or s["algorithm"] != "Ed25519":
-                return "a participant signature with a bad signer or algorithm"
-            if pub is None or len(pub) != 32 or sig is None or len(sig) != 64:
-                return "a participant signature whose key or signature is not 32/64 bytes base64"
+            if s["algorithm"] != "Ed25519":
+                return f"a participant signature with algorithm {s['algorithm']!r}"
         elif s["kind"] == "root-key":
-            if s["signer"] != "root-key" or s["algorithm"] not in cryptox.ROOT_ALGORITHMS:
-                return "a root-key signature with a bad signer or algorithm"
-            if not pub or not sig:
-                return "a root-key signature whose key or signature is not base64"
+            if s["algorithm"] not in cryptox.ROOT_ALGORITHMS:
+                return f"a root-key signature with algorithm {s['algorithm']!r}"
         else:
             return f"a signature of kind {s['kind']!r}"
         key = (s["signer"], s["kind"])
@@ -153,6 +157,9 @@ def _kind(seq, body, script, state):
     if seq == 1:
         if action != "open-ceremony":
             raise Fail("OUT_OF_ORDER", seq, "entry 1 is not the opening (open-ceremony)")
+        if body["stepId"] != steps[0]["id"]:  # §6.1: stepId = steps[0].id (check 11)
+            raise Fail("OUT_OF_ORDER", seq, f"the opening's stepId {body['stepId']!r} is not "
+                                            f"the first step's {steps[0]['id']!r}")
         return "open"
     if action == "open-ceremony":
         raise Fail("OUT_OF_ORDER", seq, "an opening entry after entry 1")
@@ -200,6 +207,11 @@ def _entry(i, e, cer, header, script, state, prev_hash):
         raise Fail("BODY_MISMATCH", i, "body.ceremonyId is not the header's id")
     if cer.kind == "sqlite" and (e.step_id != body["stepId"] or e.action != body["action"]):
         raise Fail("BODY_MISMATCH", i, "the step_id/action columns disagree with the body")
+    if state.last_timestamp is not None and body["timestamp"] < state.last_timestamp:
+        # §2.1 / check 5: never earlier than the previous entry's (the fixed form of §1
+        # compares as text)
+        raise Fail("BODY_MISMATCH", i, f"timestamp {body['timestamp']} is earlier than the "
+                                       f"previous entry's {state.last_timestamp}")
     # 6
     if e.body_hash != cryptox.sha256_hex(e.body_text):
         raise Fail("BODY_HASH_MISMATCH", i, "the stored bodyHash is not SHA-256 of the body")
@@ -219,10 +231,14 @@ def _entry(i, e, cer, header, script, state, prev_hash):
     # 9
     if e.entry_hash != cryptox.entry_hash(e.body_hash, sigs):
         raise Fail("ENTRY_HASH_MISMATCH", i, "the stored entryHash is not the hash of §2.2")
-    # 10
+    # 10: everything about the bytes (§2.3): strict base64, lengths, keys, the signature
     msg = cryptox.message(e.body_hash)
     for s in sigs:
         pub, sig = F.b64(s["publicKey"]), F.b64(s["signature"])
+        if pub is None or sig is None:
+            raise Fail("SIGNATURE_INVALID", i,
+                       f"the signature by {s['signer']}: publicKey or signature is not canonical "
+                       "base64")
         ok = cryptox.verify_ed25519(pub, sig, msg) if s["kind"] == "participant" \
             else cryptox.verify_root(s["algorithm"], pub, sig, msg)
         if not ok:
@@ -244,6 +260,8 @@ def _entry(i, e, cer, header, script, state, prev_hash):
 def _advance(i, body, kind, state, enrolled):
     """The entry passed: record what it establishes (§6)."""
     action, outputs = body["action"], body["outputs"]
+    state.last_timestamp = body["timestamp"]
+    state.last_body = body
     if kind == "open":
         state.opening = outputs
         state.first = body
@@ -254,13 +272,11 @@ def _advance(i, body, kind, state, enrolled):
         if action == S.ENROL:
             state.enrolled = enrolled
         elif action in actions.ROOT_KEY_ACTIONS:
-            state.root_key = actions.root_key(i, outputs)
+            state.root_key = actions.root_key(i, action, outputs, state)
         elif action == actions.LOAD_SOURCE:
             state.source = outputs
-        elif action == actions.SELF_SIGN:
-            cert = outputs.get("certificate")
-            if isinstance(cert, dict) and isinstance(cert.get("pem"), str):
-                state.certificates.append(cert["pem"])
+        elif action == actions.SELF_SIGN:  # tied to the root key by §6.4a (check 12)
+            state.certificates.append(outputs["certificate"]["pem"])
         elif action == S.SEAL:
             state.closed_by = "seal"
 

@@ -142,17 +142,78 @@ def verify_root(algorithm, spki, signature, msg):
         return False
 
 
-def certificate_spki_and_hash(pem):
-    """(SPKI DER of the certificate's key, SHA-256 hex of the certificate DER) from a PEM text."""
+# ---------------------------------------------------------------------------------------------
+# Root certificate (§6.4a, §10)
+
+def load_certificate(pem):
+    """A PEM X.509 certificate -> cryptography Certificate, or None."""
     from cryptography import x509
     try:
-        cert = x509.load_pem_x509_certificate(pem.encode("utf-8"))
+        return x509.load_pem_x509_certificate(pem.encode("utf-8"))
     except (ValueError, TypeError, UnicodeEncodeError):
         return None
-    der = cert.public_bytes(serialization.Encoding.DER)
+
+
+def _der_element(buf, pos):
+    """(start, content start, end) of the DER element at pos; raises ValueError."""
+    if pos + 2 > len(buf):
+        raise ValueError("truncated DER")
+    first = buf[pos + 1]
+    if first < 0x80:
+        length, hdr = first, 2
+    else:
+        n = first & 0x7F
+        if n == 0 or n > 4 or pos + 2 + n > len(buf):
+            raise ValueError("bad DER length")
+        length, hdr = int.from_bytes(buf[pos + 2:pos + 2 + n], "big"), 2 + n
+    end = pos + hdr + length
+    if end > len(buf):
+        raise ValueError("truncated DER")
+    return pos, pos + hdr, end
+
+
+def certificate_spki(cert):
+    """The certificate's SubjectPublicKeyInfo exactly as encoded in it (bytes), or None.
+
+    Taken from the DER of tbsCertificate rather than re-encoded from the parsed key, so that a
+    certificate whose key is encoded otherwise (e.g. a compressed point) does not compare equal.
+    """
     try:
-        spki = cert.public_key().public_bytes(serialization.Encoding.DER,
-                                              serialization.PublicFormat.SubjectPublicKeyInfo)
-    except (ValueError, UnsupportedAlgorithm):
-        spki = None
-    return spki, sha256_hex(der)
+        tbs = cert.tbs_certificate_bytes
+        _, pos, end = _der_element(tbs, 0)          # TBSCertificate SEQUENCE
+        if tbs[pos] == 0xA0:                          # [0] version
+            pos = _der_element(tbs, pos)[2]
+        for _ in range(5):                            # serial, signature, issuer, validity, subject
+            pos = _der_element(tbs, pos)[2]
+        start, _, stop = _der_element(tbs, pos)       # subjectPublicKeyInfo
+        if tbs[start] != 0x30 or stop > end:
+            return None
+        return bytes(tbs[start:stop])
+    except (ValueError, IndexError):
+        return None
+
+
+def certificate_signed_by(cert, spki):
+    """The certificate's signature verifies with the key whose SPKI DER is spki."""
+    key = load_spki(spki)
+    if key is None:
+        return False
+    try:
+        hash_alg = cert.signature_hash_algorithm
+        if hash_alg is None:
+            return False
+        if isinstance(key, rsa.RSAPublicKey):
+            pad = getattr(cert, "signature_algorithm_parameters", None)
+            if not isinstance(pad, (padding.PKCS1v15, padding.PSS)):
+                pad = padding.PKCS1v15()
+            key.verify(cert.signature, cert.tbs_certificate_bytes, pad, hash_alg)
+        else:
+            key.verify(cert.signature, cert.tbs_certificate_bytes, ec.ECDSA(hash_alg))
+        return True
+    except (InvalidSignature, ValueError, TypeError, UnsupportedAlgorithm):
+        return False
+
+
+def certificate_sha256(cert):
+    """SHA-256 hex of the certificate's DER (what `openssl x509 -fingerprint -sha256` shows)."""
+    return sha256_hex(cert.public_bytes(serialization.Encoding.DER))

@@ -8,6 +8,7 @@ GENESIS = "0" * 64
 
 STEP_ID = re.compile(r"[a-z][a-z0-9-]{0,63}")
 ROLE_ID = STEP_ID
+ACTION = STEP_ID  # §1: step ids, role ids and actions share one pattern
 PARTICIPANT_ID = re.compile(r"p[0-9]{2,3}")
 HASH = re.compile(r"[0-9a-f]{64}")
 TIMESTAMP = re.compile(
@@ -90,5 +91,5 @@ def has_control(s):
 
 
 def hex_pin(v):
-    """§10: HEX compared case-insensitively, ignoring ':' and spaces."""
+    """§10: HEX compared case-insensitively, after removing ':' and spaces."""
     return v.replace(":", "").replace(" ", "").lower()

@@ -23,18 +23,18 @@ def root_fingerprints(state):
     """The SHA-256 values --expect-root-fingerprint may match (§10).
 
     The ceremony's root key (SPKI SHA-256), or the DER SHA-256 of a certificate recorded by
-    self-sign-certificate; for a ceremony that records no root key, the source's root key.
-    Stricter than the spec's words: a certificate counts only if its public key is the
-    ceremony's root key (otherwise a re-keyed forgery could copy the genuine certificate's PEM
-    and satisfy a pin on the certificate fingerprint).
+    self-sign-certificate (which §6.4a ties to the root key: check 12 refused any other); for a
+    ceremony that records no root key of its own, the SHA-256 of the source's root key
+    (sourceRootKey.spki, base64-decoded; its `fingerprint` member is not believed).
     """
     found = {}
     if state.root_key is not None:
         found[cryptox.sha256_hex(state.root_key["spki"])] = "root key SPKI"
         for pem in state.certificates:
-            got = cryptox.certificate_spki_and_hash(pem)
-            if got is not None and got[0] == state.root_key["spki"]:
-                found[got[1]] = "root certificate DER"
+            cert = cryptox.load_certificate(pem)
+            # A certificate of an earlier root key (a script with two key steps) does not count.
+            if cert is not None and cryptox.certificate_spki(cert) == state.root_key["spki"]:
+                found[cryptox.certificate_sha256(cert)] = "root certificate DER"
     elif state.source is not None:
         srk = state.source.get("sourceRootKey")
         spki = F.b64(srk.get("spki")) if isinstance(srk, dict) else None

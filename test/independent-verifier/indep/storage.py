@@ -73,30 +73,33 @@ class Ceremony:
 # Bundle (§4.2)
 
 def load_bundle(data):
-    """Bytes of a bundle file -> Ceremony. Raises Unreadable or Fail."""
-    try:
+    """Bytes of a bundle file -> Ceremony, reading it in the order of §4.2. Raises Unreadable
+    (steps 1-3) or Fail (steps 4-5); step 6 is ceremony.verify's."""
+    try:                                                                    # 1
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise Unreadable("not UTF-8 text, so not JSON") from exc
-    lenient = text[1:] if text.startswith("\ufeff") else text
-    try:
+        raise Unreadable("not UTF-8 text, so not a bundle") from exc
+    lenient = text[1:] if text.startswith("\ufeff") else text  # a BOM skipped for 2 and 3 only
+    try:                                                                    # 2
         obj = jcs.parse(lenient)
     except ValueError as exc:
         raise Unreadable(f"not JSON ({exc})") from exc
-    if not isinstance(obj, dict) or obj.get("format") != BUNDLE_FORMAT:
-        raise Unreadable("JSON, but not a Custos transcript bundle")
-    if "version" in obj:
-        v = obj["version"]
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or v != 2:
-            raise Unreadable(f"bundle version {jcs.serialize(v) if _serialisable(v) else v!r}"
-                             " (this verifier reads version 2)")
+    if not isinstance(obj, dict) or obj.get("format") != BUNDLE_FORMAT:   # 3
+        found = obj.get("format") if isinstance(obj, dict) else type(obj).__name__
+        raise Unreadable(f"JSON, but not a Custos transcript bundle (format {found!r})")
+    if "version" not in obj:
+        raise Unreadable("a bundle without a version")
+    v = obj["version"]
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v != 2:
+        raise Unreadable(f"bundle version {jcs.serialize(v) if _serialisable(v) else v!r}"
+                         " (this verifier reads version 2)")
     try:
         canon = jcs.canonical(obj) + b"\n"
     except jcs.JCSError:
         canon = None
-    if canon != data:
+    if canon != data:                                                       # 4
         raise Fail("BUNDLE_NOT_CANONICAL", None, "the file is not JCS(bundle) + LF")
-    if set(obj) != BUNDLE_MEMBERS:
+    if set(obj) != BUNDLE_MEMBERS:                                          # 5
         raise Fail("BUNDLE_MALFORMED", None,
                    f"top-level members {sorted(obj)} (want {sorted(BUNDLE_MEMBERS)})")
     if not isinstance(obj["entries"], list):
