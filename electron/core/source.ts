@@ -2,7 +2,7 @@ import { CustosError } from "./errors";
 import { checkReportBinding, extractReportBundle } from "./report/binding";
 import { parseBundle } from "./transcript/bundle";
 import { SQLITE_MAGIC, TranscriptStore } from "./transcript/store";
-import type { CeremonyMeta, CeremonyVerdict, EntryBody, Signature, VerifyResult } from "./transcript/types";
+import { ROOT_KEY_ACTIONS, type CeremonyMeta, type CeremonyVerdict, type EntryBody, type Signature, type VerifyResult } from "./transcript/types";
 import { describeFailure, exitStatus, readEvidence, verifyFile, type PdfHooks, type VerifyOptions } from "./transcript/verify/index";
 
 /** The report module's side of `custos verify report.pdf` (§8). */
@@ -50,19 +50,25 @@ function readCeremonies(file: string): Array<{ meta: CeremonyMeta; entries: Arra
  * anything else happens. With several ceremonies in one database, the newest
  * one that made a backup is used unless ceremonyId is given.
  */
-export async function readVerifiedSource(file: string, ceremonyId?: string): Promise<SourceTranscript> {
+export async function readVerifiedSource(file: string, ceremonyId?: string, pick: "backup" | "root-key" = "backup"): Promise<SourceTranscript> {
   const result = await verifyAnyFile(file);
   if (result.fileFailure) {
     throw new CustosError("SOURCE_TAMPERED", `The source transcript ${file} does not verify: ${describeFailure(result.fileFailure)}`, "Stop: a tampered or damaged source cannot be trusted. Use an intact copy (another archive of the bundle or report).");
   }
   const sources = readCeremonies(file);
-  const withBackup = sources.filter((s) => s.entries.some((e) => e.body.outputs.backup && e.body.outputs.shares));
-  const chosen = ceremonyId ? sources.find((s) => s.meta.id === ceremonyId) : withBackup[withBackup.length - 1];
+  // A recovery, re-split or destruction needs the ceremony that made the backup; a signing ceremony
+  // the one that put the root key on a token (a generation or a recovery).
+  const fits = (s: (typeof sources)[number]) =>
+    pick === "backup"
+      ? s.entries.some((e) => e.body.outputs.backup && e.body.outputs.shares)
+      : s.entries.some((e) => ROOT_KEY_ACTIONS.includes(e.body.action) && e.body.outputs.rootKey);
+  const candidates = sources.filter(fits);
+  const chosen = ceremonyId ? sources.find((s) => s.meta.id === ceremonyId) : candidates[candidates.length - 1];
   if (!chosen) {
     throw new CustosError(
       "SOURCE_NO_BACKUP",
-      ceremonyId ? `${file} holds no ceremony ${ceremonyId}.` : `${file} holds no ceremony that made a backup.`,
-      "Choose the transcript of the generation (or last re-split) ceremony of this key.",
+      ceremonyId ? `${file} holds no ceremony ${ceremonyId}.` : `${file} holds no ceremony that ${pick === "backup" ? "made a backup" : "generated or restored a root key"}.`,
+      pick === "backup" ? "Choose the transcript of the generation (or last re-split) ceremony of this key." : "Choose the transcript of the generation (or recovery) ceremony that put this root key on its token.",
     );
   }
   const verdict = result.ceremonies.find((c) => c.ceremonyId === chosen.meta.id);

@@ -39,6 +39,7 @@ const OPEN: Record<string, Omit<DialogRequest, "purpose">> = {
   verify: { title: "Verify a transcript, bundle or report", filters: [{ name: "Transcript, bundle or report", extensions: ["sqlite", "json", "pdf"] }] },
   "source-transcript": { title: "The earlier ceremony's transcript", filters: [{ name: "Transcript, bundle or report", extensions: ["sqlite", "json", "pdf"] }] },
   "source-backup": { title: "The earlier ceremony's backup.json", filters: [{ name: "Backup", extensions: ["json"] }] },
+  input: { title: "The file brought into the room (certificate request, certificate or revocation list)", filters: [{ name: "Requests, certificates, lists", extensions: ["pem", "csr", "der", "crt", "cer", "txt"] }] },
 };
 const SAVE: Record<string, Omit<DialogRequest, "purpose">> = {
   "share-card": { title: "Save the share card (on the custodian's removable medium)", filters: [{ name: "PDF", extensions: ["pdf"] }], defaultName: "share-card.pdf" },

@@ -17,7 +17,7 @@ import { z } from "zod";
 export const fileHandle = z.string().regex(/^f_[0-9a-f]{32}$/, "not a file handle (choose the file again)");
 
 /** What an Open dialog is for; decides its filters and where the handle may be used. */
-export const OPEN_PURPOSES = ["verify", "source-transcript", "source-backup"] as const;
+export const OPEN_PURPOSES = ["verify", "source-transcript", "source-backup", "input"] as const;
 /** What a Save dialog is for. */
 export const SAVE_PURPOSES = ["share-card", "report"] as const;
 export type FilePurpose = (typeof OPEN_PURPOSES)[number] | (typeof SAVE_PURPOSES)[number];

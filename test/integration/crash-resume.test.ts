@@ -135,10 +135,12 @@ async function checkFinished(dir: string, steps: string[], kind: "generation" | 
   let backupOut: { backup?: { kcv: string; sha256: string }; shares?: Array<{ index: number; salt: string; commitment: string }> } = {};
   try {
     const entries = store.entries(info.ceremonyId);
-    const ids = entries.map((e) => e.body.stepId);
+    // Script steps only: the opening entry and any deviation (e.g. a resume) are not steps.
+    const ids = entries.filter((e) => !["open-ceremony", "deviation"].includes(e.body.action)).map((e) => e.body.stepId);
     const seqs = entries.map((e) => e.body.seq);
+    if (entries[0]?.body.action !== "open-ceremony") problems.push("the transcript does not start with its opening entry");
     if (JSON.stringify(ids) !== JSON.stringify(steps)) problems.push(`step ids ${JSON.stringify(ids)} differ from the script's ${JSON.stringify(steps)}`);
-    if (JSON.stringify(seqs) !== JSON.stringify(steps.map((_, i) => i + 1))) problems.push(`sequence numbers ${JSON.stringify(seqs)}`);
+    if (JSON.stringify(seqs) !== JSON.stringify(entries.map((_, i) => i + 1))) problems.push(`sequence numbers ${JSON.stringify(seqs)}`);
     const extra = entries.filter((e) => e.body.action === "exception");
     if (extra.length) problems.push(`${extra.length} exception entries`);
     for (const e of entries) {

@@ -52,6 +52,8 @@ function describe(p: FilePurpose): string {
       return "load a source transcript";
     case "source-backup":
       return "load a source backup";
+    case "input":
+      return "bring in a signing ceremony's input";
     case "share-card":
       return "save a share card";
     case "report":

@@ -25,7 +25,9 @@ export type PromptBody =
   | { kind: "reenter-share"; custodian: { id: string; name: string }; index: number; total: number; error?: ShownError }
   | { kind: "select-source"; suggestions: Array<{ label: string; transcript: string; backup?: string }>; error?: ShownError }
   | { kind: "briefing"; brief: { sourceCeremonyId: string; keyFingerprint: string; algorithm: string; threshold: number; total: number; expected: Array<{ name: string; participantId: string; shareIndex: number }> } }
-  | { kind: "collect-share"; custodian: { id: string; name: string }; collected: number; needed: number; brief: { sourceCeremonyId: string; keyFingerprint: string; threshold: number }; error?: ShownError };
+  | { kind: "collect-share"; custodian: { id: string; name: string }; collected: number; needed: number; brief: { sourceCeremonyId: string; keyFingerprint: string; threshold: number }; error?: ShownError }
+  | { kind: "read-input"; name: string; inputKind: string; description: string; error?: ShownError }
+  | { kind: "compare-input-hash"; name: string; fileName: string; sha256: string; words: string[]; summary: string };
 
 export type Prompt = PromptBody & { id: string; step: { index: number; total: number; id: string; title: string } };
 
@@ -48,6 +50,9 @@ export const ANSWERS = {
   "select-source": z.object({ transcript: fileHandle, backup: fileHandle.optional() }).strict(),
   briefing: z.object({ confirmed: z.literal(true) }).strict(),
   "collect-share": z.object({ share: secret }).strict(),
+  // A file chosen in the main process's Open dialog: its handle, never a path.
+  "read-input": z.object({ file: fileHandle }).strict(),
+  "compare-input-hash": z.object({ match: z.boolean() }).strict(),
 } as const;
 
 type Pending = { prompt: Prompt; resolve: (v: unknown) => void; reject: (e: unknown) => void };

@@ -8,6 +8,9 @@ import type { FileHandles } from "./file-handles";
 import type { PrintPdf } from "./print";
 import { shown, type Prompt, type PromptBroker } from "./prompts";
 
+/** Inputs are certificate requests, certificates and revocation lists: small files. */
+const MAX_INPUT_BYTES = 1024 * 1024;
+
 const stepOf = (v: StepView): Prompt["step"] => ({ index: v.index, total: v.total, id: v.step.id, title: v.step.title });
 
 /** What the desktop driver needs besides the prompt broker. */
@@ -127,6 +130,18 @@ export class UiDriver implements Driver {
       if (this.deps.mode === "production") throw e;
       this.deps.log?.(`rehearsal: ${title} not printed: ${e instanceof Error ? e.message : String(e)}`);
     }
+  }
+
+  async readInput(view: StepView, req: { name: string; kind: string; description: string; error?: CustosError }) {
+    const a = await this.broker.ask(stepOf(view), { kind: "read-input", name: req.name, inputKind: req.kind, description: req.description, error: shown(req.error) });
+    const file = this.deps.files.resolve(a.file, ["input"]);
+    const st = fs.statSync(file);
+    if (!st.isFile() || st.size > MAX_INPUT_BYTES) throw new CustosError("INPUT_FORM", `${path.basename(file)} is not a regular file of at most ${MAX_INPUT_BYTES / 1024} KiB.`, "Choose the file the requester sent.");
+    return { fileName: path.basename(file), bytes: fs.readFileSync(file) };
+  }
+
+  async compareInputHash(view: StepView, req: { name: string; fileName: string; sha256: string; words: string[]; summary: string }) {
+    return (await this.broker.ask(stepOf(view), { kind: "compare-input-hash", ...req })).match;
   }
 
   async saveArtifact(name: string, data: Buffer) {

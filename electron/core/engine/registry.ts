@@ -6,6 +6,7 @@ import { airGapCheck, checklist, enrolParticipants } from "./actions/room";
 import { initToken, selectToken } from "./actions/token";
 import { destroyKey, quorumApproval } from "./actions/destruction";
 import { collectSharesAndRestore, resplitBackup, testSignature } from "./actions/recovery";
+import { crossCertify, issueCrl, loadInput, proveRootKey, signCertificate } from "./actions/signing";
 import { loadSourceCeremony } from "./actions/source";
 import type { ActionImpl } from "./types";
 
@@ -29,6 +30,11 @@ export const ACTIONS: { [A in ActionName]: ActionImpl<never> } = {
   "resplit-backup": resplitBackup,
   "quorum-approval": quorumApproval,
   "destroy-key": destroyKey,
+  "prove-root-key": proveRootKey,
+  "load-input": loadInput,
+  "sign-certificate": signCertificate,
+  "issue-crl": issueCrl,
+  "cross-certify": crossCertify,
 };
 
 /** Runs an action after parsing its params with the registry's schema. */

@@ -89,6 +89,16 @@ export interface Driver {
   handOutShare(view: StepView, card: ShareCardView): Promise<void>;
   /** One custodian types their share back in. */
   reenterShare(view: StepView, req: { custodian: Participant; index: number; total: number; error?: CustosError }): Promise<string>;
+  /**
+   * A file brought into the room on a medium (a certificate request, another root's certificate, a
+   * revocation list): never typed. The app asks for it through the operator's Open dialog.
+   */
+  readInput(view: StepView, req: { name: string; kind: string; description: string; error?: CustosError }): Promise<{ fileName: string; bytes: Buffer }>;
+  /**
+   * Shows the input's SHA-256 as hex and words; the room compares it with the value the requester
+   * sent by a separate channel, and the witness says whether it matches.
+   */
+  compareInputHash(view: StepView, req: { name: string; fileName: string; sha256: string; words: string[]; summary: string }): Promise<boolean>;
   /** Saves a public artifact (certificate, public key, backup blob, report). */
   saveArtifact(name: string, data: Buffer): Promise<void>;
   /** Prints a public document in the room (the desktop app; rehearsals from the command line print nothing). */

@@ -48,6 +48,8 @@ export interface SimulatedRoomOptions {
   renderShareCard: (card: ShareCardView) => Promise<Buffer>;
   /** Slot id to pick at token selection; default: the first blank token, else the first. */
   tokenSlot?: (tokens: TokenInfo[]) => string;
+  /** Files a signing rehearsal reads as if brought on a medium, by input name (--input name=FILE). */
+  inputs?: Record<string, string>;
   /** For recovery, re-split and destruction: the earlier rehearsal's files. */
   source?: { transcript: string; backup?: string; shareText: (sourceId: string) => Promise<string> };
   log?: (line: string) => void;
@@ -145,6 +147,25 @@ export class SimulatedRoom implements Driver {
     }
     if (!t) throw new CustosError("REHEARSAL_SHARE_LOST", `Share ${req.index} was not handed out in this run.`, "Re-run the rehearsal from the start.");
     return t;
+  }
+
+  async readInput(_v: unknown, req: { name: string; error?: CustosError }) {
+    if (req.error) throw req.error;
+    const file = this.o.inputs?.[req.name];
+    if (!file) throw new CustosError("REHEARSAL_NO_INPUT", `This rehearsal needs the input "${req.name}".`, `Give it with --input ${req.name}=FILE.`);
+    let bytes: Buffer;
+    try {
+      bytes = fs.readFileSync(file);
+    } catch (e) {
+      throw new CustosError("REHEARSAL_NO_INPUT", `The input "${req.name}" (${file}) cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}).`, "Check the path given with --input.");
+    }
+    return { fileName: path.basename(file), bytes };
+  }
+
+  async compareInputHash(_v: unknown, req: { name: string; sha256: string; words: string[] }) {
+    // The simulated requester sent the hash of the very file given: the witness reads both aloud.
+    this.o.log?.(`  input ${req.name}: sha256 ${req.sha256} (${req.words.join(" ")}) compared aloud: match`);
+    return true;
   }
 
   async saveArtifact(name: string, data: Buffer) {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CertificateProfileSchema } from "./profile";
 import { ROOT_KEY_ALGORITHMS } from "../hsm/algorithms";
 
 /**
@@ -40,8 +41,34 @@ export const ACTION_PARAMS = {
       sourceRoles: z.array(id).max(5).default([]),
     })
     .strict(),
-  /** Reads and verifies the earlier ceremony's transcript and backup; a tampered source stops here. */
-  "load-source-ceremony": none,
+  /**
+   * Reads and verifies the earlier ceremony's transcript (and, for a backup, its backup.json); a
+   * tampered source stops here. purpose "root-key": the ceremony that put the root key on a token,
+   * for a signing ceremony (no backup read).
+   */
+  "load-source-ceremony": z.object({ purpose: z.enum(["backup", "root-key"]).default("backup") }).strict(),
+  /** Proves the selected token holds the source's root key: a fresh challenge signed and checked against the recorded key. */
+  "prove-root-key": none,
+  /** Reads a file brought on a medium (never typed); its SHA-256 is shown as hex and words to compare aloud. */
+  "load-input": z
+    .object({
+      name: id,
+      kind: z.enum(["certificate-request", "certificate", "revocation-list"]),
+      description: z.string().min(1).max(500),
+    })
+    .strict(),
+  /** The root certifies the key of a PKCS#10 request (an intermediate CA) under the script's profile. */
+  "sign-certificate": z.object({ input: id, profile: CertificateProfileSchema, output: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,60}\.pem$/) }).strict(),
+  /** The root issues a CRL: revoked serials from an input list, next update from the script. */
+  "issue-crl": z
+    .object({
+      input: id.optional(),
+      nextUpdateDays: z.number().int().min(1).max(3660),
+      output: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,60}\.pem$/),
+    })
+    .strict(),
+  /** The root certifies another root's key (rollover): the other root's subject and key, this root as issuer. */
+  "cross-certify": z.object({ input: id, profile: CertificateProfileSchema, output: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,60}\.pem$/) }).strict(),
   /** Custodians enter M shares (each checked alone), the KEK is combined and the key unwrapped into the token. */
   "collect-shares-and-restore": none,
   /** Signs a test message with the restored key and checks it against the recorded public key. */

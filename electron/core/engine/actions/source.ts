@@ -5,6 +5,7 @@ import { CustosError } from "../../errors";
 import type { RootKeyAlgorithm } from "../../hsm/algorithms";
 import type { ActionParams } from "../../script/params";
 import { readVerifiedSource } from "../../source";
+import { ROOT_KEY_ACTIONS } from "../../transcript/types";
 import type { ActionImpl, Participant, StepContext } from "../types";
 import type { RecordedBackup, RecordedShare } from "./backup";
 import { json, type RecordedRootKey } from "./util";
@@ -65,11 +66,12 @@ function readBackupFile(file: string, ceremonyId: string, recorded: RecordedBack
  * the ceremony before any share is entered.
  */
 export const loadSourceCeremony: ActionImpl<ActionParams<"load-source-ceremony">> = {
-  async run(ctx) {
+  async run(ctx, params) {
     let error: CustosError | undefined;
     for (let attempt = 0; attempt < 3; attempt++) {
       const choice = await ctx.driver.selectSource(ctx.view, error);
       try {
+        if (params.purpose === "root-key") return await loadRootSource(ctx, choice.transcript);
         return await load(ctx, choice.transcript, choice.backup);
       } catch (e) {
         if (!(e instanceof CustosError) || ["BACKUP_TAMPERED", "SOURCE_TAMPERED", "SOURCE_INCOMPLETE"].includes(e.code)) throw e;
@@ -79,6 +81,40 @@ export const loadSourceCeremony: ActionImpl<ActionParams<"load-source-ceremony">
     throw error!;
   },
 };
+
+/**
+ * For a signing ceremony: the verified, sealed ceremony that put the root key
+ * on a token (generation or recovery), its root key and, from a generation,
+ * its root certificate. No backup is read.
+ */
+async function loadRootSource(ctx: StepContext, transcript: string) {
+  const src = await readVerifiedSource(transcript, undefined, "root-key");
+  if (src.meta.mode !== ctx.mode) {
+    throw new CustosError("SOURCE_MODE", `The source ceremony is a ${src.meta.mode}; this ceremony is a ${ctx.mode}.`, "A rehearsal's root never signs in production, and the other way round.");
+  }
+  const bodies = src.entries.map((e) => e.body);
+  const keyEntry = [...bodies].reverse().find((b) => ROOT_KEY_ACTIONS.includes(b.action) && b.outputs.rootKey);
+  const rootKey = keyEntry!.outputs.rootKey as unknown as RecordedRootKey;
+  const certEntry = [...bodies].reverse().find((b) => b.action === "self-sign-certificate");
+  const cert = certEntry?.outputs.certificate as { pem?: string; sha256?: string } | undefined;
+  const fileBytes = fs.readFileSync(transcript);
+  const out = {
+    source: {
+      ceremonyId: src.meta.id,
+      scriptId: src.meta.scriptId,
+      scriptSha256: src.meta.scriptSha256,
+      mode: src.meta.mode,
+      head: src.verdict.head ?? "",
+      entries: src.verdict.entries,
+      sealed: src.verdict.completeness === "complete",
+      file: path.basename(transcript),
+      fileSha256: sha256(fileBytes),
+    },
+    sourceRootKey: { ...rootKey },
+    ...(cert?.pem ? { sourceCertificate: { pem: cert.pem, sha256: cert.sha256 ?? "" } } : {}),
+  };
+  return { inputs: { transcript: path.basename(transcript), backup: null }, outputs: json(out) as Record<string, never> };
+}
 
 async function load(ctx: StepContext, transcript: string, backupFile: string | undefined) {
   const src = await readVerifiedSource(transcript);
