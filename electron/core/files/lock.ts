@@ -1,0 +1,104 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import Database from "better-sqlite3";
+import { CustosError } from "../errors";
+import { writeFileAtomic } from "./atomic";
+
+/** The lock file (an empty SQLite database) and the note saying who holds it. */
+export const LOCK_FILE = ".custos-lock";
+export const HOLDER_FILE = ".custos-lock.json";
+/** Names a lock puts in a folder; "is the folder empty" ignores them. */
+export const LOCK_NAMES: readonly string[] = [LOCK_FILE, HOLDER_FILE];
+
+export interface LockHolder {
+  pid: number;
+  host: string;
+  command: string;
+  since: string;
+}
+
+/**
+ * One writer per ceremony folder: an exclusive lock held for the whole run.
+ * Threat: two runs of one ceremony (two `--resume`, two app windows) each
+ * initialise a token or re-run the backup, and one overwrites shares of a key
+ * the transcript never recorded.
+ *
+ * The lock is SQLite's own (POSIX advisory locks on `.custos-lock`, taken with
+ * BEGIN EXCLUSIVE and never committed): the kernel drops it when the holder
+ * exits or is killed, so a crashed run never leaves a stale lock and the
+ * resume can start at once. (A lock-file library such as proper-lockfile
+ * detects staleness by mtime instead: a resume right after a kill would be
+ * refused for its stale period, and it needs a timer to keep the lock.)
+ * `.custos-lock.json` only says who holds it, for the refusal message.
+ *
+ * POSIX locks belong to the process: closing any descriptor of the lock file
+ * in the holder's own process drops them, so nothing else may open it.
+ */
+export class FolderLock {
+  private constructor(
+    private db: Database.Database | null,
+    readonly dir: string,
+    /** Who held the lock before and did not release it (an interrupted run), if anyone. */
+    readonly previous: LockHolder | null,
+  ) {}
+
+  /** Takes the folder's lock or throws FOLDER_LOCKED naming the holder. The folder must exist. */
+  static acquire(dir: string, command: string): FolderLock {
+    const lockPath = path.join(dir, LOCK_FILE);
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(lockPath, { timeout: 0 });
+      db.exec("BEGIN EXCLUSIVE");
+    } catch (e) {
+      if (db?.open) db.close();
+      const code = (e as { code?: string }).code ?? "";
+      if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED") throw lockedError(dir, readHolder(dir));
+      throw e;
+    }
+    const previous = readHolder(dir);
+    const me: LockHolder = { pid: process.pid, host: os.hostname(), command, since: new Date().toISOString() };
+    try {
+      writeFileAtomic(path.join(dir, HOLDER_FILE), JSON.stringify(me, null, 2) + "\n", { mode: 0o600 });
+    } catch (e) {
+      db.close();
+      throw e;
+    }
+    return new FolderLock(db, dir, previous);
+  }
+
+  /** Releases the lock (idempotent). */
+  release(): void {
+    if (!this.db) return;
+    try {
+      fs.rmSync(path.join(this.dir, HOLDER_FILE), { force: true });
+    } catch {
+      // a read-only or vanished folder: the lock itself still goes below
+    }
+    this.db.close();
+    this.db = null;
+  }
+}
+
+function readHolder(dir: string): LockHolder | null {
+  try {
+    const h = JSON.parse(fs.readFileSync(path.join(dir, HOLDER_FILE), "utf8")) as LockHolder;
+    return typeof h.pid === "number" && typeof h.command === "string" ? h : null;
+  } catch {
+    return null;
+  }
+}
+
+/** "pid 123 on host, `custos rehearse --resume`, since …" */
+export function describeHolder(h: LockHolder): string {
+  return `process ${h.pid} on ${h.host} (${h.command}, since ${h.since})`;
+}
+
+function lockedError(dir: string, h: LockHolder | null): CustosError {
+  return new CustosError(
+    "FOLDER_LOCKED",
+    `${dir} is in use by ${h ? describeHolder(h) : "another Custos process"}; only one run may write a ceremony at a time.`,
+    "Nothing was changed. Wait for that run to finish, or stop it; then try again (a resume continues where it stopped).",
+    { details: h ? { pid: h.pid, host: h.host } : {} },
+  );
+}
