@@ -92,7 +92,8 @@ export function toCustosError(e: unknown, ctx: FaultContext = {}): CustosError {
   const x = explainFault(e);
   const intact = ctx.intact ? ` ${ctx.intact}` : "";
   if (e instanceof CustosError) {
-    if (!x || e.code === "FOLDER_LOCKED" || e.code === "OUTPUT_EXISTS") return e;
+    // Already explained (details.errno), or not a fault at all: as it is.
+    if (!x || e.details.errno !== undefined || e.code === "FOLDER_LOCKED" || e.code === "OUTPUT_EXISTS") return e;
     return new CustosError(x.code, `${e.message}${e.message.includes(x.what) ? "" : ` (${x.what})`}.${intact}`.replace(/\.\./g, "."), `${x.todo}${ctx.next ? `; then ${lower(ctx.next)}` : "."}`, {
       cause: e,
       details: { ...e.details, errno: x.raw },

@@ -25,7 +25,7 @@ export interface LockHolder {
  * the transcript never recorded.
  *
  * The lock is SQLite's own (POSIX advisory locks on `.custos-lock`, taken with
- * BEGIN EXCLUSIVE and never committed): the kernel drops it when the holder
+ * BEGIN IMMEDIATE and never committed): the kernel drops it when the holder
  * exits or is killed, so a crashed run never leaves a stale lock and the
  * resume can start at once. (A lock-file library such as proper-lockfile
  * detects staleness by mtime instead: a resume right after a kill would be
@@ -49,7 +49,10 @@ export class FolderLock {
     let db: Database.Database | undefined;
     try {
       db = new Database(lockPath, { timeout: 0 });
-      db.exec("BEGIN EXCLUSIVE");
+      // RESERVED lock (BEGIN IMMEDIATE): one holder at a time. Nothing is ever written; the in-memory
+      // journal keeps SQLite from making a -journal file beside the lock.
+      db.pragma("journal_mode = MEMORY");
+      db.exec("BEGIN IMMEDIATE");
     } catch (e) {
       if (db?.open) db.close();
       const code = (e as { code?: string }).code ?? "";

@@ -1,16 +1,20 @@
 import fs from "node:fs";
 import path from "node:path";
-import { Ceremony } from "../engine/ceremony";
+import { Ceremony, resolveSettings } from "../engine/ceremony";
 import { listNetworkInterfaces } from "../engine/network";
 import type { EngineDeps } from "../engine/types";
 import { CustosError } from "../errors";
-import { SoftHsmTokenGuard, openRehearsalHsm, prepareRehearsalTokenDir, randomPin } from "../hsm";
+import { writeFileAtomic } from "../files/atomic";
+import { toCustosError } from "../files/fault";
+import type { FolderLock } from "../files/lock";
+import { SoftHsmTokenGuard, findPkcs11Module, openRehearsalHsm, prepareRehearsalTokenDir, randomPin } from "../hsm";
 import { renderReport } from "../report/report";
 import { renderShareCard } from "../report/share-card";
 import { loadScriptFile } from "../script/load";
 import { bundleToJson, exportBundle } from "../transcript/bundle";
 import { TranscriptStore } from "../transcript/store";
 import { readVerifiedSource } from "../source";
+import { abandonNewFolder, claimExistingFolder, claimNewFolder, type ClaimedFolder } from "./folder";
 import { SimulatedRoom, readRehearsalShare, simulatedAttendance, type SimulatedPerson } from "./simulated-room";
 
 export interface RehearseOptions {
@@ -46,14 +50,6 @@ export interface RehearsalOutcome {
 
 const TOKEN_LABEL = "custos-root";
 
-function ensureEmptyDir(dir: string): void {
-  if (fs.existsSync(dir)) {
-    if (!fs.statSync(dir).isDirectory()) throw new CustosError("REHEARSAL_OUT", `${dir} exists and is not a folder.`, "Choose a new folder for the rehearsal.");
-    if (fs.readdirSync(dir).length) throw new CustosError("REHEARSAL_OUT", `${dir} is not empty.`, "Choose a new or empty folder: a rehearsal never overwrites earlier output.");
-  }
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-}
-
 /** Renders a share card view into the report module's input. */
 export function shareCardPdf(card: import("../engine/types").ShareCardView): Promise<Buffer> {
   return renderShareCard({
@@ -77,51 +73,125 @@ export function shareCardPdf(card: import("../engine/types").ShareCardView): Pro
  * participants, and writes the rehearsal folder described in DESIGN.md.
  */
 export async function rehearse(o: RehearseOptions): Promise<RehearsalOutcome> {
+  // Everything that can be refused is checked before the folder is touched: a refused start leaves nothing.
   const loaded = loadScriptFile(o.scriptPath);
-  const outDir = path.resolve(o.outDir);
-  ensureEmptyDir(outDir);
-  const token = prepareRehearsalTokenDir(outDir, o.modulePath);
   const custodianCount = o.custodians ?? loaded.script.quorum.shares;
-  const info: Omit<RehearsalFile, "ceremonyId"> = {
-    format: "custos-rehearsal",
-    version: 1,
-    warning: "REHEARSAL ONLY. This throwaway token, its PINs and these simulated passphrases protect nothing; never use them in production.",
-    script: path.resolve(o.scriptPath),
-    softhsm: { configPath: token.configPath, tokenDir: token.tokenDir, modulePath: token.modulePath, tokenLabel: TOKEN_LABEL, soPin: randomPin(), userPin: randomPin() },
-    participants: simulatedAttendance(loaded.script, custodianCount),
+  const startOptions = {
+    mode: "rehearsal" as const,
+    algorithm: o.algorithm,
+    shares: custodianCount,
+    threshold: o.threshold ?? Math.min(loaded.script.quorum.threshold, custodianCount),
   };
-  return runRehearsal(outDir, info, o.log, (deps) =>
-    Ceremony.start(deps, loaded, {
-      mode: "rehearsal",
-      algorithm: o.algorithm,
-      shares: custodianCount,
-      threshold: o.threshold ?? Math.min(loaded.script.quorum.threshold, custodianCount),
-    }),
-  );
+  resolveSettings(loaded.script, startOptions);
+  const modulePath = findPkcs11Module(o.modulePath);
+  const outDir = path.resolve(o.outDir);
+  const folder = claimNewFolder(outDir, `custos rehearse ${path.basename(o.scriptPath)} --out`);
+  let info: Omit<RehearsalFile, "ceremonyId">;
+  try {
+    const token = prepareRehearsalTokenDir(outDir, modulePath);
+    info = {
+      format: "custos-rehearsal",
+      version: 1,
+      warning: "REHEARSAL ONLY. This throwaway token, its PINs and these simulated passphrases protect nothing; never use them in production.",
+      script: path.resolve(o.scriptPath),
+      softhsm: { configPath: token.configPath, tokenDir: token.tokenDir, modulePath: token.modulePath, tokenLabel: TOKEN_LABEL, soPin: randomPin(), userPin: randomPin() },
+      participants: simulatedAttendance(loaded.script, custodianCount),
+    };
+  } catch (e) {
+    abandonQuietly(folder);
+    throw toCustosError(e, { doing: `preparing ${outDir}`, intact: `Nothing was left in ${outDir}.`, next: "Run the same command again." });
+  }
+  return runRehearsal(outDir, info, o.log, (deps) => Ceremony.start(deps, loaded, startOptions), { folder });
+}
+
+function abandonQuietly(folder: ClaimedFolder): void {
+  try {
+    abandonNewFolder(folder);
+  } catch {
+    // the folder cannot be cleaned (read-only, vanished): the original error is the one to report
+    folder.lock.release();
+  }
 }
 
 /** Continues an interrupted rehearsal from its folder: the transcript says where it stopped. */
 export async function resumeRehearsal(dir: string, log?: (line: string) => void): Promise<RehearsalOutcome> {
   const outDir = path.resolve(dir);
+  const lock = claimExistingFolder(outDir, "custos rehearse --resume");
   let info: RehearsalFile;
   try {
-    info = JSON.parse(fs.readFileSync(path.join(outDir, "rehearsal.json"), "utf8")) as RehearsalFile;
+    info = readRehearsalFile(outDir);
   } catch (e) {
-    throw new CustosError("REHEARSAL_RESUME", `${outDir} has no readable rehearsal.json (${(e as Error).message}).`, "Point --resume at a rehearsal folder.");
+    lock.release();
+    throw e;
   }
-  return runRehearsal(outDir, info, log, (deps) => Ceremony.resume(deps, info.ceremonyId, info.settings));
+  const extra = info.from && !info.softhsm.tokenDir.startsWith(outDir + path.sep) ? [info.from.dir] : [];
+  return runRehearsal(outDir, info, log, (deps) => Ceremony.resume(deps, info.ceremonyId, info.settings), { lock, sourceLocks: extra });
 }
+
+/** Reads a rehearsal folder's rehearsal.json, with a message that does not echo its content. */
+function readRehearsalFile(dir: string, code = "REHEARSAL_RESUME", hint = "Point --resume at a rehearsal folder."): RehearsalFile {
+  let info: RehearsalFile;
+  try {
+    info = JSON.parse(fs.readFileSync(path.join(dir, "rehearsal.json"), "utf8")) as RehearsalFile;
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === "ENOENT" ? "it has no rehearsal.json" : e instanceof SyntaxError ? "its rehearsal.json is damaged" : "its rehearsal.json cannot be read";
+    throw new CustosError(code, `${dir} is not a usable rehearsal folder: ${why}.`, hint);
+  }
+  if (info?.format !== "custos-rehearsal" || typeof info.ceremonyId !== "string" || !info.softhsm || !Array.isArray(info.participants)) {
+    throw new CustosError(code, `${dir} is not a usable rehearsal folder: its rehearsal.json is not one Custos wrote.`, hint);
+  }
+  return info;
+}
+
+/** How the run holds its folder: a new folder claimed by this run, or the lock of an existing one. */
+type Hold = { folder: ClaimedFolder; lock?: undefined; sourceLocks?: string[] } | { lock: FolderLock; folder?: undefined; sourceLocks?: string[] };
 
 async function runRehearsal(
   outDir: string,
   info: Omit<RehearsalFile, "ceremonyId"> & { ceremonyId?: string },
   logFn: ((line: string) => void) | undefined,
   open: (deps: EngineDeps) => Ceremony,
+  hold: Hold,
   shareTextOverride?: ShareTextOverride,
 ): Promise<RehearsalOutcome> {
   const log = logFn ?? (() => {});
+  const lock = hold.folder?.lock ?? hold.lock!;
+  // A destruction rehearsal changes its source's token: that folder gets a writer's lock too.
+  const sourceLocks: FolderLock[] = [];
+  const at: { phase: "start" | "steps" | "outputs" } = { phase: info.ceremonyId ? "steps" : "start" };
+  let store: TranscriptStore | undefined;
+  try {
+    for (const dir of hold.sourceLocks ?? []) sourceLocks.push(claimExistingFolder(dir, `custos rehearse (destruction, from ${outDir})`));
+    if (lock.previous) log(`taking over ${outDir} from an interrupted run (process ${lock.previous.pid}, since ${lock.previous.since})`);
+    store = TranscriptStore.open(path.join(outDir, "transcript.sqlite"));
+    return await runLocked(outDir, info, log, open, store, shareTextOverride, (p) => (at.phase = p));
+  } catch (e) {
+    store?.close();
+    store = undefined;
+    if (at.phase === "start" && hold.folder) {
+      abandonQuietly(hold.folder);
+      throw toCustosError(e, { intact: `Nothing was left in ${outDir}.`, next: "Run the same command again." });
+    }
+    const resume = `run \`custos rehearse --resume ${outDir}\``;
+    if (at.phase === "outputs") throw toCustosError(e, { intact: `The ceremony is complete in ${path.join(outDir, "transcript.sqlite")}; only the final bundle or report is missing.`, next: resume });
+    throw toCustosError(e, { intact: `Every step recorded so far is kept in ${path.join(outDir, "transcript.sqlite")}.`, next: resume });
+  } finally {
+    store?.close();
+    for (const l of sourceLocks) l.release();
+    lock.release();
+  }
+}
+
+async function runLocked(
+  outDir: string,
+  info: Omit<RehearsalFile, "ceremonyId"> & { ceremonyId?: string },
+  log: (line: string) => void,
+  open: (deps: EngineDeps) => Ceremony,
+  store: TranscriptStore,
+  shareTextOverride: ShareTextOverride | undefined,
+  setPhase: (p: "steps" | "outputs") => void,
+): Promise<RehearsalOutcome> {
   const token = { configPath: info.softhsm.configPath, tokenDir: info.softhsm.tokenDir, modulePath: info.softhsm.modulePath, env: { SOFTHSM2_CONF: info.softhsm.configPath } };
-  const store = TranscriptStore.open(path.join(outDir, "transcript.sqlite"));
   const guard = new SoftHsmTokenGuard(info.softhsm.tokenDir, path.join(outDir, "softhsm-token-copies"));
   // Only this rehearsal's own token folder is ever repaired; a destruction rehearsal's source token has objects.
   const initRecorded = !!info.ceremonyId && store.entries(info.ceremonyId).some((e) => e.body.action === "init-token");
@@ -154,22 +224,23 @@ async function runRehearsal(
     ceremony = open(deps);
     if (!info.ceremonyId) {
       const full: RehearsalFile = { ...info, ceremonyId: ceremony.id, settings: { ...ceremony.settings } };
-      fs.writeFileSync(path.join(outDir, "rehearsal.json"), JSON.stringify(full, null, 2) + "\n", { mode: 0o600 });
+      writeFileAtomic(path.join(outDir, "rehearsal.json"), JSON.stringify(full, null, 2) + "\n", { mode: 0o600 });
     }
+    setPhase("steps"); // from here on the folder can be resumed
     const total = ceremony.script.steps.length;
     log(`REHEARSAL ${ceremony.id}: ${ceremony.script.title} (sha256 ${ceremony.meta.scriptSha256.slice(0, 16)}…)${ceremony.completedSteps ? `, resuming at step ${ceremony.completedSteps + 1}` : ""}`);
     await ceremony.runToEnd((e) => {
       guard.snapshot();
       log(`  [${e.body.seq}/${total}] ${e.body.stepId} (${e.body.action}) ${e.entryHash.slice(0, 12)}`);
     });
+    setPhase("outputs");
     const bundle = exportBundle(store, ceremony.id, bundleTime(store, ceremony.id));
-    fs.writeFileSync(path.join(outDir, "bundle.json"), bundleToJson(bundle));
-    fs.writeFileSync(path.join(outDir, "report.pdf"), await renderReport(bundle));
+    writeFileAtomic(path.join(outDir, "bundle.json"), bundleToJson(bundle));
+    writeFileAtomic(path.join(outDir, "report.pdf"), await renderReport(bundle));
     log(`done: ${outDir}`);
     return { ceremonyId: ceremony.id, outDir, entries: bundle.entries.length };
   } finally {
     ceremony?.close();
-    store.close();
   }
 }
 
@@ -237,12 +308,7 @@ export async function rehearseFrom(o: RehearseFromOptions): Promise<RehearsalOut
   const loaded = loadScriptFile(o.scriptPath);
   if (loaded.script.kind === "generation") throw new CustosError("USAGE", "--from is for recovery, re-split and destruction scripts.", "Rehearse a generation without --from.");
   const fromDir = path.resolve(o.fromDir);
-  let prior: RehearsalFile;
-  try {
-    prior = JSON.parse(fs.readFileSync(path.join(fromDir, "rehearsal.json"), "utf8")) as RehearsalFile;
-  } catch (e) {
-    throw new CustosError("REHEARSAL_FROM", `${fromDir} is not a rehearsal folder (${(e as Error).message}).`, "Point --from at the folder of an earlier rehearsal.");
-  }
+  const prior = readRehearsalFile(fromDir, "REHEARSAL_FROM", "Point --from at the folder of an earlier rehearsal.");
   const transcript = path.join(fromDir, "transcript.sqlite");
   const backupPath = path.join(fromDir, "backup.json");
   const { participants, shares, backup } = sourceFacts(transcript);
@@ -256,33 +322,35 @@ export async function rehearseFrom(o: RehearseFromOptions): Promise<RehearsalOut
     if (!person) throw new CustosError("REHEARSAL_FROM", `The source rehearsal does not know custodian ${rec.custodian}.`, "");
     return { name: person.name, roles: ["custodian"], passphrase: person.passphrase, sourceId: rec.custodian };
   });
-  const outDir = path.resolve(o.outDir);
-  ensureEmptyDir(outDir);
   const newSet = o.custodians ?? loaded.script.quorum.shares;
-  const officers = simulatedAttendance(loaded.script, newSet, ["custodian"], prior.participants.map((p) => p.name));
-  const destruction = loaded.script.kind === "destruction";
-  const token = destruction ? undefined : prepareRehearsalTokenDir(outDir, o.modulePath);
-  const info: Omit<RehearsalFile, "ceremonyId"> = {
-    format: "custos-rehearsal",
-    version: 1,
-    warning: "REHEARSAL ONLY. This throwaway token, its PINs and these simulated passphrases protect nothing; never use them in production.",
-    script: path.resolve(o.scriptPath),
-    softhsm: token
-      ? { configPath: token.configPath, tokenDir: token.tokenDir, modulePath: token.modulePath, tokenLabel: TOKEN_LABEL, soPin: randomPin(), userPin: randomPin() }
-      : { ...prior.softhsm },
-    participants: [...officers, ...present],
-    from: { dir: fromDir, transcript, backup: backupPath, shares: chosen },
+  const startOptions = {
+    mode: "rehearsal" as const,
+    shares: loaded.script.kind === "resplit" ? newSet : undefined,
+    threshold: loaded.script.kind === "resplit" ? (o.threshold ?? Math.min(loaded.script.quorum.threshold, newSet)) : undefined,
   };
-  return runRehearsal(
-    outDir,
-    info,
-    o.log,
-    (deps) =>
-      Ceremony.start(deps, loaded, {
-        mode: "rehearsal",
-        shares: loaded.script.kind === "resplit" ? newSet : undefined,
-        threshold: loaded.script.kind === "resplit" ? (o.threshold ?? Math.min(loaded.script.quorum.threshold, newSet)) : undefined,
-      }),
-    o.shareTextOverride,
-  );
+  resolveSettings(loaded.script, startOptions);
+  const destruction = loaded.script.kind === "destruction";
+  const modulePath = destruction ? undefined : findPkcs11Module(o.modulePath);
+  const outDir = path.resolve(o.outDir);
+  const folder = claimNewFolder(outDir, `custos rehearse ${path.basename(o.scriptPath)} --from`);
+  let info: Omit<RehearsalFile, "ceremonyId">;
+  try {
+    const officers = simulatedAttendance(loaded.script, newSet, ["custodian"], prior.participants.map((p) => p.name));
+    const token = destruction ? undefined : prepareRehearsalTokenDir(outDir, modulePath);
+    info = {
+      format: "custos-rehearsal",
+      version: 1,
+      warning: "REHEARSAL ONLY. This throwaway token, its PINs and these simulated passphrases protect nothing; never use them in production.",
+      script: path.resolve(o.scriptPath),
+      softhsm: token
+        ? { configPath: token.configPath, tokenDir: token.tokenDir, modulePath: token.modulePath, tokenLabel: TOKEN_LABEL, soPin: randomPin(), userPin: randomPin() }
+        : { ...prior.softhsm },
+      participants: [...officers, ...present],
+      from: { dir: fromDir, transcript, backup: backupPath, shares: chosen },
+    };
+  } catch (e) {
+    abandonQuietly(folder);
+    throw toCustosError(e, { doing: `preparing ${outDir}`, intact: `Nothing was left in ${outDir}.`, next: "Run the same command again." });
+  }
+  return runRehearsal(outDir, info, o.log, (deps) => Ceremony.start(deps, loaded, startOptions), { folder, sourceLocks: destruction ? [fromDir] : [] }, o.shareTextOverride);
 }
