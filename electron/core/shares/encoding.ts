@@ -44,6 +44,8 @@ const WORDS = wordlist.length; // 2048
 const MIN_WORDS = wordsForPayload(MIN_SHARE_BYTES + OVERHEAD_BYTES);
 const MAX_WORDS = wordsForPayload(MAX_SHARE_BYTES + OVERHEAD_BYTES);
 const LONGEST_WORD = Math.max(...wordlist.map((w) => w.length));
+/** The longest share input read at all: a 64-byte share's words with numbering and spacing fit many times over. */
+export const MAX_SHARE_INPUT = 2048;
 
 const WORD_INDEX = new Map<string, number>(wordlist.map((w, i) => [w, i]));
 // BIP39 English words are unique by their first four letters.
@@ -477,9 +479,11 @@ function decodeHex(compact: string, expectedTag: string | undefined): Uint8Array
   const flaw = payloadFlaw(buf);
   if (flaw === null) return buf;
 
-  // One wrong hex digit: try all 15 alternatives at each position (cheap).
+  // One wrong hex digit: try all 15 alternatives at each position (cheap), only at a length a share
+  // can have: on longer input each try would hash it all again (quadratic in the input).
   const fixes: { pos: number; key: string; tag: string }[] = [];
-  for (let pos = 0; pos < s.length; pos++) {
+  const repairable = s.length <= (MAX_SHARE_BYTES + OVERHEAD_BYTES) * 2;
+  for (let pos = 0; repairable && pos < s.length; pos++) {
     const byte = pos >> 1;
     const orig = buf[byte]!;
     const shift = pos & 1 ? 0 : 4;
@@ -541,6 +545,9 @@ function decodeHex(compact: string, expectedTag: string | undefined): Uint8Array
 export function decodeShare(text: string, expect?: { ceremonyId?: string }): DecodedShare {
   const expectedTag = expect?.ceremonyId !== undefined ? ceremonyTag(expect.ceremonyId) : undefined;
   const input = typeof text === "string" ? text : "";
+  if (input.length > MAX_SHARE_INPUT) {
+    throw new CustosError("SHARE_FORMAT", `The share entered is ${input.length} characters long; a share card has far fewer.`, "Type the words from one share card, or scan its QR code.");
+  }
   const compact = input.replace(/\s+/g, "");
   const hex = looksLikeHex(compact);
   const tokens = hex ? [] : tokenize(input);
