@@ -33,15 +33,15 @@ const ERRNO: Record<string, Explained> = {
   ENOTDIR: { code: "NOT_A_FOLDER", what: "a part of the path is not a folder", todo: "Check the path" },
   ENOENT: { code: "NOT_FOUND", what: "no such file or folder", todo: "Check the path" },
   EEXIST: { code: "OUTPUT_EXISTS", what: "the file already exists", todo: "Choose a new name" },
-  EIO: { code: "IO_ERROR", what: "the disk reported an input/output error", todo: "Check the disk (dmesg; a removed or failing medium), then try again" },
-  ENXIO: { code: "IO_ERROR", what: "the device is gone", todo: "Reconnect the disk, then try again" },
+  EIO: { code: "IO_ERROR", what: "the disk reported an input/output error", todo: "Check the disk (dmesg: a removed or failing medium)" },
+  ENXIO: { code: "IO_ERROR", what: "the device is gone", todo: "Reconnect the disk" },
   ELOOP: { code: "BAD_PATH", what: "the path has too many symbolic links", todo: "Check the path" },
   ENAMETOOLONG: { code: "BAD_PATH", what: "the path is too long", todo: "Choose a shorter path" },
-  EMFILE: { code: "TOO_MANY_FILES", what: "too many files are open", todo: "Close other programs, then try again" },
-  ENFILE: { code: "TOO_MANY_FILES", what: "too many files are open", todo: "Close other programs, then try again" },
-  EBUSY: { code: "BUSY", what: "the file is busy", todo: "Try again when the other program has finished with it" },
-  EAGAIN: { code: "BUSY", what: "the file is busy", todo: "Try again" },
-  ETXTBSY: { code: "BUSY", what: "the file is busy", todo: "Try again" },
+  EMFILE: { code: "TOO_MANY_FILES", what: "too many files are open", todo: "Close other programs" },
+  ENFILE: { code: "TOO_MANY_FILES", what: "too many files are open", todo: "Close other programs" },
+  EBUSY: { code: "BUSY", what: "the file is busy", todo: "Wait for the other program to finish with it" },
+  EAGAIN: { code: "BUSY", what: "the file is busy", todo: "Wait a moment" },
+  ETXTBSY: { code: "BUSY", what: "the file is busy", todo: "Wait a moment" },
   EXDEV: { code: "BAD_PATH", what: "the file would cross file systems", todo: "Choose a folder on the same disk" },
 };
 
@@ -49,14 +49,14 @@ const ERRNO: Record<string, Explained> = {
 const SQLITE: Array<[string, Explained]> = [
   ["SQLITE_FULL", { code: "DISK_FULL", what: "the disk is full", todo: "Free some space" }],
   ["SQLITE_READONLY", { code: "READ_ONLY", what: "the database cannot be written (read-only file or folder)", todo: "Check the folder is writable" }],
-  ["SQLITE_BUSY", { code: "FOLDER_LOCKED", what: "another process is writing the database", todo: "Wait for it to finish, then try again" }],
-  ["SQLITE_LOCKED", { code: "FOLDER_LOCKED", what: "the database is locked", todo: "Wait for the other process to finish, then try again" }],
+  ["SQLITE_BUSY", { code: "FOLDER_LOCKED", what: "another process is writing the database", todo: "Wait for it to finish" }],
+  ["SQLITE_LOCKED", { code: "FOLDER_LOCKED", what: "the database is locked", todo: "Wait for the other process to finish" }],
   ["SQLITE_CORRUPT", { code: "TRANSCRIPT_UNREADABLE", what: "the database file is damaged", todo: "Run `custos verify` on it and keep the file as it is" }],
   ["SQLITE_NOTADB", { code: "TRANSCRIPT_UNREADABLE", what: "the file is not a database", todo: "Check the path" }],
   ["SQLITE_CANTOPEN", { code: "TRANSCRIPT_UNREADABLE", what: "the database file cannot be opened", todo: "Check the path and permissions" }],
   ["SQLITE_PERM", { code: "NO_PERMISSION", what: "permission denied", todo: "Check the file's permissions" }],
-  ["SQLITE_IOERR", { code: "IO_ERROR", what: "the disk reported an input/output error", todo: "Check the disk, then try again" }],
-  ["SQLITE_NOMEM", { code: "OUT_OF_MEMORY", what: "out of memory", todo: "Close other programs, then try again" }],
+  ["SQLITE_IOERR", { code: "IO_ERROR", what: "the disk reported an input/output error", todo: "Check the disk (dmesg: a removed or failing medium)" }],
+  ["SQLITE_NOMEM", { code: "OUT_OF_MEMORY", what: "out of memory", todo: "Close other programs" }],
 ];
 
 function explain(e: unknown): (Explained & { path?: string; raw: string }) | undefined {
@@ -94,7 +94,7 @@ export function toCustosError(e: unknown, ctx: FaultContext = {}): CustosError {
   if (e instanceof CustosError) {
     // Already explained (details.errno), or not a fault at all: as it is.
     if (!x || e.details.errno !== undefined || e.code === "FOLDER_LOCKED" || e.code === "OUTPUT_EXISTS") return e;
-    return new CustosError(x.code, `${e.message}${e.message.includes(x.what) ? "" : ` (${x.what})`}.${intact}`.replace(/\.\./g, "."), `${x.todo}${ctx.next ? `; then ${lower(ctx.next)}` : "."}`, {
+    return new CustosError(x.code, `${e.message}${e.message.includes(x.what) ? "" : ` (${x.what})`}.${intact}`.replace(/\.\./g, "."), hintOf(x, ctx), {
       cause: e,
       details: { ...e.details, errno: x.raw },
     });
@@ -102,10 +102,16 @@ export function toCustosError(e: unknown, ctx: FaultContext = {}): CustosError {
   if (x) {
     const where = ctx.doing ?? (x.path ? `using ${x.path}` : "");
     const message = `${where ? `${cap(where)} failed: ` : ""}${x.what}${x.path && !where.includes(x.path) ? ` (${x.path})` : ""}.${intact}`;
-    return new CustosError(x.code, message, `${x.todo}${ctx.next ? `; then ${lower(ctx.next)}` : "."}`, { cause: e, details: { errno: x.raw } });
+    return new CustosError(x.code, message, hintOf(x, ctx), { cause: e, details: { errno: x.raw } });
   }
   const msg = (e instanceof Error ? e.message : String(e)).split("\n")[0]!.slice(0, 300);
   return new CustosError("INTERNAL", `${ctx.doing ? `${cap(ctx.doing)} failed: ` : ""}${msg}.${intact}`, ctx.next ?? "This is a fault in Custos; please report it with the command you ran.", { cause: e });
+}
+
+/** "Free some space, then run `custos rehearse --resume DIR`." */
+function hintOf(x: Explained, ctx: FaultContext): string {
+  const next = ctx.next ? lower(ctx.next).replace(/\.$/, "") : "try again";
+  return `${x.todo}, then ${next}.`;
 }
 
 const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
