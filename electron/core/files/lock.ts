@@ -36,6 +36,12 @@ export interface LockHolder {
  * in the holder's own process drops them, so nothing else may open it.
  */
 export class FolderLock {
+  /**
+   * Held locks, so a lock lives until release() even if its holder drops the
+   * object: better-sqlite3 closes a collected connection, and the lock with it.
+   */
+  private static readonly held = new Set<FolderLock>();
+
   private constructor(
     private db: Database.Database | null,
     readonly dir: string,
@@ -56,7 +62,7 @@ export class FolderLock {
     } catch (e) {
       if (db?.open) db.close();
       const code = (e as { code?: string }).code ?? "";
-      if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED") throw lockedError(dir, readHolder(dir));
+      if (code === "SQLITE_BUSY" || code === "SQLITE_LOCKED") throw lockedError(dir, currentHolder(dir));
       throw e;
     }
     const previous = readHolder(dir);
@@ -67,7 +73,9 @@ export class FolderLock {
       db.close();
       throw e;
     }
-    return new FolderLock(db, dir, previous);
+    const lock = new FolderLock(db, dir, previous);
+    FolderLock.held.add(lock);
+    return lock;
   }
 
   /** Releases the lock (idempotent). */
@@ -80,6 +88,7 @@ export class FolderLock {
     }
     this.db.close();
     this.db = null;
+    FolderLock.held.delete(this);
   }
 }
 
@@ -89,6 +98,30 @@ function readHolder(dir: string): LockHolder | null {
     return typeof h.pid === "number" && typeof h.command === "string" ? h : null;
   } catch {
     return null;
+  }
+}
+
+/**
+ * The holder's note, once it is the live holder's: between taking the lock and
+ * writing its note a new holder leaves the note of the run before it (killed,
+ * so it never removed it). A note naming a process that no longer runs on this
+ * host is that stale one; wait briefly for the fresh note.
+ */
+function currentHolder(dir: string): LockHolder | null {
+  for (let i = 0; i < 20; i++) {
+    const h = readHolder(dir);
+    if (h && (h.host !== os.hostname() || alive(h.pid))) return h;
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
+  }
+  return null;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
