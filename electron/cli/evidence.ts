@@ -1,3 +1,4 @@
+import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { CustosError } from "../core/errors";
@@ -37,8 +38,21 @@ function parse(args: string[], usage: string): Request {
   return { transcript, ceremony: values.ceremony, out, force: values.force === true };
 }
 
+/** The transcript must be a readable regular file: a folder, a device or a permission problem is named as such. */
+function checkReadable(file: string): void {
+  try {
+    const st = fs.statSync(file);
+    if (st.isDirectory()) throw new CustosError("IS_A_FOLDER", `${file} is a folder, not a transcript.`, "Give the path of the transcript.sqlite file.");
+    if (!st.isFile()) throw new CustosError("TRANSCRIPT_UNREADABLE", `${file} is not a regular file (a device, pipe or socket).`, "Give the path of the transcript.sqlite file.");
+    fs.closeSync(fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK));
+  } catch (e) {
+    throw toCustosError(e, { doing: `reading ${file}`, intact: "Nothing was changed." });
+  }
+}
+
 /** Opens the transcript read-only and picks the ceremony; the caller closes the store. */
 function openCeremony(r: Request): { store: TranscriptStore; id: string } {
+  checkReadable(r.transcript);
   let store: TranscriptStore;
   try {
     store = TranscriptStore.openReadOnly(r.transcript);

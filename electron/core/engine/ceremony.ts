@@ -379,7 +379,7 @@ function stepError(view: StepView, e: unknown): CustosError {
   }
   // A file-system or SQLite fault reads as what happened (the disk is full), not as a Node error string.
   const fault = explainFault(e);
-  const msg = fault ? `${fault.what}${fault.path ? ` (${fault.path})` : ""}` : e instanceof Error ? e.message : String(e);
+  const msg = fault ? `${fault.what}${fault.path ? ` (${fault.path.replace(/\/\.([^/]+)\.\d+\.custos-tmp$/, "/$1")})` : ""}` : e instanceof Error ? e.message : String(e);
   return new CustosError("STEP_FAILED", `${where} failed: ${msg}`, "Nothing of this step was recorded; fix the cause and run the step again.", { cause: e, details: { step: view.step.id } });
 }
 

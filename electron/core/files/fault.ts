@@ -1,4 +1,5 @@
 import { CustosError } from "../errors";
+import { TMP_SUFFIX } from "./atomic";
 
 /**
  * The one error boundary: file-system and SQLite failures become messages
@@ -94,14 +95,17 @@ export function toCustosError(e: unknown, ctx: FaultContext = {}): CustosError {
   if (e instanceof CustosError) {
     // Already explained (details.errno), or not a fault at all: as it is.
     if (!x || e.details.errno !== undefined || e.code === "FOLDER_LOCKED" || e.code === "OUTPUT_EXISTS") return e;
-    return new CustosError(x.code, `${e.message}${e.message.includes(x.what) ? "" : ` (${x.what})`}.${intact}`.replace(/\.\./g, "."), hintOf(x, ctx), {
+    const said = e.message.replace(/\.$/, "");
+    return new CustosError(x.code, `${said}${said.includes(x.what) ? "" : ` (${x.what})`}.${intact}`, hintOf(x, ctx), {
       cause: e,
       details: { ...e.details, errno: x.raw },
     });
   }
   if (x) {
     const where = ctx.doing ?? (x.path ? `using ${x.path}` : "");
-    const message = `${where ? `${cap(where)} failed: ` : ""}${x.what}${x.path && !where.includes(x.path) ? ` (${x.path})` : ""}.${intact}`;
+    // A temporary file's name means nothing to a person: the target is in `doing`.
+    const shownPath = x.path && !x.path.endsWith(TMP_SUFFIX) && !where.includes(x.path) ? ` (${x.path})` : "";
+    const message = `${where ? `${cap(where)} failed: ` : ""}${x.what}${shownPath}.${intact}`;
     return new CustosError(x.code, message, hintOf(x, ctx), { cause: e, details: { errno: x.raw } });
   }
   const msg = (e instanceof Error ? e.message : String(e)).split("\n")[0]!.slice(0, 300);

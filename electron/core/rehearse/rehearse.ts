@@ -170,7 +170,7 @@ async function runRehearsal(
     store = undefined;
     if (at.phase === "start" && hold.folder) {
       abandonQuietly(hold.folder);
-      throw toCustosError(e, { intact: `Nothing was left in ${outDir}.`, next: "Run the same command again." });
+      throw toCustosError(e, { doing: `starting the ceremony in ${outDir}`, intact: `Nothing was left in ${outDir}.`, next: "Run the same command again." });
     }
     const resume = `run \`custos rehearse --resume ${outDir}\``;
     if (at.phase === "outputs") throw toCustosError(e, { intact: `The ceremony is complete in ${path.join(outDir, "transcript.sqlite")}; only the final bundle or report is missing.`, next: resume });
