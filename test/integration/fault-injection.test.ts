@@ -26,7 +26,8 @@ import { CLI, ROOT, walk } from "../helpers/files";
 
 const GEN = path.join(ROOT, "ceremony-scripts", "root-key-generation.yaml");
 const STEPS = loadScriptFile(GEN).script.steps.map((s) => s.id);
-const STRACE = ["strace", "-f", "-qq", "--seccomp-bpf", "-o", "/dev/null"];
+// --seccomp-bpf stops only the traced calls (fast), but strace 6.1 then does not deliver an injected signal.
+const STRACE = ["strace", "-f", "-qq", "-o", "/dev/null"];
 const hasStrace = spawnSync("strace", ["-V"]).status === 0;
 const canUnshare = hasStrace && process.getuid?.() === 0 && spawnSync("unshare", ["-m", "true"]).status === 0;
 let work: string;
@@ -63,7 +64,7 @@ async function writeSites(args: string[]): Promise<string[]> {
   return lines.filter((l) => l.split(/\s+/)[0] === main).map((l) => /<([^>]+)>/.exec(l)![1]!.replace(/\/\.([^/]+)\.\d+\.custos-tmp$/, "/$1"));
 }
 
-const inject = (what: string, k: number, extra: string[] = []) => [...STRACE, ...extra, "-e", `trace=${what.split(":")[0]}`, "-e", `inject=${what}:when=${k}`];
+const inject = (what: string, k: number, extra: string[] = []) => [...STRACE, ...(what.includes("signal=") ? [] : ["--seccomp-bpf"]), ...extra, "-e", `trace=${what.split(":")[0]}`, "-e", `inject=${what}:when=${k}`];
 
 /** Files that must be whole wherever a run stopped: parseable, complete, never a truncated mix. */
 function wholeProblems(dir: string, allowTemps: boolean): string[] {
@@ -165,23 +166,40 @@ describe.skipIf(!hasStrace)("a fault at a write site of a rehearsal: a plain mes
     for (const f of walk(done).filter((f) => !/^(transcript\.sqlite|softhsm-tokens\/|\.custos-lock$)/.test(f))) expect(written.has(f), f).toBe(true);
   });
 
-  // Before the ceremony exists: a failed start leaves nothing behind.
+  // Before rehearsal.json exists nothing can have begun: a failed start leaves nothing behind, and
+  // a start killed there leaves only its own leftovers, which the same command clears and starts again.
   it.each([
     ["the lock holder's note", /^\.custos-lock\.json$/],
     ["softhsm2.conf", /^softhsm2\.conf$/],
+    ["rehearsal.json", /^rehearsal\.json$/],
   ])("ENOSPC writing %s: refused, and no --out folder is left", async (name, re) => {
     const dir = path.join(work, `start-${name.replace(/\W+/g, "-")}`);
     const r = await runCli(["rehearse", GEN, "--out", dir], inject("fdatasync:error=ENOSPC", site(re)));
     expect(r.code, r.stderr).toBe(1);
-    expectPlainMessage(r, /the disk is full/, /Free some space .*then run the same command again/);
+    expectPlainMessage(r, /failed: the disk is full/, /Free some space .*then run the same command again/);
     expect(r.stderr).toMatch(/Nothing was left in/);
     expect(fs.existsSync(dir)).toBe(false);
     table.push(`${name} | ENOSPC | refused before the ceremony existed; no folder left`);
   });
 
+  it.each([
+    ["softhsm2.conf", /^softhsm2\.conf$/],
+    ["rehearsal.json", /^rehearsal\.json$/],
+  ])("killed writing %s: the same command starts again in that folder and finishes", async (name, re) => {
+    const dir = path.join(work, `start-kill-${name.replace(/\W+/g, "-")}`);
+    const r = await runCli(["rehearse", GEN, "--out", dir], inject("fdatasync:signal=KILL", site(re)));
+    expect(r.signal).toBe("SIGKILL");
+    expect(fs.existsSync(path.join(dir, "rehearsal.json"))).toBe(false);
+    const resume = await runCli(["rehearse", "--resume", dir]);
+    expect(resume.code).toBe(1);
+    expectPlainMessage(resume, /has no rehearsal\.json/, /run the same `custos rehearse … --out /);
+    const again = await runCli(["rehearse", GEN, "--out", dir]);
+    expect(again.code, again.stderr).toBe(0);
+    await expectFinished(dir);
+    table.push(`${name} | KILL | nothing recorded yet; the same command clears the leftovers and finishes`);
+  });
+
   const cases: Array<[string, RegExp, "ENOSPC" | "EIO" | "KILL"]> = [
-    ["rehearsal.json", /^rehearsal\.json$/, "ENOSPC"],
-    ["rehearsal.json", /^rehearsal\.json$/, "KILL"],
     ["token snapshot (softhsm-token-copies)", /^softhsm-token-copies\//, "ENOSPC"],
     ["token snapshot (softhsm-token-copies)", /^softhsm-token-copies\//, "KILL"],
     ["share card 3 (share-cards/)", /^share-cards\/share-03/, "ENOSPC"],
@@ -240,7 +258,7 @@ describe.skipIf(!hasStrace)("a fault at a write site of a rehearsal: a plain mes
         const dir = path.join(work, `sqlite-${i}`);
         const first = await runCli(["rehearse", GEN, "--out", dir], inject(how, k, ["-P", path.join(dir, "transcript.sqlite-wal")]));
         const problems: string[] = [];
-        if (first.code !== 1 || !what.test(first.stderr) || !/Step \d+ of 15 .*failed/.test(first.stderr) || /\n\s+at /.test(first.stderr)) problems.push(`first run: ${first.code} ${first.stderr}`);
+        if (first.code !== 1 || !what.test(first.stderr) || !/Step \d+ of 15\b.*failed/.test(first.stderr) || /\n\s+at /.test(first.stderr)) problems.push(`first run: ${first.code} ${first.stderr}`);
         if (!/Every step recorded so far is kept in .*transcript\.sqlite/.test(first.stderr)) problems.push(`does not say what is intact: ${first.stderr}`);
         problems.push(...wholeProblems(dir, false));
         const resumed = await runCli(["rehearse", "--resume", dir]);
@@ -253,14 +271,16 @@ describe.skipIf(!hasStrace)("a fault at a write site of a rehearsal: a plain mes
     expect(outcomes.flat()).toEqual([]);
   }, 300_000);
 
-  it("SQLite: ENOSPC while the ceremony is being created leaves no folder", async () => {
+  it("SQLite: ENOSPC while the ceremony's row is created; --resume creates it and finishes", async () => {
     const dir = path.join(work, "sqlite-start");
     const r = await runCli(["rehearse", GEN, "--out", dir], inject("pwrite64:error=ENOSPC", 12, ["-P", path.join(dir, "transcript.sqlite-wal")]));
     expect(r.code).toBe(1);
-    expectPlainMessage(r, /Starting the ceremony in .* failed: the disk is full/, /then run the same command again/);
-    expect(fs.existsSync(dir)).toBe(false);
-    table.push("transcript.sqlite, creating the ceremony | ENOSPC | refused; no folder left");
-  });
+    expectPlainMessage(r, /the disk is full/, /then run `custos rehearse --resume /);
+    const resumed = await runCli(["rehearse", "--resume", dir]);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    await expectFinished(dir);
+    table.push(`transcript.sqlite, creating the ceremony | ENOSPC | ${r.stderr.split("\n")[0]!.replace(/^custos rehearse: /, "").replace(work, "…")} → --resume verifies`);
+  }, 120_000);
 });
 
 describe.skipIf(!hasStrace)("a previously good file survives a fault while it is being replaced", () => {

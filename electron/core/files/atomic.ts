@@ -21,7 +21,8 @@ import { CustosError } from "../errors";
 
 /** Suffix of the temporary files; a folder's lock holder removes leftovers of killed runs. */
 export const TMP_SUFFIX = ".custos-tmp";
-const TMP_NAME = /^\..+\.\d+\.custos-tmp$/;
+/** Names of temporary files made here (`.<name>.<pid>.custos-tmp`). */
+export const TMP_NAME = /^\..+\.\d+\.custos-tmp$/;
 
 export interface AtomicWriteOptions {
   /** File mode for a new file (before umask); default 0o644. */

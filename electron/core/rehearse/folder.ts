@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { CustosError } from "../errors";
-import { removeStaleTemps } from "../files/atomic";
+import { TMP_NAME, removeStaleTemps } from "../files/atomic";
+import { toCustosError } from "../files/fault";
 import { FolderLock, LOCK_FILE, LOCK_NAMES } from "../files/lock";
 
 /** A rehearsal folder this process holds the lock of. */
@@ -35,13 +36,43 @@ export function claimNewFolder(dir: string, command: string): ClaimedFolder {
       if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e; // another run made it a moment ago: the lock decides
     }
   }
-  const lock = FolderLock.acquire(dir, command);
+  let lock: FolderLock;
+  try {
+    lock = FolderLock.acquire(dir, command);
+  } catch (e) {
+    if (created) removeQuietly(dir);
+    throw toCustosError(e, { doing: `locking ${dir}`, intact: created ? `Nothing was left in ${dir}.` : "Nothing was changed.", next: "Run the same command again." });
+  }
   const others = fs.readdirSync(dir).filter((n) => !LOCK_NAMES.includes(n));
-  if (others.length) {
+  if (others.length && others.every((n) => isStartLeftover(dir, n))) {
+    // A start killed before rehearsal.json existed: only its own empty token folder, config and
+    // temporary files are here, no ceremony can have begun, so the same command may start afresh.
+    for (const n of others) fs.rmSync(path.join(dir, n), { recursive: true, force: true });
+  } else if (others.length) {
     lock.release();
     throw new CustosError("REHEARSAL_OUT", `${dir} is not empty.`, "Choose a new or empty folder: a rehearsal never overwrites earlier output (to continue an interrupted one, use --resume).");
   }
   return { dir, lock, created };
+}
+
+/** What only an interrupted start leaves: the SoftHSM config, an empty token folder, temporary files. */
+function isStartLeftover(dir: string, name: string): boolean {
+  if (name === "softhsm2.conf" || TMP_NAME.test(name)) return true;
+  if (name !== "softhsm-tokens") return false;
+  try {
+    return fs.readdirSync(path.join(dir, name)).length === 0;
+  } catch {
+    return false;
+  }
+}
+
+function removeQuietly(dir: string): void {
+  try {
+    fs.rmSync(path.join(dir, LOCK_FILE), { force: true });
+    fs.rmdirSync(dir);
+  } catch {
+    // not ours to clean any more
+  }
 }
 
 /** Locks an existing rehearsal folder for a resume and removes temporary files a killed run left. */

@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { Ceremony, resolveSettings } from "../engine/ceremony";
+import { Ceremony, newCeremonyId, resolveSettings } from "../engine/ceremony";
 import { listNetworkInterfaces } from "../engine/network";
 import type { EngineDeps } from "../engine/types";
 import { CustosError } from "../errors";
@@ -82,26 +82,47 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalOutcome> {
     shares: custodianCount,
     threshold: o.threshold ?? Math.min(loaded.script.quorum.threshold, custodianCount),
   };
-  resolveSettings(loaded.script, startOptions);
+  const settings = resolveSettings(loaded.script, startOptions);
   const modulePath = findPkcs11Module(o.modulePath);
   const outDir = path.resolve(o.outDir);
   const folder = claimNewFolder(outDir, `custos rehearse ${path.basename(o.scriptPath)} --out`);
-  let info: Omit<RehearsalFile, "ceremonyId">;
+  const info = prepareFolder(folder, loaded.script.id, settings, (token) => ({
+    script: path.resolve(o.scriptPath),
+    softhsm: { configPath: token!.configPath, tokenDir: token!.tokenDir, modulePath: token!.modulePath, tokenLabel: TOKEN_LABEL, soPin: randomPin(), userPin: randomPin() },
+    participants: simulatedAttendance(loaded.script, custodianCount),
+  }), modulePath);
+  return runRehearsal(outDir, info, o.log, (deps) => Ceremony.start(deps, loaded, { ...startOptions, ceremonyId: info.ceremonyId }), folder.lock);
+}
+
+/**
+ * Writes the token config and rehearsal.json, with the ceremony id and settings
+ * fixed before the ceremony exists: from then on the folder can always be
+ * resumed (a resume starts a ceremony the transcript does not have yet). A
+ * failure before that removes everything the run made.
+ */
+function prepareFolder(
+  folder: ClaimedFolder,
+  scriptId: string,
+  settings: NonNullable<RehearsalFile["settings"]>,
+  describe: (token: ReturnType<typeof prepareRehearsalTokenDir> | undefined) => Pick<RehearsalFile, "script" | "softhsm" | "participants" | "from">,
+  modulePath: string | undefined,
+): RehearsalFile {
   try {
-    const token = prepareRehearsalTokenDir(outDir, modulePath);
-    info = {
+    const token = modulePath ? prepareRehearsalTokenDir(folder.dir, modulePath) : undefined;
+    const info: RehearsalFile = {
       format: "custos-rehearsal",
       version: 1,
       warning: "REHEARSAL ONLY. This throwaway token, its PINs and these simulated passphrases protect nothing; never use them in production.",
-      script: path.resolve(o.scriptPath),
-      softhsm: { configPath: token.configPath, tokenDir: token.tokenDir, modulePath: token.modulePath, tokenLabel: TOKEN_LABEL, soPin: randomPin(), userPin: randomPin() },
-      participants: simulatedAttendance(loaded.script, custodianCount),
+      ceremonyId: newCeremonyId(scriptId, new Date()),
+      settings: { ...settings },
+      ...describe(token),
     };
+    writeFileAtomic(path.join(folder.dir, "rehearsal.json"), JSON.stringify(info, null, 2) + "\n", { mode: 0o600 });
+    return info;
   } catch (e) {
     abandonQuietly(folder);
-    throw toCustosError(e, { doing: `preparing ${outDir}`, intact: `Nothing was left in ${outDir}.`, next: "Run the same command again." });
+    throw toCustosError(e, { doing: `preparing ${folder.dir}`, intact: `Nothing was left in ${folder.dir}.`, next: "Run the same command again." });
   }
-  return runRehearsal(outDir, info, o.log, (deps) => Ceremony.start(deps, loaded, startOptions), { folder });
 }
 
 function abandonQuietly(folder: ClaimedFolder): void {
@@ -125,7 +146,18 @@ export async function resumeRehearsal(dir: string, log?: (line: string) => void)
     throw e;
   }
   const extra = info.from && !info.softhsm.tokenDir.startsWith(outDir + path.sep) ? [info.from.dir] : [];
-  return runRehearsal(outDir, info, log, (deps) => Ceremony.resume(deps, info.ceremonyId, info.settings), { lock, sourceLocks: extra });
+  return runRehearsal(
+    outDir,
+    info,
+    log,
+    (deps) =>
+      deps.store.getCeremony(info.ceremonyId)
+        ? Ceremony.resume(deps, info.ceremonyId, info.settings)
+        : // Interrupted between rehearsal.json and the ceremony's first row: nothing is recorded yet, so it starts now.
+          Ceremony.start(deps, loadScriptFile(info.script), { mode: "rehearsal", ...info.settings, ceremonyId: info.ceremonyId }),
+    lock,
+    extra,
+  );
 }
 
 /** Reads a rehearsal folder's rehearsal.json, with a message that does not echo its content. */
@@ -134,8 +166,10 @@ function readRehearsalFile(dir: string, code = "REHEARSAL_RESUME", hint = "Point
   try {
     info = JSON.parse(fs.readFileSync(path.join(dir, "rehearsal.json"), "utf8")) as RehearsalFile;
   } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code === "ENOENT" ? "it has no rehearsal.json" : e instanceof SyntaxError ? "its rehearsal.json is damaged" : "its rehearsal.json cannot be read";
-    throw new CustosError(code, `${dir} is not a usable rehearsal folder: ${why}.`, hint);
+    const missing = (e as NodeJS.ErrnoException).code === "ENOENT";
+    const why = missing ? "it has no rehearsal.json" : e instanceof SyntaxError ? "its rehearsal.json is damaged" : "its rehearsal.json cannot be read";
+    // A start interrupted before rehearsal.json existed recorded nothing: the same command starts it again.
+    throw new CustosError(code, `${dir} is not a usable rehearsal folder: ${why}.`, missing && code === "REHEARSAL_RESUME" ? `${hint} If a rehearsal was interrupted while starting, run the same \`custos rehearse … --out ${dir}\` again.` : hint);
   }
   if (info?.format !== "custos-rehearsal" || typeof info.ceremonyId !== "string" || !info.softhsm || !Array.isArray(info.participants)) {
     throw new CustosError(code, `${dir} is not a usable rehearsal folder: its rehearsal.json is not one Custos wrote.`, hint);
@@ -143,35 +177,29 @@ function readRehearsalFile(dir: string, code = "REHEARSAL_RESUME", hint = "Point
   return info;
 }
 
-/** How the run holds its folder: a new folder claimed by this run, or the lock of an existing one. */
-type Hold = { folder: ClaimedFolder; lock?: undefined; sourceLocks?: string[] } | { lock: FolderLock; folder?: undefined; sourceLocks?: string[] };
-
+/** Runs the ceremony of a locked rehearsal folder to its end; every failure says what is kept and to resume. */
 async function runRehearsal(
   outDir: string,
-  info: Omit<RehearsalFile, "ceremonyId"> & { ceremonyId?: string },
+  info: RehearsalFile,
   logFn: ((line: string) => void) | undefined,
   open: (deps: EngineDeps) => Ceremony,
-  hold: Hold,
+  lock: FolderLock,
+  sourceFolders: string[] = [],
   shareTextOverride?: ShareTextOverride,
 ): Promise<RehearsalOutcome> {
   const log = logFn ?? (() => {});
-  const lock = hold.folder?.lock ?? hold.lock!;
   // A destruction rehearsal changes its source's token: that folder gets a writer's lock too.
   const sourceLocks: FolderLock[] = [];
-  const at: { phase: "start" | "steps" | "outputs" } = { phase: info.ceremonyId ? "steps" : "start" };
+  const at: { phase: "steps" | "outputs" } = { phase: "steps" };
   let store: TranscriptStore | undefined;
   try {
-    for (const dir of hold.sourceLocks ?? []) sourceLocks.push(claimExistingFolder(dir, `custos rehearse (destruction, from ${outDir})`));
+    for (const dir of sourceFolders) sourceLocks.push(claimExistingFolder(dir, `custos rehearse (destruction, from ${outDir})`));
     if (lock.previous) log(`taking over ${outDir} from an interrupted run (process ${lock.previous.pid}, since ${lock.previous.since})`);
     store = TranscriptStore.open(path.join(outDir, "transcript.sqlite"));
     return await runLocked(outDir, info, log, open, store, shareTextOverride, (p) => (at.phase = p));
   } catch (e) {
     store?.close();
     store = undefined;
-    if (at.phase === "start" && hold.folder) {
-      abandonQuietly(hold.folder);
-      throw toCustosError(e, { doing: `starting the ceremony in ${outDir}`, intact: `Nothing was left in ${outDir}.`, next: "Run the same command again." });
-    }
     const resume = `run \`custos rehearse --resume ${outDir}\``;
     if (at.phase === "outputs") throw toCustosError(e, { intact: `The ceremony is complete in ${path.join(outDir, "transcript.sqlite")}; only the final bundle or report is missing.`, next: resume });
     throw toCustosError(e, { intact: `Every step recorded so far is kept in ${path.join(outDir, "transcript.sqlite")}.`, next: resume });
@@ -184,17 +212,17 @@ async function runRehearsal(
 
 async function runLocked(
   outDir: string,
-  info: Omit<RehearsalFile, "ceremonyId"> & { ceremonyId?: string },
+  info: RehearsalFile,
   log: (line: string) => void,
   open: (deps: EngineDeps) => Ceremony,
   store: TranscriptStore,
   shareTextOverride: ShareTextOverride | undefined,
-  setPhase: (p: "steps" | "outputs") => void,
+  setPhase: (p: "outputs") => void,
 ): Promise<RehearsalOutcome> {
   const token = { configPath: info.softhsm.configPath, tokenDir: info.softhsm.tokenDir, modulePath: info.softhsm.modulePath, env: { SOFTHSM2_CONF: info.softhsm.configPath } };
   const guard = new SoftHsmTokenGuard(info.softhsm.tokenDir, path.join(outDir, "softhsm-token-copies"));
   // Only this rehearsal's own token folder is ever repaired; a destruction rehearsal's source token has objects.
-  const initRecorded = !!info.ceremonyId && store.entries(info.ceremonyId).some((e) => e.body.action === "init-token");
+  const initRecorded = store.entries(info.ceremonyId).some((e) => e.body.action === "init-token");
   const repaired = guard.repair(initRecorded);
   if (repaired.length) log(`SoftHSM token left broken by the interruption: ${repaired.join(", ")}`);
   if (initRecorded) guard.snapshot(); // a kill between recording a step and copying the token left no copy
@@ -222,11 +250,6 @@ async function runLocked(
   let ceremony: Ceremony | undefined;
   try {
     ceremony = open(deps);
-    if (!info.ceremonyId) {
-      const full: RehearsalFile = { ...info, ceremonyId: ceremony.id, settings: { ...ceremony.settings } };
-      writeFileAtomic(path.join(outDir, "rehearsal.json"), JSON.stringify(full, null, 2) + "\n", { mode: 0o600 });
-    }
-    setPhase("steps"); // from here on the folder can be resumed
     const total = ceremony.script.steps.length;
     log(`REHEARSAL ${ceremony.id}: ${ceremony.script.title} (sha256 ${ceremony.meta.scriptSha256.slice(0, 16)}…)${ceremony.completedSteps ? `, resuming at step ${ceremony.completedSteps + 1}` : ""}`);
     await ceremony.runToEnd((e) => {
@@ -328,29 +351,19 @@ export async function rehearseFrom(o: RehearseFromOptions): Promise<RehearsalOut
     shares: loaded.script.kind === "resplit" ? newSet : undefined,
     threshold: loaded.script.kind === "resplit" ? (o.threshold ?? Math.min(loaded.script.quorum.threshold, newSet)) : undefined,
   };
-  resolveSettings(loaded.script, startOptions);
+  const settings = resolveSettings(loaded.script, startOptions);
   const destruction = loaded.script.kind === "destruction";
   const modulePath = destruction ? undefined : findPkcs11Module(o.modulePath);
   const outDir = path.resolve(o.outDir);
   const folder = claimNewFolder(outDir, `custos rehearse ${path.basename(o.scriptPath)} --from`);
-  let info: Omit<RehearsalFile, "ceremonyId">;
-  try {
-    const officers = simulatedAttendance(loaded.script, newSet, ["custodian"], prior.participants.map((p) => p.name));
-    const token = destruction ? undefined : prepareRehearsalTokenDir(outDir, modulePath);
-    info = {
-      format: "custos-rehearsal",
-      version: 1,
-      warning: "REHEARSAL ONLY. This throwaway token, its PINs and these simulated passphrases protect nothing; never use them in production.",
-      script: path.resolve(o.scriptPath),
-      softhsm: token
-        ? { configPath: token.configPath, tokenDir: token.tokenDir, modulePath: token.modulePath, tokenLabel: TOKEN_LABEL, soPin: randomPin(), userPin: randomPin() }
-        : { ...prior.softhsm },
-      participants: [...officers, ...present],
-      from: { dir: fromDir, transcript, backup: backupPath, shares: chosen },
-    };
-  } catch (e) {
-    abandonQuietly(folder);
-    throw toCustosError(e, { doing: `preparing ${outDir}`, intact: `Nothing was left in ${outDir}.`, next: "Run the same command again." });
-  }
-  return runRehearsal(outDir, info, o.log, (deps) => Ceremony.start(deps, loaded, startOptions), { folder, sourceLocks: destruction ? [fromDir] : [] }, o.shareTextOverride);
+  const officers = simulatedAttendance(loaded.script, newSet, ["custodian"], prior.participants.map((p) => p.name));
+  const info = prepareFolder(folder, loaded.script.id, settings, (token) => ({
+    script: path.resolve(o.scriptPath),
+    softhsm: token
+      ? { configPath: token.configPath, tokenDir: token.tokenDir, modulePath: token.modulePath, tokenLabel: TOKEN_LABEL, soPin: randomPin(), userPin: randomPin() }
+      : { ...prior.softhsm },
+    participants: [...officers, ...present],
+    from: { dir: fromDir, transcript, backup: backupPath, shares: chosen },
+  }), modulePath);
+  return runRehearsal(outDir, info, o.log, (deps) => Ceremony.start(deps, loaded, { ...startOptions, ceremonyId: info.ceremonyId }), folder.lock, destruction ? [fromDir] : [], o.shareTextOverride);
 }
