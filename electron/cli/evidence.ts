@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { CustosError } from "../core/errors";
-import { writeFileAtomic } from "../core/files/atomic";
+import { removeDeadTemps, writeFileAtomic } from "../core/files/atomic";
 import { toCustosError } from "../core/files/fault";
 import { checkOutPath } from "../core/files/paths";
 import { renderReport } from "../core/report";
@@ -79,6 +79,7 @@ function openCeremony(r: Request): { store: TranscriptStore; id: string } {
 
 function write(out: string, data: Buffer | string, force: boolean): void {
   try {
+    removeDeadTemps(out); // a killed earlier run's half-written temporary file
     writeFileAtomic(out, data, { overwrite: force });
   } catch (e) {
     throw toCustosError(e, {

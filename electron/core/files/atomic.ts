@@ -140,6 +140,36 @@ export function removeStaleTemps(dir: string, depth = 2): string[] {
   return removed;
 }
 
+/**
+ * Removes temporary files for `target` left by writers that no longer run
+ * (killed mid-write). For outputs outside a locked folder (`--out`): a live
+ * writer's temporary file is left alone, so two commands never race on it.
+ */
+export function removeDeadTemps(target: string): void {
+  const dir = path.dirname(target);
+  const prefix = `.${path.basename(target)}.`;
+  let names: string[];
+  try {
+    names = fs.readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    if (!n.startsWith(prefix) || !n.endsWith(TMP_SUFFIX)) continue;
+    const pid = Number(n.slice(prefix.length, -TMP_SUFFIX.length));
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && !processAlive(pid)) unlinkQuietly(path.join(dir, n));
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
 function closeQuietly(fd: number): void {
   try {
     fs.closeSync(fd);
