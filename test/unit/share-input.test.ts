@@ -1,0 +1,37 @@
+// Share entry is linear in its input and capped: a pasted megabyte or a long
+// hex string is refused at once instead of being "repaired" digit by digit.
+import { describe, expect, it } from "vitest";
+import { MAX_SHARE_INPUT, decodeShare, encodeShare } from "../../electron/core/shares/encoding";
+
+const time = (f: () => unknown) => {
+  const t0 = performance.now();
+  try {
+    f();
+  } catch {
+    // refusals are what is timed
+  }
+  return performance.now() - t0;
+};
+
+describe("share input bounds", () => {
+  it("refuses input over the cap by its length, without echoing it", () => {
+    const long = "abandon ".repeat(400);
+    expect(long.length).toBeGreaterThan(MAX_SHARE_INPUT);
+    expect(() => decodeShare(long)).toThrow(/is \d+ characters long; a share card has far fewer/);
+    expect(time(() => decodeShare("f".repeat(5_000_000)))).toBeLessThan(200);
+  });
+
+  it("a long hex string just under the cap is refused quickly (no quadratic single-digit repair)", () => {
+    const hex = "0123456789abcdef".repeat(MAX_SHARE_INPUT / 16);
+    expect(hex.length).toBe(MAX_SHARE_INPUT);
+    expect(() => decodeShare(hex)).toThrow(/hex form has 2048 characters; expected/);
+    expect(time(() => decodeShare(hex))).toBeLessThan(100);
+  });
+
+  it("a real share with one wrong hex digit is still repaired and named", () => {
+    const { hex } = encodeShare({ ceremonyId: "c-1", index: 2, share: new Uint8Array(33).fill(7) });
+    const bad = hex.slice(0, 20) + (hex[20] === "0" ? "1" : "0") + hex.slice(21);
+    expect(() => decodeShare(bad)).toThrow(/character 21 appears to be wrong/);
+    expect(decodeShare(hex).index).toBe(2);
+  });
+});
