@@ -21,13 +21,6 @@ describe("share input bounds", () => {
     expect(time(() => decodeShare("f".repeat(5_000_000)))).toBeLessThan(200);
   });
 
-  it("a long hex string just under the cap is refused quickly (no quadratic single-digit repair)", () => {
-    const hex = "0123456789abcdef".repeat(MAX_SHARE_INPUT / 16);
-    expect(hex.length).toBe(MAX_SHARE_INPUT);
-    expect(() => decodeShare(hex)).toThrow(/hex form has 2048 characters; expected/);
-    expect(time(() => decodeShare(hex))).toBeLessThan(100);
-  });
-
   it("tokens are trimmed and compared in linear time (was quadratic on 'x-----…-----x' and slow on one long word)", () => {
     for (const text of ["x" + "-".repeat(2000) + "x", "abandonx".repeat(250), "1." + ")".repeat(2000) + "zoo"]) {
       expect(text.length).toBeLessThanOrEqual(MAX_SHARE_INPUT + 8);

@@ -496,11 +496,9 @@ function decodeHex(compact: string, expectedTag: string | undefined): Uint8Array
   const flaw = payloadFlaw(buf);
   if (flaw === null) return buf;
 
-  // One wrong hex digit: try all 15 alternatives at each position (cheap), only at a length a share
-  // can have: on longer input each try would hash it all again (quadratic in the input).
+  // One wrong hex digit: try all 15 alternatives at each position (cheap).
   const fixes: { pos: number; key: string; tag: string }[] = [];
-  const repairable = s.length <= (MAX_SHARE_BYTES + OVERHEAD_BYTES) * 2;
-  for (let pos = 0; repairable && pos < s.length; pos++) {
+  for (let pos = 0; pos < s.length; pos++) {
     const byte = pos >> 1;
     const orig = buf[byte]!;
     const shift = pos & 1 ? 0 : 4;
