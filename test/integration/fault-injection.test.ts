@@ -184,10 +184,8 @@ describe.skipIf(!hasStrace)("a fault at a write site of a rehearsal: a plain mes
     table.push(`${name} | ENOSPC | refused before the ceremony existed; no folder left`);
   });
 
-  it.each([
-    ["softhsm2.conf", /^softhsm2\.conf$/],
-    ["rehearsal.json", /^rehearsal\.json$/],
-  ])("killed writing %s: the same command starts again in that folder and finishes", async (name, re) => {
+  // (A kill writing softhsm2.conf leaves the same kind of leftovers; one case, as a kill is traced without seccomp, slowly.)
+  it.each([["rehearsal.json", /^rehearsal\.json$/]])("killed writing %s: the same command starts again in that folder and finishes", async (name, re) => {
     const dir = path.join(work, `start-kill-${name.replace(/\W+/g, "-")}`);
     const r = await runCli(["rehearse", GEN, "--out", dir], inject("fdatasync:signal=KILL", site(re)));
     expect(r.signal).toBe("SIGKILL");

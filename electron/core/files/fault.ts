@@ -96,7 +96,8 @@ export function toCustosError(e: unknown, ctx: FaultContext = {}): CustosError {
     // Already explained (details.errno), or not a fault at all: as it is.
     if (!x || e.details.errno !== undefined || e.code === "FOLDER_LOCKED" || e.code === "OUTPUT_EXISTS") return e;
     const said = e.message.replace(/\.$/, "");
-    return new CustosError(x.code, `${said}${said.includes(x.what) ? "" : ` (${x.what})`}.${intact}`, hintOf(x, ctx), {
+    const what = said.includes(x.what) ? "" : said.endsWith(" failed") ? `: ${x.what}` : ` (${x.what})`;
+    return new CustosError(x.code, `${said}${what}.${intact}`, hintOf(x, ctx), {
       cause: e,
       details: { ...e.details, errno: x.raw },
     });
@@ -116,6 +117,15 @@ export function toCustosError(e: unknown, ctx: FaultContext = {}): CustosError {
 function hintOf(x: Explained, ctx: FaultContext): string {
   const next = ctx.next ? lower(ctx.next).replace(/\.$/, "") : "try again";
   return `${x.todo}, then ${next}.`;
+}
+
+/**
+ * Names what was being done when something below failed, for the boundary to
+ * explain later ("Copying the SoftHSM token after step 6 failed: the disk is
+ * full. …"); a CustosError passes unchanged.
+ */
+export function whileDoing(doing: string, e: unknown): unknown {
+  return e instanceof CustosError ? e : new CustosError("FAILED", `${cap(doing)} failed`, "", { cause: e });
 }
 
 const cap = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);

@@ -5,7 +5,7 @@ import { listNetworkInterfaces } from "../engine/network";
 import type { EngineDeps } from "../engine/types";
 import { CustosError } from "../errors";
 import { writeFileAtomic } from "../files/atomic";
-import { toCustosError } from "../files/fault";
+import { toCustosError, whileDoing } from "../files/fault";
 import type { FolderLock } from "../files/lock";
 import { SoftHsmTokenGuard, findPkcs11Module, openRehearsalHsm, prepareRehearsalTokenDir, randomPin } from "../hsm";
 import { renderReport } from "../report/report";
@@ -223,9 +223,21 @@ async function runLocked(
   const guard = new SoftHsmTokenGuard(info.softhsm.tokenDir, path.join(outDir, "softhsm-token-copies"));
   // Only this rehearsal's own token folder is ever repaired; a destruction rehearsal's source token has objects.
   const initRecorded = store.entries(info.ceremonyId).some((e) => e.body.action === "init-token");
-  const repaired = guard.repair(initRecorded);
+  const snapshot = (after: string) => {
+    try {
+      guard.snapshot();
+    } catch (e) {
+      throw whileDoing(`copying the SoftHSM token ${after}`, e);
+    }
+  };
+  let repaired: string[];
+  try {
+    repaired = guard.repair(initRecorded);
+  } catch (e) {
+    throw whileDoing("repairing the SoftHSM token left by the interruption", e);
+  }
   if (repaired.length) log(`SoftHSM token left broken by the interruption: ${repaired.join(", ")}`);
-  if (initRecorded) guard.snapshot(); // a kill between recording a step and copying the token left no copy
+  if (initRecorded) snapshot("on resuming"); // a kill between recording a step and copying the token left no copy
   const from = info.from;
   const room = new SimulatedRoom({
     outDir,
@@ -249,17 +261,30 @@ async function runLocked(
   };
   let ceremony: Ceremony | undefined;
   try {
-    ceremony = open(deps);
+    try {
+      ceremony = open(deps);
+    } catch (e) {
+      throw whileDoing(`opening the ceremony in ${path.join(outDir, "transcript.sqlite")}`, e);
+    }
     const total = ceremony.script.steps.length;
     log(`REHEARSAL ${ceremony.id}: ${ceremony.script.title} (sha256 ${ceremony.meta.scriptSha256.slice(0, 16)}…)${ceremony.completedSteps ? `, resuming at step ${ceremony.completedSteps + 1}` : ""}`);
     await ceremony.runToEnd((e) => {
-      guard.snapshot();
+      snapshot(`after step ${e.body.seq}`);
       log(`  [${e.body.seq}/${total}] ${e.body.stepId} (${e.body.action}) ${e.entryHash.slice(0, 12)}`);
     });
     setPhase("outputs");
     const bundle = exportBundle(store, ceremony.id, bundleTime(store, ceremony.id));
-    writeFileAtomic(path.join(outDir, "bundle.json"), bundleToJson(bundle));
-    writeFileAtomic(path.join(outDir, "report.pdf"), await renderReport(bundle));
+    for (const [name, data] of [
+      ["bundle.json", () => Promise.resolve(Buffer.from(bundleToJson(bundle)))],
+      ["report.pdf", () => renderReport(bundle)],
+    ] as const) {
+      const target = path.join(outDir, name);
+      try {
+        writeFileAtomic(target, await data());
+      } catch (e) {
+        throw whileDoing(`writing ${target}`, e);
+      }
+    }
     log(`done: ${outDir}`);
     return { ceremonyId: ceremony.id, outDir, entries: bundle.entries.length };
   } finally {
