@@ -69,7 +69,10 @@ function openCeremony(r: Request): { store: TranscriptStore; id: string } {
         "",
       );
     }
-    if (!all.some((c) => c.id === id)) throw new CustosError("CEREMONY_NOT_FOUND", `No ceremony ${id} in ${r.transcript}.`, "Run without --ceremony to list the ceremonies it holds.");
+    if (!all.some((c) => c.id === id)) {
+      const shown = /^[\w.-]{1,100}$/.test(id) ? id : JSON.stringify(id.slice(0, 60));
+      throw new CustosError("CEREMONY_NOT_FOUND", `No ceremony ${shown} in ${r.transcript}.`, "Run without --ceremony to list the ceremonies it holds.");
+    }
     return { store, id };
   } catch (e) {
     store.close();
