@@ -1,7 +1,6 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { z } from "zod";
 import type { ChannelRequest } from "../../shared/ipc";
 import { Ceremony, newCeremonyId, resolveSettings } from "../engine/ceremony";
 import { listNetworkInterfaces } from "../engine/network";
@@ -18,10 +17,14 @@ import { lintScriptFile, loadScriptFile } from "../script/load";
 import { readVerifiedSource, verifyAnyFile } from "../source";
 import { bundleToJson, exportBundle } from "../transcript/bundle";
 import { TranscriptStore } from "../transcript/store";
+import { detailOf, guardHandlers, shownOf, type AppLogger } from "./boundary";
 import type { Handlers } from "./dispatch";
 import { PromptBroker, type Prompt, type ShownError } from "./prompts";
 import { UiDriver } from "./ui-driver";
+import { CEREMONY_ID, SessionFileSchema, type SessionFile } from "./session-file";
 import { hashWords } from "./words";
+
+export type { AppLogger } from "./boundary";
 
 export interface AppServiceOptions {
   /** Where the transcript database, rehearsal tokens and ceremony artifacts live. */
@@ -43,8 +46,6 @@ export interface AppServiceOptions {
   log?: AppLogger;
 }
 
-/** The service's log: one call per event; `detail` may hold a stack trace. */
-export type AppLogger = (level: "error" | "warn" | "info", message: string, detail?: string) => void;
 
 /** What the renderer shows; the only prompt carrying secrets is a share being handed out, and only while open. */
 export interface SessionState {
@@ -70,23 +71,6 @@ export interface SessionState {
   lastEntry: null | { seq: number; stepId: string; action: string; entryHash: string };
 }
 
-/** session.json in a ceremony's folder: how to reopen it (module, token config, start settings). */
-const SessionFileSchema = z
-  .object({
-    ceremonyId: z.string(),
-    /** The start settings, so a resume before entry 1 keeps them. */
-    settings: z.object({ algorithm: z.string(), threshold: z.number(), shares: z.number() }).optional(),
-    mode: z.enum(["rehearsal", "production"]),
-    softhsmConfig: z.string().optional(),
-    /** The rehearsal token folder this session made (removed again if its start fails). */
-    tokenFolder: z.string().optional(),
-    modulePath: z.string(),
-  })
-  .strip();
-type SessionFile = z.infer<typeof SessionFileSchema>;
-
-/** Ceremony ids as newCeremonyId makes them: script id, date, random hex. Nothing else names a folder. */
-const CEREMONY_ID = /^[a-z][a-z0-9-]{0,63}-\d{4}-\d{2}-\d{2}-[0-9a-f]{8}$/;
 
 /** The core object behind the IPC channels: one ceremony session at a time. */
 export function createAppService(o: AppServiceOptions): { handlers: Handlers; close(): void } {
@@ -387,25 +371,9 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; cl
     return p;
   }
 
-  // The one error boundary of the service: every handler's failure reaches the screen as a plain
-  // message (what happened, what is intact, what to do) and its detail goes to the log.
-  const guarded = Object.fromEntries(
-    Object.entries(handlers).map(([channel, h]) => [
-      channel,
-      async (req: unknown) => {
-        try {
-          return await (h as (r: unknown) => Promise<unknown>)(req);
-        } catch (e) {
-          const err = toCustosError(e);
-          if (!(e instanceof CustosError) || err !== e) log("error", `${channel}: ${err.code}: ${err.message}`, detailOf(e));
-          throw err;
-        }
-      },
-    ]),
-  ) as Handlers;
 
   return {
-    handlers: guarded,
+    handlers: guardHandlers(handlers, log),
     close() {
       broker.cancel("Custos is closing.");
       ceremony?.close();
@@ -415,16 +383,6 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; cl
   };
 }
 
-function shownOf(err: CustosError): ShownError {
-  return { code: err.code, message: err.message, hint: err.hint, details: { ...err.details } };
-}
-
-/** The original error with its stack, for the log only. */
-function detailOf(e: unknown): string {
-  const parts: string[] = [];
-  for (let cur: unknown = e, i = 0; cur && i < 5; cur = (cur as { cause?: unknown }).cause, i++) parts.push(cur instanceof Error ? (cur.stack ?? cur.message) : String(cur));
-  return parts.join("\ncaused by: ");
-}
 
 /** Entries for the viewer: verified when possible, shown with the verdict either way. */
 function readVerifiedSourceLoose(file: string, ceremonyId?: string) {
