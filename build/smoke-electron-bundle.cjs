@@ -1,12 +1,16 @@
 #!/usr/bin/env node
-// Smoke test of dist/electron/main.cjs without an Electron binary: loads the
-// bundle under plain Node with a stand-in "electron" module, lets it start
-// the real core service (in a temporary data folder), then calls the IPC
-// handler it registered. Proves the bundle resolves every require (externals
-// included) and wires app -> hardening -> service -> IPC -> window.
+// Smoke test of the built app without an Electron binary: loads
+// dist/electron/main.cjs under plain Node with a stand-in "electron" module
+// whose utilityProcess.fork is child_process.fork, so the real core host
+// bundle (dist/electron/core-host.cjs) runs as a child, exactly as it would in
+// a utility process. Checks that the main process wires hardening -> host ->
+// front -> IPC -> window, that requests reach the host and back, that quitting
+// stops the host cleanly, and that the main process itself loaded no native
+// module (process.dlopen is watched). Prints one JSON line with what it saw.
 // Usage: node build/esbuild-electron.mjs && node build/smoke-electron-bundle.cjs
 "use strict";
 const assert = require("node:assert/strict");
+const { fork } = require("node:child_process");
 const { EventEmitter } = require("node:events");
 const fs = require("node:fs");
 const Module = require("node:module");
@@ -20,19 +24,37 @@ if (!fs.existsSync(main)) {
   process.exit(1);
 }
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "custos-smoke-"));
+// Development-only overrides (a packaged build ignores them): throwaway folders,
+// and the Node-ABI SQLite module in a folder of its own, as native-electron/ would be.
+process.env.CUSTOS_USER_DATA_DIR = path.join(tmp, "userData");
 process.env.CUSTOS_DATA_DIR = path.join(tmp, "data");
+process.env.CUSTOS_KDF_COST = "test";
+const binding = path.join(tmp, "native", "better_sqlite3.node");
+fs.mkdirSync(path.dirname(binding));
+fs.copyFileSync(path.join(root, "node_modules", "better-sqlite3", "build", "Release", "better_sqlite3.node"), binding);
+process.env.CUSTOS_SQLITE_BINDING = binding;
+
+// What the main process loads: every dlopen, and every module it requires.
+const dlopened = [];
+const dlopen = process.dlopen;
+process.dlopen = function (module, filename, ...rest) {
+  dlopened.push(filename);
+  return dlopen.call(this, module, filename, ...rest);
+};
+const required = new Set();
 
 let ready;
 const whenReady = new Promise((r) => (ready = r));
-const setPaths = { appData: path.join(tmp, "appData") };
 const app = Object.assign(new EventEmitter(), {
   isPackaged: false,
-  getPath: (n) => setPaths[n] ?? path.join(tmp, n),
-  setPath: (n, v) => (setPaths[n] = v),
+  getVersion: () => "0.0.0-smoke",
+  getPath: (n) => path.join(tmp, n),
+  setPath: (n, v) => (app.paths[n] = v),
+  paths: {},
   enableSandbox: () => (app.sandboxed = true),
   requestSingleInstanceLock: () => true,
   whenReady: () => whenReady,
-  quit: () => {},
+  quit: () => (app.quitCalled = (app.quitCalled ?? 0) + 1),
   exit: (code) => assert.fail(`app.exit(${code})`),
   commandLine: { hasSwitch: () => false },
   getAppMetrics: () => [],
@@ -43,7 +65,8 @@ class BrowserWindow extends EventEmitter {
   constructor(options) {
     super();
     this.options = options;
-    this.webContents = {};
+    this.id = windows.length + 1;
+    this.webContents = Object.assign(new EventEmitter(), { forcefullyCrashRenderer() {} });
     windows.push(this);
   }
   loadFile(file) {
@@ -57,20 +80,66 @@ class BrowserWindow extends EventEmitter {
     return windows.find((w) => w.webContents === wc) ?? null;
   }
 }
+const hosts = [];
+const utilityProcess = {
+  fork(modulePath, args, options) {
+    const child = fork(modulePath, args, { serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"], env: options.env });
+    hosts.push(child);
+    return Object.assign(new EventEmitter(), {
+      get pid() {
+        return child.pid;
+      },
+      postMessage: (m) => child.send(m),
+      on(event, cb) {
+        child.on(event, cb);
+        return this;
+      },
+      once(event, cb) {
+        child.once(event, cb);
+        return this;
+      },
+      kill: () => child.kill("SIGTERM"),
+    });
+  },
+};
 const ipc = {};
-const electron = { app, BrowserWindow, session, ipcMain: { handle: (channel, fn) => (ipc[channel] = fn) }, dialog: { showErrorBox: (t, m) => assert.fail(`${t}: ${m}`) } };
+const dialogs = [];
+const electron = {
+  app,
+  BrowserWindow,
+  session,
+  utilityProcess,
+  ipcMain: { handle: (channel, fn) => (ipc[channel] = fn) },
+  Menu: { buildFromTemplate: (t) => t, setApplicationMenu: (m) => (app.menu = m) },
+  shell: { openPath: async () => "" },
+  dialog: {
+    showMessageBox: async (...a) => (dialogs.push(a), { response: 0 }),
+    showOpenDialog: async () => ({ canceled: true, filePaths: [] }),
+    showSaveDialog: async () => ({ canceled: true }),
+    showErrorBox: (t, m) => assert.fail(`${t}: ${m}`),
+  },
+};
 const load = Module._load;
 Module._load = function (request, ...rest) {
+  required.add(request);
   return request === "electron" ? electron : load.call(this, request, ...rest);
 };
 
 (async () => {
   require(main);
+  Module._load = load;
   ready();
-  await new Promise((r) => setTimeout(r, 100));
+  const until = async (what, ms = 20000) => {
+    const t0 = Date.now();
+    while (!what()) {
+      if (Date.now() - t0 > ms) throw new Error("timed out");
+      await new Promise((r) => setTimeout(r, 25));
+    }
+  };
+  await until(() => windows.length === 1);
   assert.ok(app.sandboxed, "app.enableSandbox() was called");
-  assert.equal(setPaths.userData, path.join(tmp, "appData", "Custos"));
-  assert.equal(windows.length, 1, "one window");
+  assert.equal(app.paths.userData, path.join(tmp, "userData"));
+  assert.ok(Array.isArray(app.menu), "an application menu is set");
   const win = windows[0];
   assert.equal(win.options.title, "Custos");
   assert.equal(win.options.webPreferences.sandbox, true);
@@ -85,17 +154,37 @@ Module._load = function (request, ...rest) {
   const foreign = { sender: win.webContents, senderFrame: { url: "https://evil.example/", parent: null } };
   assert.equal((await invoke(foreign, "app:info", {})).code, "IPC_UNTRUSTED_SENDER");
   assert.equal((await invoke(ours, "ceremony:start", { script: "root-key-generation.yaml", mode: "evil" })).code, "IPC_INVALID_PAYLOAD");
+  assert.equal((await invoke(ours, "verify:file", { path: "/etc/passwd" })).code, "IPC_INVALID_PAYLOAD");
+  assert.deepEqual(await invoke(ours, "file:open", { purpose: "verify" }), { ok: true, value: null }, "a cancelled dialog answers null");
+  const started = await invoke(ours, "ceremony:start", { script: "root-key-generation.yaml", mode: "rehearsal" });
+  assert.equal(started.ok, true, JSON.stringify(started));
   let answer;
   session.filter({ url: "https://example.com/", resourceType: "xhr" }, (r) => (answer = r));
   assert.deepEqual(answer, { cancel: true });
   session.filter({ url: `file://${win.loaded}`, resourceType: "mainFrame" }, (r) => (answer = r));
   assert.deepEqual(answer, { cancel: false });
-  app.emit("will-quit");
-  assert.ok(fs.existsSync(path.join(tmp, "data", "transcript.sqlite")), "the service opened its database in the data folder");
-  console.log("smoke-electron-bundle: ok (bundle loads, service answers app:info, sender check and request filter active)");
+  assert.equal(hosts.length, 1, "one core host");
+  const host = hosts[0];
+
+  // Quit: nothing is running, so no question; the host is asked to stop and exits 0.
+  const exited = new Promise((r) => host.once("exit", (code, signal) => r({ code, signal })));
+  app.emit("before-quit", { preventDefault: () => (app.quitPrevented = true) });
+  assert.deepEqual(await exited, { code: 0, signal: null });
+  await until(() => app.quitCalled === 1);
+  assert.equal(dialogs.length, 0, "no dialog when nothing is in progress");
+  assert.ok(fs.existsSync(path.join(tmp, "data", "transcript.sqlite")), "the host opened its database in the data folder");
+  const log = fs.readFileSync(path.join(tmp, "userData", "logs", "custos.log"), "utf8");
+  assert.match(log, /core host \d+ ready/);
+
+  const natives = ["better-sqlite3", "graphene-pk11", "pkcs11js", "pdfkit"].filter((n) => required.has(n));
+  const summary = { ok: true, hostPid: host.pid, mainPid: process.pid, dlopened, nativeRequires: natives, requires: [...required].sort() };
+  assert.deepEqual(dlopened, [], "the main process dlopen()ed nothing");
+  assert.deepEqual(natives, [], "the main process required no native package");
+  console.log(JSON.stringify(summary));
 })()
   .catch((e) => {
     console.error(`smoke-electron-bundle: FAILED: ${e.stack ?? e}`);
     process.exitCode = 1;
+    for (const h of hosts) h.kill("SIGKILL");
   })
   .finally(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -1,4 +1,5 @@
 import { toCustosError } from "../core/files/fault";
+import { safe } from "./escape";
 import type { Out } from "./io";
 
 /**
@@ -12,7 +13,8 @@ export function reportFailure(cmd: string | undefined, e: unknown, io: Out, usag
     return 2;
   }
   const err = toCustosError(e);
-  io.err(`custos ${cmd}: ${err.message}${err.hint ? `\n  ${err.hint}` : ""}`);
+  // Messages may quote what a transcript says (attacker-controlled): escaped, never raw control characters.
+  io.err(`custos ${safe(cmd)}: ${safe(err.message)}${err.hint ? `\n  ${safe(err.hint)}` : ""}`);
   if (process.env.CUSTOS_DEBUG === "1") io.err(String((e as Error)?.stack ?? e));
   return err.code === "USAGE" ? 2 : 1;
 }

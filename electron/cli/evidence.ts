@@ -6,8 +6,11 @@ import { removeDeadTemps, writeFileAtomic } from "../core/files/atomic";
 import { toCustosError } from "../core/files/fault";
 import { checkOutPath } from "../core/files/paths";
 import { renderReport } from "../core/report";
+import { verifyAnyFile } from "../core/source";
 import { bundleToJson, exportBundle } from "../core/transcript/bundle";
 import { TranscriptStore } from "../core/transcript/store";
+import { describeFailure } from "../core/transcript/verify/index";
+import { safe } from "./escape";
 import type { Out } from "./io";
 
 /**
@@ -15,7 +18,9 @@ import type { Out } from "./io";
  * file. The transcript is opened read-only (never migrated, switched to WAL or
  * created); the output is checked before anything is read (not an input, not
  * an existing file without --force) and written atomically, so a kill or a
- * full disk leaves the previous file whole.
+ * full disk leaves the previous file whole. A transcript that does not verify
+ * is neither exported nor reported (a report only with --allow-not-intact,
+ * marked NOT INTACT on every page): either would lend it the look of evidence.
  */
 
 interface Request {
@@ -23,19 +28,20 @@ interface Request {
   ceremony?: string;
   out: string;
   force: boolean;
+  allowNotIntact: boolean;
 }
 
 function parse(args: string[], usage: string): Request {
   const { positionals, values } = parseArgs({
     args,
     allowPositionals: true,
-    options: { ceremony: { type: "string" }, out: { type: "string" }, force: { type: "boolean" } },
+    options: { ceremony: { type: "string" }, out: { type: "string" }, force: { type: "boolean" }, "allow-not-intact": { type: "boolean" } },
   });
   const transcript = positionals[0];
   if (!transcript || !values.out) throw new CustosError("USAGE", "a transcript and --out FILE are needed.", usage);
   if (positionals.length > 1) throw new CustosError("USAGE", `one transcript at a time (got ${positionals.length}).`, usage);
   const out = checkOutPath(values.out, [transcript], { force: values.force });
-  return { transcript, ceremony: values.ceremony, out, force: values.force === true };
+  return { transcript, ceremony: values.ceremony, out, force: values.force === true, allowNotIntact: values["allow-not-intact"] === true };
 }
 
 /** The transcript must be a readable regular file: a folder, a device or a permission problem is named as such. */
@@ -65,7 +71,7 @@ function openCeremony(r: Request): { store: TranscriptStore; id: string } {
     if (!id) {
       throw new CustosError(
         all.length ? "USAGE" : "CEREMONY_NOT_FOUND",
-        all.length ? `${r.transcript} holds ${all.length} ceremonies; choose one with --ceremony: ${all.map((c) => c.id).join(", ")}` : `${r.transcript} holds no ceremony.`,
+        all.length ? `${r.transcript} holds ${all.length} ceremonies; choose one with --ceremony: ${all.map((c) => safe(c.id)).join(", ")}` : `${r.transcript} holds no ceremony.`,
         "",
       );
     }
@@ -93,42 +99,51 @@ function write(out: string, data: Buffer | string, force: boolean): void {
   }
 }
 
-/** `custos report <transcript> [--ceremony ID] --out FILE [--force]` */
+/** The verifier's finding when the ceremony does not verify, else undefined. */
+async function notIntactReason(db: string, id: string): Promise<string | undefined> {
+  const r = await verifyAnyFile(db, { ceremonyId: id });
+  if (r.fileFailure) return describeFailure(r.fileFailure);
+  const c = r.ceremonies[0];
+  return c && !c.ok && c.failure ? describeFailure(c.failure) : undefined;
+}
+
+/** `custos report <transcript> [--ceremony ID] --out FILE [--force] [--allow-not-intact]` */
 export async function reportCommand(args: string[], io: Out, usage: string): Promise<number> {
   const r = parse(args, usage);
   const { store, id } = openCeremony(r);
   let pdf: Buffer;
+  let problem: string | undefined;
   try {
-    pdf = await renderReport(exportBundle(store, id, lastTimestamp(store, id)));
+    problem = await notIntactReason(r.transcript, id);
+    if (problem && !r.allowNotIntact) {
+      throw new CustosError("NOT_INTACT", `${r.transcript}: ceremony ${safe(id)} does not verify, so no report is printed: ${safe(problem)}`, "Run custos verify on it to see why. --allow-not-intact prints a report marked NOT INTACT on every page.");
+    }
+    pdf = await renderReport(exportBundle(store, id), problem ? { notIntact: problem } : {});
   } catch (e) {
-    throw toCustosError(e, { doing: `printing the report of ${id}`, intact: "The transcript was not changed." });
+    throw toCustosError(e, { doing: `printing the report of ${safe(id)}`, intact: "The transcript was not changed." });
   } finally {
     store.close();
   }
   write(r.out, pdf, r.force);
-  io.out(`report for ${id} written to ${r.out}`);
+  io.out(`report for ${safe(id)} written to ${r.out}${problem ? " (marked NOT INTACT on every page)" : ""}`);
   return 0;
 }
 
 /** `custos export <transcript> [--ceremony ID] --out FILE [--force]` */
-export function exportCommand(args: string[], io: Out, usage: string): number {
+export async function exportCommand(args: string[], io: Out, usage: string): Promise<number> {
   const r = parse(args, usage);
   const { store, id } = openCeremony(r);
   let json: string;
   try {
-    json = bundleToJson(exportBundle(store, id, lastTimestamp(store, id)));
+    const problem = await notIntactReason(r.transcript, id);
+    if (problem) throw new CustosError("NOT_INTACT", `${r.transcript}: ceremony ${safe(id)} does not verify, so it is not exported: ${safe(problem)}`, "Run custos verify on it to see why.");
+    json = bundleToJson(exportBundle(store, id));
   } catch (e) {
-    throw toCustosError(e, { doing: `exporting ${id}`, intact: "The transcript was not changed." });
+    throw toCustosError(e, { doing: `exporting ${safe(id)}`, intact: "The transcript was not changed." });
   } finally {
     store.close();
   }
   write(r.out, json, r.force);
-  io.out(`bundle for ${id} written to ${r.out}`);
+  io.out(`bundle for ${safe(id)} written to ${r.out}`);
   return 0;
-}
-
-/** Exports are stamped with the transcript's own last time, so re-exports are reproducible. */
-function lastTimestamp(store: TranscriptStore, id: string): string {
-  const e = store.entries(id);
-  return e[e.length - 1]?.body.timestamp ?? new Date(0).toISOString();
 }

@@ -1,83 +1,61 @@
-import { spawnSync } from "node:child_process";
-import fs from "node:fs";
 import { CustosError } from "./errors";
-import { extractBundleFromPdf } from "./report/extract";
+import { checkReportBinding, extractReportBundle } from "./report/binding";
 import { parseBundle } from "./transcript/bundle";
 import { SQLITE_MAGIC, TranscriptStore } from "./transcript/store";
 import type { CeremonyMeta, CeremonyVerdict, EntryBody, Signature, VerifyResult } from "./transcript/types";
-import { verifyFile } from "./transcript/verify";
+import { describeFailure, exitStatus, readEvidence, verifyFile, type PdfHooks, type VerifyOptions } from "./transcript/verify/index";
+
+/** The report module's side of `custos verify report.pdf` (§8). */
+export const PDF_HOOKS: PdfHooks = {
+  extractBundle: (pdf) => extractReportBundle(pdf),
+  checkBinding: (pdf, bundleText) => checkReportBinding(pdf, bundleText),
+};
 
 /**
- * Verifies a transcript database, a bundle, or a report PDF. For a PDF the
- * attached bundle is verified, and the head hash printed on the pages must be
- * the attached bundle's head: swapping the attachment for another intact
- * bundle is caught here.
+ * Verifies a transcript database, a bundle, or a report PDF (its attached
+ * bundle, and its pages against Custos's rendering of that bundle).
  */
-export function verifyAnyFile(file: string): VerifyResult & { printedHead?: "match" | "mismatch" | "unchecked" } {
-  const r = verifyFile(file, { extractBundleFromPdf: (pdf) => extractBundleFromPdf(Buffer.from(pdf)) });
-  if (r.source !== "pdf") return r;
-  const printed = printedHeads(file);
-  if (printed === null) return { ...r, printedHead: "unchecked" };
-  const heads = r.ceremonies.map((c) => c.head ?? "");
-  // A shortened footer hash must be a prefix of the real head.
-  const wrong = printed.filter((h) => !heads.some((x) => x.startsWith(h)));
-  if (printed.length > 0 && wrong.length === 0) return { ...r, printedHead: "match" };
-  const problem =
-    printed.length === 0
-      ? "no head hash is printed on the report's pages"
-      : `the head hash printed on the report (${wrong[0]!.slice(0, 16)}…) is not the head of the attached bundle (${heads[0]?.slice(0, 16) || "none"}…): the attachment or the pages were changed`;
-  return {
-    ...r,
-    ok: false,
-    printedHead: "mismatch",
-    ceremonies: r.ceremonies.map((c) => ({ ...c, ok: false, problems: [...c.problems, problem] })),
-  };
+export function verifyAnyFile(file: string, o: Omit<VerifyOptions, "pdf"> = {}): Promise<VerifyResult> {
+  return verifyFile(file, { ...o, pdf: PDF_HOOKS });
 }
 
-/**
- * Head hashes printed on a report's pages, read with poppler's pdftotext (an
- * independent reader, not our own parser); null when pdftotext is missing.
- */
-export function printedHeads(file: string): string[] | null {
-  const r = spawnSync("pdftotext", ["-layout", file, "-"], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024 });
-  if (r.error || r.status !== 0) return null;
-  // The cover and the verification page print "Transcript head hash <64 hex>"; every footer starts
-  // with "head <hex>" (full on page 1, shortened after). Entry values such as report.head are not matched.
-  const out = new Set<string>();
-  for (const m of r.stdout.matchAll(/^\s*(?:Transcript head hash|head)\s+([0-9a-f]{16,64})/gim)) out.add(m[1]!.toLowerCase());
-  return [...out];
-}
-
-/** A verified earlier ceremony, as a recovery, re-split or destruction reads it. */
+/** A verified, complete earlier ceremony, as a recovery, re-split or destruction reads it. */
 export interface SourceTranscript {
   meta: CeremonyMeta;
   verdict: CeremonyVerdict;
   entries: Array<{ body: EntryBody; signatures: Signature[] }>;
 }
 
-/**
- * Reads an earlier ceremony from its database, bundle or report PDF, after
- * verifying it: a tampered source stops here, before anything else happens.
- * With several ceremonies in one database, the newest one that made a backup is used
- * unless ceremonyId is given.
- */
-export function readVerifiedSource(file: string, ceremonyId?: string): SourceTranscript {
-  const result = verifyAnyFile(file);
-  let sources: Array<{ meta: CeremonyMeta; entries: Array<{ body: EntryBody; signatures: Signature[] }> }>;
-  const head = fs.readFileSync(file).subarray(0, 16);
-  if (head.equals(SQLITE_MAGIC)) {
+/** Ceremonies of a file that verified, read back (the file is read again as evidence, never opened for writing). */
+function readCeremonies(file: string): Array<{ meta: CeremonyMeta; entries: Array<{ body: EntryBody; signatures: Signature[] }> }> {
+  const bytes = readEvidence(file);
+  if (bytes.subarray(0, 16).equals(SQLITE_MAGIC)) {
     const store = TranscriptStore.openReadOnly(file);
     try {
-      sources = store.listCeremonies().map((meta) => ({ meta, entries: store.entries(meta.id).map((e) => ({ body: e.body, signatures: e.signatures })) }));
+      return store.listCeremonies().map((meta) => ({ meta, entries: store.entries(meta.id).map((e) => ({ body: e.body, signatures: e.signatures })) }));
     } finally {
       store.close();
     }
-  } else {
-    const text = head.subarray(0, 5).toString("latin1") === "%PDF-" ? extractBundleFromPdf(fs.readFileSync(file)) : fs.readFileSync(file, "utf8");
-    if (!text) throw new CustosError("SOURCE_UNREADABLE", `${file} carries no transcript bundle.`, "Use the original transcript database, its bundle.json or its report PDF.");
-    const b = parseBundle(text);
-    sources = [{ meta: b.ceremony, entries: b.entries.map((e) => ({ body: e.body, signatures: e.signatures })) }];
   }
+  const isPdf = bytes.subarray(0, 5).toString("latin1") === "%PDF-";
+  const extracted = isPdf ? extractReportBundle(bytes) : { bundle: bytes };
+  if ("failure" in extracted) throw new CustosError("SOURCE_UNREADABLE", `${file}: ${extracted.failure.reason}`, "Use the original transcript database, its bundle.json or its report PDF.");
+  const b = parseBundle(extracted.bundle.toString("utf8"));
+  return [{ meta: b.ceremony, entries: b.entries.map((e) => ({ body: e.body, signatures: e.signatures })) }];
+}
+
+/**
+ * Reads an earlier ceremony from its database, bundle or report PDF, after
+ * verifying it: a tampered, unfinished or aborted source stops here, before
+ * anything else happens. With several ceremonies in one database, the newest
+ * one that made a backup is used unless ceremonyId is given.
+ */
+export async function readVerifiedSource(file: string, ceremonyId?: string): Promise<SourceTranscript> {
+  const result = await verifyAnyFile(file);
+  if (result.fileFailure) {
+    throw new CustosError("SOURCE_TAMPERED", `The source transcript ${file} does not verify: ${describeFailure(result.fileFailure)}`, "Stop: a tampered or damaged source cannot be trusted. Use an intact copy (another archive of the bundle or report).");
+  }
+  const sources = readCeremonies(file);
   const withBackup = sources.filter((s) => s.entries.some((e) => e.body.outputs.backup && e.body.outputs.shares));
   const chosen = ceremonyId ? sources.find((s) => s.meta.id === ceremonyId) : withBackup[withBackup.length - 1];
   if (!chosen) {
@@ -89,8 +67,15 @@ export function readVerifiedSource(file: string, ceremonyId?: string): SourceTra
   }
   const verdict = result.ceremonies.find((c) => c.ceremonyId === chosen.meta.id);
   if (!verdict || !verdict.ok) {
-    const why = verdict?.firstBad ? `entry ${verdict.firstBad.seq} (step '${verdict.firstBad.stepId}'): ${verdict.firstBad.reason}` : (verdict?.problems.join("; ") ?? "not verifiable");
-    throw new CustosError("SOURCE_TAMPERED", `The source transcript ${file} does not verify: ${why}.`, "Stop: a tampered or damaged source cannot be trusted. Use an intact copy (another archive of the bundle or report).");
+    const why = verdict?.failure ? describeFailure(verdict.failure) : "not verifiable";
+    throw new CustosError("SOURCE_TAMPERED", `The source transcript ${file} does not verify: ${why}`, "Stop: a tampered or damaged source cannot be trusted. Use an intact copy (another archive of the bundle or report).");
+  }
+  if (exitStatus({ ...result, ceremonies: [verdict] }) !== 0) {
+    throw new CustosError(
+      "SOURCE_INCOMPLETE",
+      `The source ceremony ${chosen.meta.id} is ${verdict.completeness === "aborted" ? "aborted" : "not complete (it was never sealed)"}.`,
+      "Only a sealed ceremony can be the source of a recovery, re-split or destruction. Choose the sealed transcript of the generation (or last re-split).",
+    );
   }
   return { meta: chosen.meta, verdict, entries: chosen.entries };
 }

@@ -7,7 +7,7 @@
  * a debugger, and the main process (which holds the KEK in memory) must not
  * leave that memory in a crash or core dump.
  */
-import { spawnSync } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import inspector from "node:inspector";
 import path from "node:path";
@@ -134,8 +134,10 @@ export interface ProcessDeps {
   platform: NodeJS.Platform;
   pid: number;
   inspectorUrl: () => string | undefined;
-  /** Sets RLIMIT_CORE of a process to 0 (soft and hard); true if it took. */
+  /** Sets RLIMIT_CORE of a process to 0 (soft and hard); true if it took. Used once, before any window exists. */
   setCoreLimitZero: (pid: number) => boolean;
+  /** The same for child processes once the window exists, without blocking the main process (default: setCoreLimitZero). */
+  setCoreLimitZeroLater?: (pid: number) => void;
   log: (line: string) => void;
 }
 
@@ -197,14 +199,15 @@ export function disableCoreDumpsAndDebugging(app: App, deps: ProcessDeps = realP
   // Renderers are forked from Chromium's zygote, which started before this
   // code ran: limit every child process once they exist (the zygote too, so
   // later renderers inherit the limit), and each renderer once it has loaded.
+  const later = deps.setCoreLimitZeroLater ?? ((pid: number) => void deps.setCoreLimitZero(pid));
   const limitChildren = () => {
-    for (const m of app.getAppMetrics()) if (m.pid !== deps.pid) deps.setCoreLimitZero(m.pid);
+    for (const m of app.getAppMetrics()) if (m.pid !== deps.pid) later(m.pid);
   };
   app.on("ready", limitChildren);
   app.on("web-contents-created", (_event, contents) => {
     contents.on("did-finish-load", () => {
       const pid = contents.getOSProcessId();
-      if (pid > 0) deps.setCoreLimitZero(pid);
+      if (pid > 0) later(pid);
     });
   });
   return { coreDumps, crashDumpsDir };
@@ -219,6 +222,15 @@ export function setCoreLimitZeroWithPrlimit(pid: number): boolean {
   return r.status === 0;
 }
 
+/** setCoreLimitZeroWithPrlimit without waiting for prlimit: the window keeps painting meanwhile. */
+export function setCoreLimitZeroLater(pid: number, log: (line: string) => void = (l) => console.error(l)): void {
+  const prlimit = ["/usr/bin/prlimit", "/bin/prlimit"].find((p) => fs.existsSync(p));
+  if (!prlimit) return log(`Custos: prlimit is missing; core dumps of process ${pid} are not disabled.`);
+  execFile(prlimit, ["--pid", String(pid), "--core=0:0"], { timeout: 5_000 }, (e) => {
+    if (e) log(`Custos: could not disable core dumps of process ${pid}: ${e.message}`);
+  });
+}
+
 function realProcessDeps(): ProcessDeps {
   return {
     argv: process.argv,
@@ -228,6 +240,7 @@ function realProcessDeps(): ProcessDeps {
     pid: process.pid,
     inspectorUrl: () => inspector.url(),
     setCoreLimitZero: setCoreLimitZeroWithPrlimit,
+    setCoreLimitZeroLater: (pid) => setCoreLimitZeroLater(pid),
     log: (line) => console.error(line),
   };
 }

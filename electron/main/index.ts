@@ -1,52 +1,134 @@
 /**
- * Custos main process: a thin shell. Hardening first, then one core service,
- * one IPC entry point and one window; everything that matters is in electron/core.
+ * Custos main process: a thin shell that owns windows and dialogs only.
+ * Hardening first, then the core host (SQLite, PKCS#11, PDF, scrypt) in a
+ * utility process, one IPC entry point, the guards, and the window. This
+ * bundle loads no native module: everything that could block or crash on a
+ * vendor's library runs in the host (test/unit/main/main-bundle.test.ts).
  */
-import { app, BrowserWindow, dialog, ipcMain, session } from "electron";
-import { createAppService } from "../core/app/service";
-import { blockNavigationAndWindowOpen, disableCoreDumpsAndDebugging, hardenSession } from "./hardening";
+import fs from "node:fs";
+import { app, BrowserWindow, ipcMain, Menu, session, shell } from "electron";
+import { runCli, cliArguments } from "./cli-mode";
+import { askHung, confirmLeave, showFatal, showOpen, showSave } from "./dialogs";
+import { createFront } from "./front";
+import { LeaveGuard } from "./guards";
+import { blockNavigationAndWindowOpen, disableCoreDumpsAndDebugging, hardenSession, setCoreLimitZeroLater } from "./hardening";
+import { HostSupervisor } from "./host-supervisor";
 import { registerIpc, trustedSender } from "./ipc";
+import { utilityLauncher } from "./launch-utility";
+import { openLog } from "./log";
+import { menuTemplate } from "./menu";
 import { resolvePaths } from "./paths";
-import { createMainWindow } from "./window";
+import { openWindow } from "./window";
 
 const paths = resolvePaths(app, __dirname);
 app.setPath("userData", paths.userDataDir);
+const log = openLog(paths.logFile, { echo: (l) => console.error(l) });
 const hardening = disableCoreDumpsAndDebugging(app);
-console.error(`Custos: core dumps ${hardening.coreDumps}.`);
-// Chromium's OS sandbox for every renderer, whatever a window's preferences say.
-app.enableSandbox();
+const cli = cliArguments(process.argv);
+process.on("uncaughtException", (e) => {
+  log.lineSync(`main process: uncaught exception: ${e.stack ?? e.message}`);
+  app.exit(1);
+});
 
-// One instance only: two would share the transcript database and the HSM
-// session, and could run the same ceremony step twice.
-if (hardening.refused || !app.requestSingleInstanceLock()) {
-  app.quit();
+if (cli) {
+  // No window and no single-instance lock: an auditor may verify while a ceremony runs.
+  runCli(app, utilityLauncher(paths.cliPath, { serviceName: "Custos command", env: { ...process.env, CUSTOS_CLI_ARGV: JSON.stringify(cli), CUSTOS_SQLITE_BINDING: paths.sqliteBinding } }));
 } else {
-  let win: BrowserWindow | null = null;
-  let service: ReturnType<typeof createAppService> | null = null;
+  log.line(`Custos ${app.getVersion()} starting: Electron ${process.versions.electron}, ${process.platform}-${process.arch}, ${app.isPackaged ? "packaged" : "development"}; data ${paths.dataDir}; core dumps ${hardening.coreDumps}`);
+  // Chromium's OS sandbox for every renderer, whatever a window's preferences say.
+  app.enableSandbox();
+
+  // One instance only: two would share the transcript database and the HSM
+  // session, and could run the same ceremony step twice.
+  if (hardening.refused || !app.requestSingleInstanceLock()) {
+    log.line(hardening.refused ? `refused to start with ${hardening.refused}` : "another Custos is running: focusing it");
+    app.quit();
+  } else {
+    startApp();
+  }
+}
+
+function startApp(): void {
+  const windows = new Set<BrowserWindow>();
+  let roomWindow: BrowserWindow | null = null;
+  const parent = () => roomWindow;
+
+  const supervisor = new HostSupervisor({
+    launch: utilityLauncher(paths.hostPath, { serviceName: "Custos core" }),
+    init: {
+      dataDir: paths.dataDir,
+      resourcesDir: paths.resourcesDir,
+      settingsFile: paths.settingsFile,
+      // Always named: a missing or wrong-ABI module is then a clear start error, not a crash at the first query.
+      sqliteBinding: paths.sqliteBinding,
+      // Cheap scrypt only for development runs that ask for it (the Electron end-to-end suite).
+      ...(!app.isPackaged && process.env.CUSTOS_KDF_COST === "test" ? { kdfCost: "test" as const } : {}),
+    },
+    log: (l) => log.line(l),
+    // It inherits the main process's zero core limit; set again per host, restarts included (it holds the KEK).
+    onReady: (pid) => {
+      if (app.isPackaged) setCoreLimitZeroLater(pid, (l) => log.line(l));
+    },
+    onHung: askHung(parent),
+    onFatal: (reason) => {
+      log.line(`the core cannot run: ${reason.code}: ${reason.message}`);
+      void showFatal(parent, reason, log.file).then(() => app.exit(1));
+    },
+  });
+
+  const guard = new LeaveGuard({ status: () => supervisor.status(), confirm: confirmLeave(parent), log: (l) => log.line(l) });
+  guard.guardQuit(app, async () => {
+    await supervisor.stop();
+    log.line("Custos closed");
+    await log.flush();
+  });
+
   blockNavigationAndWindowOpen(app);
   app.on("session-created", (s) => hardenSession(s, paths.rendererDir));
   app.on("second-instance", () => {
-    if (win?.isMinimized()) win.restore();
-    win?.focus();
+    if (roomWindow?.isMinimized()) roomWindow.restore();
+    roomWindow?.focus();
   });
   app.on("window-all-closed", () => app.quit());
-  // Closing the service closes the HSM session and the transcript database.
-  app.on("will-quit", () => {
-    service?.close();
-    service = null;
-  });
+  app.on("child-process-gone", (_e, d) => log.line(`${d.type} process${d.name ? ` "${d.name}"` : ""} ended: ${d.reason} (exit code ${d.exitCode})`));
+
   app
     .whenReady()
     .then(() => {
       hardenSession(session.defaultSession, paths.rendererDir);
-      service = createAppService({ dataDir: paths.dataDir, resourcesDir: paths.resourcesDir });
-      const isTrusted = trustedSender({ mainWindow: () => win, fromWebContents: (c) => BrowserWindow.fromWebContents(c), rendererDir: paths.rendererDir });
-      registerIpc(ipcMain, service.handlers, isTrusted);
-      win = createMainWindow(paths);
-      win.on("closed", () => (win = null));
+      Menu.setApplicationMenu(Menu.buildFromTemplate(menuTemplate({ isPackaged: app.isPackaged, platform: process.platform })));
+      if (!fs.existsSync(paths.sqliteBinding)) log.line(`no Electron-ABI SQLite module at ${paths.sqliteBinding}: run build/setup.sh (or node build/electron-native.mjs)`);
+      void supervisor.start();
+      const front = createFront({
+        host: {
+          call: (c, p) => supervisor.call(c, p),
+          grant: (f, purpose) => supervisor.grant(f, purpose),
+          finishedFolder: () => {
+            const s = supervisor.status();
+            return s?.done && s.artifactsDir ? s.artifactsDir : null;
+          },
+        },
+        showOpen: showOpen(parent),
+        showSave: showSave(parent),
+        openFolder: (dir) => shell.openPath(dir),
+      });
+      registerIpc(ipcMain, front, trustedSender({ windows: () => [...windows], fromWebContents: (c) => BrowserWindow.fromWebContents(c), rendererDir: paths.rendererDir }));
+      const win = openWindow({
+        preloadPath: paths.preloadPath,
+        rendererDir: paths.rendererDir,
+        guard,
+        log: (l) => log.line(l),
+        giveUp: (reason) => void showFatal(parent, { message: reason, hint: "Quit and start Custos again; every completed step is kept." }, log.file),
+      });
+      windows.add(win);
+      roomWindow = win;
+      win.on("closed", () => {
+        windows.delete(win);
+        if (roomWindow === win) roomWindow = null;
+      });
     })
     .catch((e: unknown) => {
-      dialog.showErrorBox("Custos cannot start", e instanceof Error ? e.message : String(e));
-      app.exit(1);
+      log.lineSync(`Custos cannot start: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      void showFatal(parent, { message: e instanceof Error ? e.message : String(e), hint: "" }, log.file).then(() => app.exit(1));
     });
 }

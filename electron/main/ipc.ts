@@ -1,13 +1,15 @@
 /**
  * The one IPC entry point of the main process. The sender is checked inside
  * the wrapper, before any handler, so no handler can forget it; payloads are
- * then parsed by the shared channel schemas in dispatch(). Nothing throws
- * across IPC: every answer is a Result.
+ * then parsed by the shared channel schemas (front.ts, and again in the core
+ * host). Nothing throws across IPC: every answer is a Result.
  */
 import type { BrowserWindow, IpcMain, IpcMainInvokeEvent, WebContents } from "electron";
 import { IPC_CHANNEL, type Result } from "../shared/ipc";
-import { dispatch, type Handlers } from "../core/app/dispatch";
 import { isRendererFileUrl } from "./paths";
+
+/** Answers one checked request (the front: dialogs in main, everything else in the core host). */
+export type RequestHandler = (channel: unknown, payload: unknown) => Promise<Result<unknown>>;
 
 /** Decides whether an IPC message comes from our own renderer. */
 export type SenderCheck = (event: IpcMainInvokeEvent) => boolean;
@@ -19,35 +21,35 @@ const UNTRUSTED: Result<never> = {
   hint: "",
 };
 
-/** Registers the single ipcMain handler: sender check first, then dispatch(); never throws across IPC. */
-export function registerIpc(ipcMain: Pick<IpcMain, "handle">, handlers: Handlers, isTrustedSender: SenderCheck): void {
+/** Registers the single ipcMain handler: sender check first, then the request handler; never throws across IPC. */
+export function registerIpc(ipcMain: Pick<IpcMain, "handle">, handle: RequestHandler, isTrustedSender: SenderCheck): void {
   ipcMain.handle(IPC_CHANNEL, async (event: IpcMainInvokeEvent, channel: unknown, payload: unknown): Promise<Result<unknown>> => {
     try {
       // A frame that is not our renderer (a subframe, a page it was navigated
       // to, another window) must not reach a handler that drives the HSM.
       if (!isTrustedSender(event)) return UNTRUSTED;
-      return await dispatch(handlers, channel, payload);
+      return await handle(channel, payload);
     } catch (e) {
-      // dispatch() already turns handler errors into Results; this catches a
-      // failing sender check or a bug in dispatch itself.
+      // The handler already turns errors into Results; this catches a
+      // failing sender check or a bug in the handler itself.
       return { ok: false, code: "INTERNAL", message: e instanceof Error ? e.message : String(e), hint: "" };
     }
   });
 }
 
-/** What the sender check needs: the main window, how to find a window from web contents, and the renderer folder. */
+/** What the sender check needs: the app's windows, how to find a window from web contents, and the renderer folder. */
 export interface TrustedSenderDeps {
-  mainWindow: () => BrowserWindow | null;
+  /** Every window of ours that may talk to the core (today one; the room display and the private view later). */
+  windows: () => BrowserWindow[];
   fromWebContents: (contents: WebContents) => BrowserWindow | null;
   rendererDir: string;
 }
 
-/** The sender check: the main window's top frame, showing a file of our renderer folder. */
+/** The sender check: the top frame of one of our windows, showing a file of our renderer folder. */
 export function trustedSender(deps: TrustedSenderDeps): SenderCheck {
   return (event) => {
-    const win = deps.mainWindow();
-    if (!win || win.isDestroyed()) return false;
-    if (deps.fromWebContents(event.sender) !== win) return false;
+    const win = deps.fromWebContents(event.sender);
+    if (!win || win.isDestroyed() || !deps.windows().includes(win)) return false;
     const frame = event.senderFrame;
     // senderFrame is null once the frame navigated away or was destroyed.
     if (!frame || frame.parent !== null) return false;

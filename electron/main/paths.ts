@@ -20,6 +20,16 @@ export interface AppPaths {
   rendererDir: string;
   /** The sandboxed preload bundle. */
   preloadPath: string;
+  /** The core host bundle, run in a utility process. */
+  hostPath: string;
+  /** The `custos` command bundle, run in a utility process by --custos-cli. */
+  cliPath: string;
+  /** better_sqlite3.node built for this Electron's ABI (outside app.asar: dlopen cannot read an archive). */
+  sqliteBinding: string;
+  /** The app's settings (production HSM module): <userData>/settings.json. */
+  settingsFile: string;
+  /** Startup and crash reasons: <userData>/logs/custos.log. */
+  logFile: string;
 }
 
 /**
@@ -29,17 +39,26 @@ export interface AppPaths {
  */
 export function resolvePaths(app: Pick<App, "getPath" | "isPackaged">, bundleDir: string, env: NodeJS.ProcessEnv = process.env): AppPaths {
   const root = path.resolve(bundleDir, "..", "..");
-  const userDataDir = path.join(app.getPath("appData"), "Custos");
-  // CUSTOS_DATA_DIR lets development runs and the Electron end-to-end suite use
-  // a throwaway folder; a packaged build ignores it, so nobody can point a
-  // production ceremony at another transcript database through the environment.
-  const devDataDir = !app.isPackaged && env.CUSTOS_DATA_DIR ? path.resolve(env.CUSTOS_DATA_DIR) : undefined;
+  // CUSTOS_USER_DATA_DIR and CUSTOS_DATA_DIR let development runs and the
+  // Electron end-to-end suite use throwaway folders; a packaged build ignores
+  // them, so nobody can point a production ceremony at another transcript
+  // database or settings file through the environment.
+  const dev = (name: string) => (!app.isPackaged && env[name] ? path.resolve(env[name]!) : undefined);
+  const userDataDir = dev("CUSTOS_USER_DATA_DIR") ?? path.join(app.getPath("appData"), "Custos");
+  // electron-builder unpacks *.node next to the archive (asarUnpack).
+  const unpacked = path.basename(root) === "app.asar" ? `${root}.unpacked` : root;
   return {
     userDataDir,
-    dataDir: devDataDir ?? path.join(userDataDir, "data"),
+    dataDir: dev("CUSTOS_DATA_DIR") ?? path.join(userDataDir, "data"),
     resourcesDir: root,
     rendererDir: path.join(root, "dist", "renderer"),
     preloadPath: path.join(bundleDir, "preload.cjs"),
+    hostPath: path.join(bundleDir, "core-host.cjs"),
+    cliPath: path.join(bundleDir, "cli.cjs"),
+    // CUSTOS_SQLITE_BINDING (development only) lets the bundle smoke test run the app's main process under plain Node.
+    sqliteBinding: dev("CUSTOS_SQLITE_BINDING") ?? path.join(unpacked, "native-electron", "better_sqlite3.node"),
+    settingsFile: path.join(userDataDir, "settings.json"),
+    logFile: path.join(userDataDir, "logs", "custos.log"),
   };
 }
 

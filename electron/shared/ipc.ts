@@ -6,7 +6,21 @@
  */
 import { z } from "zod";
 
-const path = z.string().min(1).max(4096);
+/**
+ * An opaque handle for a file the operator chose in a main-process dialog.
+ * The renderer never names a file itself: a compromised renderer must not be
+ * able to read the transcript of another installation or write a share card
+ * over a system file. Handles are minted by the core host when the main
+ * process hands it the dialog's answer, are bound to one purpose, and die
+ * with the host process.
+ */
+export const fileHandle = z.string().regex(/^f_[0-9a-f]{32}$/, "not a file handle (choose the file again)");
+
+/** What an Open dialog is for; decides its filters and where the handle may be used. */
+export const OPEN_PURPOSES = ["verify", "source-transcript", "source-backup"] as const;
+/** What a Save dialog is for. */
+export const SAVE_PURPOSES = ["share-card", "report"] as const;
+export type FilePurpose = (typeof OPEN_PURPOSES)[number] | (typeof SAVE_PURPOSES)[number];
 
 export const CHANNELS = {
   /** Scripts, defaults and where data lives. */
@@ -34,17 +48,38 @@ export const CHANNELS = {
   /** Records an exception (by the internal witness) as a signed entry. */
   "session:exception": z.object({ text: z.string().min(1).max(5000), witnessId: z.string().min(1).max(20) }).strict(),
   /**
-   * Prints (CUPS lp, from memory) or saves, where the operator chooses, the share card on screen.
+   * Prints (CUPS lp, from memory) or saves, to a file chosen in a Save dialog, the share card on screen.
    * The app never writes a share card into its own folders.
    */
-  "session:share-card": z.object({ action: z.enum(["print", "save"]), path: path.optional() }).strict(),
+  "session:share-card": z.discriminatedUnion("action", [z.object({ action: z.literal("print") }).strict(), z.object({ action: z.literal("save"), file: fileHandle }).strict()]),
   /** Leaves the ceremony (it can be resumed later); drops unlocked keys. */
   "session:close": z.object({}).strict(),
-  /** Verifies a transcript database, a bundle or a report PDF. */
-  "verify:file": z.object({ path }).strict(),
+  /** Verifies a transcript database, a bundle or a report PDF chosen in an Open dialog. */
+  "verify:file": z.object({ file: fileHandle }).strict(),
   /** Entries of one ceremony of a transcript file, for the auditor's viewer. */
-  "transcript:entries": z.object({ path, ceremonyId: z.string().max(200).optional() }).strict(),
+  "transcript:entries": z.object({ file: fileHandle, ceremonyId: z.string().max(200).optional() }).strict(),
+  /** Verifies the finished ceremony's own bundle (Done screen). */
+  "report:verify": z.object({}).strict(),
+  /** Prints the finished ceremony's report through CUPS (Done screen). */
+  "report:print": z.object({}).strict(),
+  /** Copies the finished ceremony's report to a file chosen in a Save dialog (Done screen). */
+  "report:save": z.object({ file: fileHandle }).strict(),
+  /** Main process: shows an Open dialog; answers { handle, name } or null when cancelled. */
+  "file:open": z.object({ purpose: z.enum(OPEN_PURPOSES) }).strict(),
+  /** Main process: shows a Save dialog; answers { handle, name } or null when cancelled. */
+  "file:save": z.object({ purpose: z.enum(SAVE_PURPOSES) }).strict(),
+  /** Main process: opens the finished ceremony's folder in the file manager. */
+  "report:open-folder": z.object({}).strict(),
 } as const;
+
+/** Channels the main process answers itself (dialogs, the file manager); every other channel goes to the core host. */
+export const MAIN_CHANNELS = ["file:open", "file:save", "report:open-folder"] as const;
+export type MainChannel = (typeof MAIN_CHANNELS)[number];
+/** Channels the core host answers. */
+export type HostChannel = Exclude<keyof typeof CHANNELS, MainChannel>;
+
+/** What file:open and file:save answer: a handle, and the file's base name to show. */
+export type ChosenFile = { handle: string; name: string } | null;
 
 export type Channel = keyof typeof CHANNELS;
 export type ChannelRequest<C extends Channel> = z.infer<(typeof CHANNELS)[C]>;
@@ -55,6 +90,26 @@ export type Result<T> = { ok: true; value: T } | { ok: false; code: string; mess
 /** Is this a known channel name? (checked before any schema lookup) */
 export function isChannel(name: unknown): name is Channel {
   return typeof name === "string" && Object.prototype.hasOwnProperty.call(CHANNELS, name);
+}
+
+/** Is this one of the channels the main process answers itself? */
+export function isMainChannel(name: Channel): name is MainChannel {
+  return (MAIN_CHANNELS as readonly string[]).includes(name);
+}
+
+/**
+ * Checks a channel name and parses its payload with the channel's schema:
+ * the one validation both the main process (before forwarding) and the core
+ * host (before any handler) run.
+ */
+export function parseRequest(channel: unknown, payload: unknown): { ok: true; channel: Channel; payload: unknown } | { ok: false; code: string; message: string; hint: string } {
+  if (!isChannel(channel)) return { ok: false, code: "IPC_UNKNOWN_CHANNEL", message: `Unknown channel ${JSON.stringify(String(channel)).slice(0, 80)}.`, hint: "" };
+  const parsed = CHANNELS[channel].safeParse(payload ?? {});
+  if (!parsed.success) {
+    const i = parsed.error.issues[0]!;
+    return { ok: false, code: "IPC_INVALID_PAYLOAD", message: `${channel}: ${i.path.join(".") || "payload"}: ${i.message}`, hint: "" };
+  }
+  return { ok: true, channel, payload: parsed.data };
 }
 
 /** The single global the preload exposes to the renderer. */

@@ -1,5 +1,6 @@
 import { useState, type FormEvent } from "react";
 import { call, type SessionState } from "./api";
+import { DoneActions } from "./DoneActions";
 import { Clock, ErrorBox } from "./parts";
 import { PromptView } from "./prompts/PromptView";
 
@@ -155,14 +156,6 @@ function ExceptionForm({ state, push, onDone }: { state: SessionState; push: (s:
 
 function Done({ state, push }: { state: SessionState; push: (s: SessionState) => void }) {
   const c = state.ceremony!;
-  const [verdict, setVerdict] = useState<string | null>(null);
-  async function verify() {
-    const r = await call<{ ok: boolean; ceremonies: Array<{ ceremonyId: string; ok: boolean; entries: number; sealed: boolean }> }>("verify:file", {
-      path: `${c.artifactsDir}/bundle.json`,
-    });
-    const mine = r.ceremonies.find((x) => x.ceremonyId === c.id);
-    setVerdict(mine?.ok ? `Intact: ${mine.entries} entries, ${mine.sealed ? "sealed by the root key" : "not sealed"}.` : "NOT INTACT");
-  }
   return (
     <section aria-labelledby="done-h">
       <h1 id="done-h">Ceremony complete</h1>
@@ -173,14 +166,8 @@ function Done({ state, push }: { state: SessionState; push: (s: SessionState) =>
       <p>
         Head hash: <code data-testid="final-head">{c.head}</code>
       </p>
-      <button className="primary" onClick={verify}>
-        Verify the transcript now
-      </button>
-      {verdict && (
-        <p className="verdict" data-testid="done-verdict">
-          {verdict}
-        </p>
-      )}
+      {state.lastError && <ErrorBox error={state.lastError} />}
+      <DoneActions />
       <p>
         <button onClick={async () => push(await call<SessionState>("session:close", {}))}>Back to the start</button>
       </p>

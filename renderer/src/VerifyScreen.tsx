@@ -1,12 +1,10 @@
 import { useState, type FormEvent } from "react";
 import { call } from "./api";
+import { chooseOpen, type ChosenFile } from "./files";
 import { ErrorBox } from "./parts";
+import { failureText, verdictText, type FileVerdictView } from "./verdict";
 
-interface Verdict {
-  ok: boolean;
-  source: string;
-  ceremonies: Array<{ ceremonyId: string; ok: boolean; entries: number; head: string | null; sealed: boolean; firstBad?: { seq: number; stepId: string; reason: string }; problems: string[] }>;
-}
+type Verdict = FileVerdictView;
 interface Entries {
   entries: Array<{ seq: number; stepId: string; action: string; timestamp: string; signers: string[] }>;
   error?: string;
@@ -14,19 +12,29 @@ interface Entries {
 
 /** For auditors: verify a transcript database, bundle or report PDF and read its entries. */
 export function VerifyScreen({ onBack }: { onBack: () => void }) {
-  const [file, setFile] = useState("");
+  const [file, setFile] = useState<ChosenFile>(null);
   const [verdict, setVerdict] = useState<Verdict | null>(null);
   const [entries, setEntries] = useState<Entries | null>(null);
   const [error, setError] = useState<{ message: string; hint?: string } | null>(null);
+  async function choose() {
+    setError(null);
+    try {
+      const f = await chooseOpen("verify");
+      if (f) setFile(f);
+    } catch (err) {
+      setError(err as Error);
+    }
+  }
   async function submit(e: FormEvent) {
     e.preventDefault();
+    if (!file) return;
     setError(null);
     setVerdict(null);
     setEntries(null);
     try {
-      const v = await call<Verdict>("verify:file", { path: file });
+      const v = await call<Verdict>("verify:file", { file: file.handle });
       setVerdict(v);
-      setEntries(await call<Entries>("transcript:entries", { path: file, ceremonyId: v.ceremonies[0]?.ceremonyId }));
+      setEntries(await call<Entries>("transcript:entries", { file: file.handle, ceremonyId: v.ceremonies[0]?.ceremonyId }));
     } catch (err) {
       setError(err as Error);
     }
@@ -35,11 +43,14 @@ export function VerifyScreen({ onBack }: { onBack: () => void }) {
     <main className="home">
       <h1>Verify a ceremony</h1>
       <form onSubmit={submit} className="panel">
-        <label>
-          Transcript database, bundle.json or report PDF (full path)
-          <input value={file} onChange={(e) => setFile(e.target.value)} autoFocus required />
-        </label>
-        <button type="submit" className="primary">
+        <p>
+          Transcript database, bundle.json or report PDF:{" "}
+          <button type="button" onClick={choose} autoFocus>
+            Choose a file…
+          </button>{" "}
+          {file && <code data-testid="chosen-file">{file.name}</code>}
+        </p>
+        <button type="submit" className="primary" disabled={!file}>
           Verify
         </button>
         <button type="button" onClick={onBack}>
@@ -47,26 +58,25 @@ export function VerifyScreen({ onBack }: { onBack: () => void }) {
         </button>
       </form>
       {error && <ErrorBox error={error} />}
+      {verdict?.fileFailure && (
+        <section className="panel verdict bad" data-testid="verdict">
+          <h2>NOT INTACT</h2>
+          <p role="alert">{failureText(verdict.fileFailure)}</p>
+        </section>
+      )}
       {verdict &&
         verdict.ceremonies.map((c) => (
-          <section key={c.ceremonyId} className={`panel verdict ${c.ok ? "good" : "bad"}`} data-testid="verdict">
-            <h2>{c.ok ? "Intact" : "NOT INTACT"}</h2>
+          <section key={c.ceremonyId} className={`panel verdict ${c.ok && c.completeness === "complete" ? "good" : "bad"}`} data-testid="verdict">
+            <h2>{c.ok ? (c.completeness === "complete" ? "Intact and complete" : c.completeness === "aborted" ? "Intact, aborted" : "Intact so far, NOT complete") : "NOT INTACT"}</h2>
             <p>
-              Ceremony <code>{c.ceremonyId}</code>: {c.entries} entries, {c.sealed ? "sealed by the root key" : "not sealed"}.
+              Ceremony <code>{c.ceremonyId}</code>: {verdictText(c)}
             </p>
+            {c.ok && c.facts && c.facts.signed === false && <p role="alert">Nothing in it is signed yet: its mode, script and dates are claims, not proof.</p>}
             {c.head && (
               <p>
                 Head hash <code>{c.head}</code>
               </p>
             )}
-            {c.firstBad && (
-              <p role="alert">
-                First bad entry: {c.firstBad.seq} (step '{c.firstBad.stepId}'): {c.firstBad.reason}
-              </p>
-            )}
-            {c.problems.map((p) => (
-              <p key={p}>{p}</p>
-            ))}
           </section>
         ))}
       {entries && entries.entries.length > 0 && (

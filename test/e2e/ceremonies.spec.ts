@@ -5,7 +5,8 @@ import path from "node:path";
 import { expect, test } from "@playwright/test";
 import { rehearse } from "../../electron/core/rehearse/rehearse";
 import { TranscriptStore } from "../../electron/core/transcript/store";
-import { verifyFile } from "../../electron/core/transcript/verify";
+import { verifyAnyFile } from "../../electron/core/source";
+import { verdictOf } from "../helpers/verdict";
 import { ROOT, openApp, screenshot } from "./harness";
 import { Room, type Person } from "./room";
 
@@ -28,7 +29,7 @@ fs.writeFileSync(fakeLp, `#!/bin/sh\ncat > "${printed}"\necho "request id is fak
 process.env.CUSTOS_LP_COMMAND = fakeLp;
 
 test("a generation ceremony with 5 custodians (threshold 3), then a recovery with 3 of them, clicked and typed as people would", async ({ page }) => {
-  const { service, dataDir } = await openApp(page);
+  const { service, dataDir, dialogs, opened } = await openApp(page);
   try {
     // Home
     await expect(page.getByRole("heading", { name: "Custos" })).toBeVisible();
@@ -41,18 +42,18 @@ test("a generation ceremony with 5 custodians (threshold 3), then a recovery wit
     await expect(page.getByTestId("mode-badge")).toHaveText("REHEARSAL — not a production ceremony");
 
     const room = new Room(page, generationRoom);
-    // The operator prints the first card (CUPS lp is replaced by a recorder) and saves it to a chosen file;
-    // saving into the app's own folder is refused.
+    // The operator prints the first card (CUPS lp is replaced by a recorder) and saves it to a file chosen
+    // in the Save dialog; saving into the app's own folder is refused.
     const chosen = path.join(os.tmpdir(), `custos-card-${process.pid}-${Date.now()}.pdf`);
     room.onFirstCard = async (prompt) => {
       await prompt.getByRole("button", { name: "Print this card" }).click();
       await expect(prompt.getByRole("status")).toContainText("Printed: request id is fake-1");
-      await prompt.getByLabel("Share card file").fill(path.join(dataDir, "card.pdf"));
-      await prompt.getByRole("button", { name: "Save card" }).click();
+      dialogs.push(path.join(dataDir, "card.pdf"));
+      await prompt.getByRole("button", { name: "Save card…" }).click();
       await expect(prompt.getByRole("alert")).toContainText("never stored in Custos's own folders");
-      await prompt.getByLabel("Share card file").fill(chosen);
-      await prompt.getByRole("button", { name: "Save card" }).click();
-      await expect(prompt.getByRole("status")).toContainText(`Saved to ${chosen}`);
+      dialogs.push(chosen);
+      await prompt.getByRole("button", { name: "Save card…" }).click();
+      await expect(prompt.getByRole("status")).toContainText(`Saved as ${path.basename(chosen)}`);
       await screenshot(page, "share-card-printed-and-saved");
     };
     const steps: string[] = [];
@@ -65,11 +66,26 @@ test("a generation ceremony with 5 custodians (threshold 3), then a recovery wit
     }
     fs.rmSync(chosen);
     await page.getByRole("button", { name: "Verify the transcript now" }).click();
-    await expect(page.getByTestId("done-verdict")).toHaveText("Intact: 15 entries, sealed by the root key.");
+    await expect(page.getByTestId("done-verdict")).toHaveText("Intact and complete: 16 entries, sealed.");
     await screenshot(page, "generation-complete");
     const genDir = (await page.getByTestId("artifacts-dir").textContent())!;
     for (const f of ["root-cert.pem", "root-public.pem", "backup.json", "bundle.json", "printed-report.pdf"]) expect(fs.existsSync(path.join(genDir, f)), f).toBe(true);
     await expect.poll(() => fs.existsSync(path.join(genDir, "report.pdf"))).toBe(true);
+    // The Done screen: print the report, save a copy where the operator chooses, open the folder.
+    fs.rmSync(printed, { force: true });
+    await page.getByRole("button", { name: "Print report" }).click();
+    await expect(page.getByRole("status")).toHaveText("Printed: request id is fake-1");
+    expect(fs.readFileSync(printed)).toEqual(fs.readFileSync(path.join(genDir, "report.pdf")));
+    const copy = path.join(os.tmpdir(), `custos-report-${process.pid}-${Date.now()}`);
+    dialogs.push(copy);
+    await page.getByRole("button", { name: "Save report…" }).click();
+    await expect(page.getByRole("status")).toHaveText(`Saved as ${path.basename(copy)}.pdf`);
+    expect(fs.readFileSync(`${copy}.pdf`)).toEqual(fs.readFileSync(path.join(genDir, "report.pdf")));
+    fs.rmSync(`${copy}.pdf`);
+    await page.getByRole("button", { name: "Open folder" }).click();
+    await expect(page.getByRole("status")).toHaveText("Folder opened.");
+    expect(opened).toEqual([genDir]);
+    await screenshot(page, "generation-done-actions");
     // No share card or share text was written by the app.
     expect(fs.readdirSync(genDir).filter((f) => /share/i.test(f))).toEqual([]);
 
@@ -89,14 +105,14 @@ test("a generation ceremony with 5 custodians (threshold 3), then a recovery wit
     for (let i = 0; i < 11; i++) await recoveryRoom.runStep();
     await expect(page.getByRole("heading", { name: "Ceremony complete" })).toBeVisible();
     await page.getByRole("button", { name: "Verify the transcript now" }).click();
-    await expect(page.getByTestId("done-verdict")).toHaveText("Intact: 11 entries, sealed by the root key.");
+    await expect(page.getByTestId("done-verdict")).toHaveText("Intact and complete: 12 entries, sealed.");
     await screenshot(page, "recovery-complete");
 
     // The app's transcript verifies with the same verifier as `custos verify`.
     const db = path.join(dataDir, "transcript.sqlite");
-    const v = verifyFile(db);
-    expect(v.ok).toBe(true);
-    expect(v.ceremonies).toHaveLength(2);
+    const v = await verdictOf(db);
+    expect(v.complete).toBe(true);
+    expect((await verifyAnyFile(db)).ceremonies).toHaveLength(2);
 
     // The UI path and the CLI path produce the same kinds of entries for the same script.
     const cliDir = fs.mkdtempSync(path.join(os.tmpdir(), "custos-cli-"));
@@ -118,7 +134,9 @@ test("a generation ceremony with 5 custodians (threshold 3), then a recovery wit
     // The auditor's verify screen on the report PDF.
     await page.getByRole("button", { name: "Back to the start" }).click();
     await page.getByRole("button", { name: "Verify a transcript, bundle or report" }).click();
-    await page.getByLabel(/Transcript database, bundle.json or report PDF/).fill(path.join(genDir, "report.pdf"));
+    dialogs.push(path.join(genDir, "report.pdf"));
+    await page.getByRole("button", { name: "Choose a file…" }).click();
+    await expect(page.getByTestId("chosen-file")).toHaveText("report.pdf");
     await page.getByRole("button", { name: "Verify", exact: true }).click();
     await expect(page.getByTestId("verdict")).toContainText("Intact");
     await expect(page.getByRole("table")).toContainText("seal-transcript");

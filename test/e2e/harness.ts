@@ -3,13 +3,20 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Page } from "@playwright/test";
-import { dispatch } from "../../electron/core/app/dispatch";
 import { createAppService } from "../../electron/core/app/service";
+import { createCoreHost } from "../../electron/core/host/core-host";
+import type { HostStatus } from "../../electron/core/host/protocol";
+import { createFront } from "../../electron/main/front";
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const SCREENS = path.join(ROOT, "test-results", "screens");
 
-/** A real core behind window.custos, as the preload would provide it in Electron. */
+/**
+ * A real core behind window.custos, as the app provides it: the core host
+ * (in process here) behind the main process's front, whose Open and Save
+ * dialogs are played by the test: push the path the operator picks onto
+ * `dialogs` before clicking (nothing queued = Cancel).
+ */
 export async function openApp(page: Page, dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "custos-e2e-"))) {
   const service = createAppService({
     dataDir,
@@ -18,7 +25,22 @@ export async function openApp(page: Page, dataDir = fs.mkdtempSync(path.join(os.
     attestWindowMs: 10 * 60_000,
     networkInterfaces: () => [{ name: "lo", state: "unknown", loopback: true, addresses: ["127.0.0.1/8"] }],
   });
-  await page.exposeBinding("__custosInvoke", (_src, channel: unknown, payload: unknown) => dispatch(service.handlers, channel, payload));
+  const host = createCoreHost({ service, versionBase: 0 });
+  let status: HostStatus | null = null;
+  host.watch((s) => (status = s));
+  const dialogs: string[] = [];
+  const opened: string[] = [];
+  const front = createFront({
+    host: {
+      call: async (c, p) => (await host.invoke(c, p)).result,
+      grant: async (f, purpose) => host.grant(f, purpose),
+      finishedFolder: () => (status?.done ? status.artifactsDir : null),
+    },
+    showOpen: async () => dialogs.shift() ?? null,
+    showSave: async () => dialogs.shift() ?? null,
+    openFolder: async (dir) => (opened.push(dir), ""),
+  });
+  await page.exposeBinding("__custosInvoke", (_src, channel: unknown, payload: unknown) => front(channel, payload));
   await page.addInitScript(() => {
     const bound = (window as unknown as { __custosInvoke: (c: unknown, p: unknown) => Promise<unknown> }).__custosInvoke;
     Object.defineProperty(window, "custos", { value: Object.freeze({ invoke: (c: unknown, p: unknown) => bound(c, p) }), writable: false });
@@ -26,7 +48,7 @@ export async function openApp(page: Page, dataDir = fs.mkdtempSync(path.join(os.
   const index = path.join(ROOT, "dist", "renderer", "index.html");
   if (!fs.existsSync(index)) throw new Error("dist/renderer is missing: run `npm run build:renderer` first");
   await page.goto(`file://${index}`);
-  return { service, dataDir };
+  return { service: host, dataDir, dialogs, opened };
 }
 
 let shot = 0;

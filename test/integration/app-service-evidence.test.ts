@@ -8,7 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { dispatch } from "../../electron/core/app/dispatch";
-import { checkedCardPath, createAppService, type AppLogger } from "../../electron/core/app/service";
+import { checkedCardPath, createAppService } from "../../electron/core/app/service";
 import { Ceremony } from "../../electron/core/engine/ceremony";
 import type { Driver } from "../../electron/core/engine/types";
 import { CustosError } from "../../electron/core/errors";
@@ -30,7 +30,7 @@ const tmp = () => {
   return d;
 };
 
-function service(dataDir: string, log?: AppLogger, resourcesDir = ROOT) {
+function service(dataDir: string, log?: (line: string) => void, resourcesDir = ROOT) {
   const s = createAppService({ dataDir, resourcesDir, kdfCost: "test", networkInterfaces: () => [{ name: "lo", state: "unknown", loopback: true, addresses: ["127.0.0.1/8"] }], log });
   services.push(s);
   return s;
@@ -99,22 +99,23 @@ describe("the app service", () => {
 
   it("one error boundary: a file-system failure is a plain message on screen and its detail goes to the log", async () => {
     const data = tmp();
-    const logged: Array<[string, string, string | undefined]> = [];
-    const s = service(data, (level, message, detail) => logged.push([level, message, detail]), tmp()); // no ceremony-scripts/ there
+    const logged: string[] = [];
+    const s = service(data, (line) => logged.push(line), tmp()); // no ceremony-scripts/ there
     const r = await dispatch(s.handlers, "app:info", {});
     expect(r).toMatchObject({ ok: false, code: "NOT_FOUND" });
     const shown = JSON.stringify(r);
     expect(shown).toMatch(/no such file or folder/);
     expect(shown).not.toMatch(/\\n\s+at |ENOENT:/);
     expect(logged.length).toBe(1);
-    expect(logged[0]![0]).toBe("error");
-    expect(logged[0]![2]).toMatch(/ENOENT[\s\S]*\n\s+at /); // the stack is in the log, for the engineer
+    expect(logged[0]).toMatch(/^error: app:info: NOT_FOUND: /);
+    expect(logged[0]).toMatch(/ENOENT[\s\S]*\n\s+at /); // the stack is in the log, for the engineer
   });
 
   it("refuses the lock file as a file to verify (opening it in-process would drop the lock)", async () => {
     const data = tmp();
     const s = service(data);
-    const r = await dispatch(s.handlers, "verify:file", { path: path.join(data, ".custos-lock") });
+    const { handle } = s.files.grant(path.join(data, ".custos-lock"), "verify");
+    const r = await dispatch(s.handlers, "verify:file", { file: handle });
     expect(r).toMatchObject({ ok: false, code: "VERIFY_UNREADABLE" });
     expect(() => service(data)).toThrow(/in use by process/); // still held
   });

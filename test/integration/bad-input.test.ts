@@ -4,11 +4,12 @@ import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { checkedCardPath } from "../../electron/core/app/service";
 import { UiDriver } from "../../electron/core/app/ui-driver";
+import { FileHandles } from "../../electron/core/app/file-handles";
 import { PromptBroker } from "../../electron/core/app/prompts";
 import { CustosError } from "../../electron/core/errors";
 import { toHsmError } from "../../electron/core/hsm";
 import { SimulatedRoom } from "../../electron/core/rehearse/simulated-room";
-import { verifyFile } from "../../electron/core/transcript/verify";
+import { verdictOf } from "../helpers/verdict";
 import { Ceremony, makeRoom, type TestRoom } from "../helpers/room";
 
 let room: TestRoom | undefined;
@@ -38,7 +39,7 @@ describe("bad input gets a clear error and loses nothing", () => {
     expect(third.completedSteps).toBe(6);
     await third.runToEnd();
     third.close();
-    expect(verifyFile(room.dbPath).ok).toBe(true);
+    expect((await verdictOf(room.dbPath)).complete).toBe(true);
   });
 
   it.each([
@@ -60,7 +61,7 @@ describe("bad input gets a clear error and loses nothing", () => {
     try {
       const sim = new SimulatedRoom({ outDir: dir, people: [], soPin: "1", userPin: "2", renderShareCard: async () => Buffer.alloc(0) });
       await expect(sim.saveArtifact(name, Buffer.from("x"))).rejects.toThrowError(CustosError);
-      const ui = new UiDriver(new PromptBroker(() => {}), () => dir, () => []);
+      const ui = new UiDriver(new PromptBroker(() => {}), () => dir, () => [], { files: new FileHandles(), print: async () => "", mode: "rehearsal" });
       await expect(ui.saveArtifact(name, Buffer.from("x"))).rejects.toThrowError(CustosError);
       expect(fs.readdirSync(dir)).toEqual([]);
     } finally {

@@ -9,7 +9,7 @@ import { openRehearsalHsm } from "../../electron/core/hsm";
 import { rehearse, type RehearsalFile } from "../../electron/core/rehearse/rehearse";
 import { readRehearsalShare } from "../../electron/core/rehearse/simulated-room";
 import { combineShares, decodeShare, kcv } from "../../electron/core/shares";
-import { verifyFile } from "../../electron/core/transcript/verify";
+import { verdictOf } from "../helpers/verdict";
 import { ROOT, custos, secretForms, tool, walk } from "../helpers/files";
 
 const SCRIPT = path.join(ROOT, "ceremony-scripts", "root-key-generation.yaml");
@@ -98,13 +98,14 @@ describe("generation rehearsal, end to end on a real SoftHSM2 token", () => {
     for (const f of ["transcript.sqlite", "bundle.json", "report.pdf"]) {
       const r = custos(["verify", path.join(out, f)]);
       expect(r.status, r.stdout + r.stderr).toBe(0);
-      expect(r.stdout).toMatch(/intact, 15 entries, sealed by the root key/);
+      expect(r.stdout).toMatch(/INTACT AND COMPLETE — sealed/);
+      expect(r.stdout).toMatch(/entries\s+16 \(15 of 15 script steps/);
     }
   });
 
-  it("changing any single byte of any stored entry is detected and names that entry", () => {
+  it("changing any single byte of any stored entry is detected and names that entry", async () => {
     const src = path.join(out, "transcript.sqlite");
-    const n = 15;
+    const n = 16;
     for (let seq = 1; seq <= n; seq++) {
       const copy = path.join(dir, `tampered-${seq}.sqlite`);
       fs.copyFileSync(src, copy);
@@ -116,9 +117,9 @@ describe("generation rehearsal, end to end on a real SoftHSM2 token", () => {
       const ch = row.body_json[at] === "1" ? "2" : "1";
       db.prepare("UPDATE entries SET body_json = ? WHERE seq = ?").run(row.body_json.slice(0, at) + ch + row.body_json.slice(at + 1), seq);
       db.close();
-      const v = verifyFile(copy);
-      expect(v.ok).toBe(false);
-      expect(v.ceremonies[0]!.firstBad?.seq).toBe(seq);
+      const v = await verdictOf(copy);
+      expect(v.status).toBe(1);
+      expect(v.ceremony!.failure?.seq).toBe(seq);
       if (seq === 1 || seq === 9 || seq === n) {
         const r = custos(["verify", copy]);
         expect(r.status).toBe(1);

@@ -8,7 +8,7 @@ import { rehearse, rehearseFrom, type RehearsalFile, type ShareTextOverride } fr
 import { readRehearsalShare } from "../../electron/core/rehearse/simulated-room";
 import { combineShares, decodeShare, kcv } from "../../electron/core/shares";
 import { wordlist } from "@scure/bip39/wordlists/english.js";
-import { verifyFile } from "../../electron/core/transcript/verify";
+import { verdictOf } from "../helpers/verdict";
 import { ROOT, custos, secretForms, tool, walk } from "../helpers/files";
 
 const script = (name: string) => path.join(ROOT, "ceremony-scripts", name);
@@ -83,7 +83,8 @@ describe("recovery rehearsal from a generation rehearsal", () => {
 
     const r = custos(["verify", path.join(out, "transcript.sqlite")]);
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/sealed by the root key/);
+    expect(r.stdout).toMatch(/INTACT AND COMPLETE — sealed/);
+    expect(r.stdout).toMatch(/root key  SPKI sha256 [0-9a-f]{64}/);
     // Share material never lands in the recovery folder.
     const needles = fs.readdirSync(path.join(gen, "shares")).flatMap((f) => secretForms(decodeShare(readRehearsalShare(path.join(gen, "shares", f))).share));
     for (const f of walk(out)) expect(needles.some((x) => fs.readFileSync(path.join(out, f)).includes(x)), f).toBe(false);
@@ -93,7 +94,8 @@ describe("recovery rehearsal from a generation rehearsal", () => {
     const out = fresh();
     const err = await rehearseFrom({ scriptPath: script("root-key-recovery.yaml"), fromDir: gen, outDir: out, shares: [1, 2] }).catch((e: Error) => e);
     expect((err as Error).message).toMatch(/attendance.*at least 3 custodian/);
-    expect(verifyFile(path.join(out, "transcript.sqlite")).ceremonies[0]!.entries).toBe(2);
+    // The opening entry, the opening checklist and the loaded source: nothing after them.
+    expect((await verdictOf(path.join(out, "transcript.sqlite"))).ceremony!.entries).toBe(3);
     expect(rootObjects(out)).toEqual([]);
   });
 
@@ -156,10 +158,10 @@ describe("recovery rehearsal from a generation rehearsal", () => {
     fs.cpSync(gen, copy, { recursive: true });
     const Database = (await import("better-sqlite3")).default;
     const db = new Database(path.join(copy, "transcript.sqlite"));
-    db.prepare("UPDATE entries SET body_json = replace(body_json, '\"REH-', '\"REX-') WHERE seq = 4").run();
+    db.prepare("UPDATE entries SET body_json = replace(body_json, '\"REH-', '\"REX-') WHERE seq = 5").run();
     db.close();
     const err = await rehearseFrom({ scriptPath: script("root-key-recovery.yaml"), fromDir: copy, outDir: fresh() }).catch((e: Error) => e);
-    expect((err as Error).message).toMatch(/does not verify: entry 4/);
+    expect((err as Error).message).toMatch(/does not verify: BODY_HASH_MISMATCH: entry 5/);
   });
 
   it("abandoning mid-collection leaves nothing in the HSM and no share material in any file", async () => {
@@ -178,7 +180,7 @@ describe("share re-split and key destruction rehearsals", () => {
   it("a re-split gives new shares that recover the same key; the old shares no longer do", async () => {
     const out = fresh();
     await rehearseFrom({ scriptPath: script("share-resplit.yaml"), fromDir: gen, outDir: out, shares: [2, 3, 5], custodians: 4, threshold: 2 });
-    expect(verifyFile(path.join(out, "transcript.sqlite")).ok).toBe(true);
+    expect((await verdictOf(path.join(out, "transcript.sqlite"))).complete).toBe(true);
     const oldB = readJson<{ blob: string; wrapping: { kcv: string }; rootKey: { spki: string } }>(path.join(gen, "backup.json"));
     const newB = readJson<{ blob: string; ceremonyId: string; wrapping: { kcv: string; threshold: number; total: number }; rootKey: { spki: string } }>(path.join(out, "backup.json"));
     expect(newB.rootKey.spki).toBe(oldB.rootKey.spki);
@@ -207,7 +209,7 @@ describe("share re-split and key destruction rehearsals", () => {
     // And the new backup is itself recoverable by the new custodians.
     const rec = fresh();
     await rehearseFrom({ scriptPath: script("root-key-recovery.yaml"), fromDir: out, outDir: rec, shares: [1, 4] });
-    expect(verifyFile(path.join(rec, "transcript.sqlite")).ceremonies[0]!.sealed).toBe(true);
+    expect((await verdictOf(path.join(rec, "transcript.sqlite"))).complete).toBe(true);
   });
 
   it("destruction refuses without a quorum, then removes the key objects (checked with pkcs11-tool) once a quorum attests", async () => {

@@ -31,7 +31,7 @@ describe("ceremony report that verifies itself", () => {
     expect(tool("pdfdetach", ["-list", pdf])).toContain("bundle.json");
     const r = custos(["verify", pdf]);
     expect(r.status, r.stdout + r.stderr).toBe(0);
-    expect(r.stdout).toContain("the head hash printed on the pages matches the attached bundle");
+    expect(r.stdout).toContain("every page and the metadata are exactly what Custos renders from the attached bundle");
   });
 
   it("renders every page of the report and a share card to PNG, kept as test artifacts for a person to look at", () => {
@@ -43,12 +43,17 @@ describe("ceremony report that verifies itself", () => {
     expect(fs.readdirSync(out).filter((f) => f.startsWith("report")).length).toBeGreaterThanOrEqual(pages);
   });
 
-  it("prints the head hash as a QR code that decodes to it", () => {
+  it("prints the final head on one page for the wet signatures, as hex, words and a QR code that decodes to it", () => {
     const bundle = JSON.parse(fs.readFileSync(path.join(a, "bundle.json"), "utf8")) as { head: string };
-    const pages = Number(/Pages:\s+(\d+)/.exec(tool("pdfinfo", [path.join(a, "report.pdf")]))![1]);
-    tool("pdftoppm", ["-r", "150", "-png", "-f", String(pages), "-l", String(pages), path.join(a, "report.pdf"), path.join(dir, "last")]);
-    const png = fs.readdirSync(dir).find((f) => f.startsWith("last") && f.endsWith(".png"))!;
-    expect(tool("zbarimg", ["-q", "--raw", path.join(dir, png)]).trim()).toBe(bundle.head);
+    const sheet = path.join(a, "final-head.pdf");
+    expect(tool("pdfinfo", [sheet])).toMatch(/Pages:\s+1\n/);
+    expect(tool("pdftotext", [sheet, "-"]).replace(/\s+/g, " ")).toContain(bundle.head);
+    tool("pdftoppm", ["-r", "150", "-png", "-singlefile", sheet, path.join(dir, "final-head")]);
+    expect(tool("zbarimg", ["-q", "--raw", path.join(dir, "final-head.png")]).trim()).toBe(bundle.head);
+    // The report carries the same page last, and says which value to pass to --expect-head.
+    const report = tool("pdftotext", [path.join(a, "report.pdf"), "-"]).replace(/\s+/g, " ");
+    expect(report).toMatch(new RegExp(`Final head for --expect-? ?head ${bundle.head}`)); // pdftotext may drop the hyphen at a line break
+    expect(report).toContain(`Final head of the transcript (give it to custos verify --expect-head): ${bundle.head}`);
   });
 
   it("exits 1 when the attachment is swapped for another intact bundle (the printed head no longer matches)", () => {
@@ -57,7 +62,7 @@ describe("ceremony report that verifies itself", () => {
     expect(custos(["verify", path.join(b, "bundle.json")]).status).toBe(0);
     const r = custos(["verify", swapped]);
     expect(r.status, r.stdout + r.stderr).toBe(1);
-    expect(r.stdout).toMatch(/head hash printed on the report .* is not the head of the attached bundle/);
+    expect(r.stdout).toMatch(/REPORT_MISMATCH: page 1 does not show what Custos renders from the attached bundle/);
   });
 
   it("exits 1 when the attached bundle is altered, naming the entry", () => {
@@ -68,7 +73,7 @@ describe("ceremony report that verifies itself", () => {
     tool("qpdf", [path.join(a, "report.pdf"), "--remove-attachment=bundle.json", "--add-attachment", altered, "--key=bundle.json", "--", pdf]);
     const r = custos(["verify", pdf]);
     expect(r.status).toBe(1);
-    expect(r.stdout).toMatch(/NOT INTACT: entry \d+ \(step '/);
+    expect(r.stdout).toMatch(/NOT INTACT — BODY_HASH_MISMATCH: entry \d+ \(step '/);
   });
 
   it("custos report re-renders the same bytes, twice, and the same as the rehearsal's report", () => {

@@ -2,7 +2,7 @@ import { generateKeyPairSync, sign as nodeSign } from "node:crypto";
 import { existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import Database from "better-sqlite3";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   GENESIS_HASH,
   LATEST_SCHEMA_VERSION,
@@ -18,11 +18,14 @@ import {
   sha256Hex,
   verifyEd25519,
   verifySignature,
+  type Bundle,
+  type CeremonyMeta,
   type EntryBody,
   type Signature,
 } from "../../electron/core/transcript/index";
 import { CUSTOS_APPLICATION_ID } from "../../electron/core/transcript/migrations";
-import { appendStep, makeMeta, makeParticipant, makeRootKey, participantSignature, tempDir } from "./transcript-fixture";
+import { assemble, makePerson, planCeremony } from "../vectors/builder";
+import { GENERATION_SCRIPT, tempDir } from "./transcript-fixture";
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -135,7 +138,7 @@ describe("attestation identity", () => {
 
 describe("hash chain", () => {
   const body: EntryBody = {
-    v: 1,
+    v: 2,
     ceremonyId: "c",
     seq: 1,
     stepId: "s",
@@ -147,16 +150,18 @@ describe("hash chain", () => {
     prevHash: GENESIS_HASH,
   };
 
-  it("binds the attestation message to its context and the body hash", () => {
-    expect(Buffer.from(attestationMessage(bodyHash(body))).toString("utf8")).toBe(`custos-attestation-v1\n${bodyHash(body)}`);
+  it("binds the attestation message to its context and the body hash (§2.2)", () => {
+    expect(Buffer.from(attestationMessage(bodyHash(body))).toString("utf8")).toBe(`custos-attestation-v2\n${bodyHash(body)}`);
+    expect(attestationMessage(bodyHash(body)).length).toBe(86);
     expect(bodyHash(body)).toBe(sha256Hex(canonicalJson(body)));
   });
 
-  it("hashes signatures independent of their order, but not of their content", () => {
-    const alice = makeParticipant("alice", "Alice", []);
-    const bob = makeParticipant("bob", "Bob", []);
-    const sa = participantSignature(alice, body);
-    const sb = participantSignature(bob, body);
+  it("hashes signatures in the one sorted order, and their content", () => {
+    const alice = makePerson("p01", "Alice", []);
+    const bob = makePerson("p02", "Bob", []);
+    const sign = (p: typeof alice): Signature => ({ signer: p.id, kind: "participant", algorithm: "Ed25519", publicKey: p.key.publicKey, signature: p.key.sign(attestationMessage(bodyHash(body))) });
+    const sa = sign(alice);
+    const sb = sign(bob);
     const h = bodyHash(body);
     expect(entryHash(h, [sa, sb])).toBe(entryHash(h, [sb, sa]));
     expect(entryHash(h, [sa])).not.toBe(entryHash(h, [sa, sb]));
@@ -200,37 +205,49 @@ describe("hash chain", () => {
 });
 
 describe("TranscriptStore", () => {
-  it("creates the schema with the current user_version and durable pragmas", () => {
+  let bundle: Bundle;
+  let meta: Omit<CeremonyMeta, "status" | "createdAt">;
+  let opening: EntryBody;
+  beforeAll(async () => {
+    bundle = assemble(await planCeremony(GENERATION_SCRIPT));
+    const { status: _s, createdAt: _c, ...m } = bundle.ceremony;
+    meta = m;
+    opening = bundle.entries[0]!.body;
+  });
+
+  it("creates the schema of §4.1 with the current user_version and durable pragmas", () => {
     const path = join(tempDir(), "t.sqlite");
     const store = TranscriptStore.open(path);
     const db = (store as unknown as { db: Database.Database }).db;
     expect(db.pragma("journal_mode", { simple: true })).toBe("wal");
     expect(db.pragma("synchronous", { simple: true })).toBe(2); // FULL
     expect(db.pragma("secure_delete", { simple: true })).toBe(1);
-    expect(db.pragma("foreign_keys", { simple: true })).toBe(1);
     expect(db.pragma("user_version", { simple: true })).toBe(LATEST_SCHEMA_VERSION);
+    expect(LATEST_SCHEMA_VERSION).toBe(2);
     expect(db.pragma("application_id", { simple: true })).toBe(CUSTOS_APPLICATION_ID);
+    expect(store.schemaProblem()).toBeUndefined();
     store.close();
   });
 
-  it("reopens idempotently, keeping data and version", () => {
+  it("writes the header and the opening entry together, the header taken from the entry", () => {
     const path = join(tempDir(), "t.sqlite");
     const s1 = TranscriptStore.open(path);
-    s1.createCeremony(makeMeta());
+    s1.createCeremony(meta, opening);
     s1.close();
     const s2 = TranscriptStore.open(path);
+    expect(s2.listCeremonies()).toHaveLength(1);
+    const row = s2.getCeremony(meta.id)!;
+    expect(row.status).toBe("open");
+    expect(row.createdAt).toBe(opening.timestamp);
+    expect(s2.head(meta.id)).toEqual({ seq: 1, entryHash: bundle.entries[0]!.entryHash });
+    expect(codeOf(() => s2.createCeremony(meta, opening))).toBe("CEREMONY_EXISTS");
+    // A header never exists without its opening entry: a refused entry leaves no header behind.
+    expect(codeOf(() => s2.createCeremony({ ...meta, id: "other" }, opening))).toBe("INTERNAL");
+    expect(s2.getCeremony("other")).toBeUndefined();
     s2.close();
-    const s3 = TranscriptStore.open(path);
-    expect(s3.listCeremonies()).toHaveLength(1);
-    expect(s3.getCeremony(makeMeta().id)?.status).toBe("open");
-    s3.close();
-    const raw = new Database(path, { readonly: true });
-    expect(raw.pragma("user_version", { simple: true })).toBe(LATEST_SCHEMA_VERSION);
-    expect(raw.prepare("SELECT count(*) AS n FROM sqlite_master WHERE type = 'table'").get()).toEqual({ n: 2 });
-    raw.close();
   });
 
-  it("refuses a transcript from a newer Custos, a non-SQLite file and another program's database", () => {
+  it("refuses a transcript from a newer Custos, the unreleased format 1, a non-SQLite file and another program's database", () => {
     const dir = tempDir();
     const newer = join(dir, "newer.sqlite");
     TranscriptStore.open(newer).close();
@@ -239,6 +256,12 @@ describe("TranscriptStore", () => {
     raw.close();
     expect(codeOf(() => TranscriptStore.open(newer))).toBe("TRANSCRIPT_TOO_NEW");
     expect(codeOf(() => TranscriptStore.openReadOnly(newer))).toBe("TRANSCRIPT_TOO_NEW");
+    const older = join(dir, "older.sqlite");
+    TranscriptStore.open(older).close();
+    const raw1 = new Database(older);
+    raw1.pragma("user_version = 1");
+    raw1.close();
+    expect(codeOf(() => TranscriptStore.open(older))).toBe("TRANSCRIPT_UNREADABLE");
 
     const text = join(dir, "notes.sqlite");
     writeFileSync(text, "these are not the droids you are looking for\n".repeat(10));
@@ -253,89 +276,49 @@ describe("TranscriptStore", () => {
   });
 
   it("appends entries, refuses a wrong sequence number or previous hash, and keeps the head", () => {
-    const path = join(tempDir(), "t.sqlite");
-    const store = TranscriptStore.open(path);
-    const meta = makeMeta();
-    store.createCeremony(meta);
-    expect(store.head(meta.id)).toBeNull();
-    const people = new Map();
-    const first = appendStep(store, meta.id, { stepId: "open-ceremony", action: "checklist", outputs: { scriptSha256: meta.scriptSha256, mode: "rehearsal" } }, people);
-    expect(store.head(meta.id)).toEqual({ seq: 1, entryHash: first.entryHash });
-
-    const next: EntryBody = { ...first.body, seq: 2, stepId: "enrol", prevHash: first.entryHash };
-    expect(codeOf(() => store.appendEntry({ ...next, seq: 3 }, []))).toBe("TRANSCRIPT_CHAIN");
-    expect(codeOf(() => store.appendEntry({ ...next, seq: 1 }, []))).toBe("TRANSCRIPT_CHAIN");
-    expect(codeOf(() => store.appendEntry({ ...next, prevHash: GENESIS_HASH }, []))).toBe("TRANSCRIPT_CHAIN");
-    expect(codeOf(() => store.appendEntry({ ...next, prevHash: "f".repeat(64) }, []))).toBe("TRANSCRIPT_CHAIN");
-    expect(store.head(meta.id)).toEqual({ seq: 1, entryHash: first.entryHash });
-
-    const second = store.appendEntry(next, []);
-    expect(store.head(meta.id)).toEqual({ seq: 2, entryHash: second.entryHash });
-    const entries = store.entries(meta.id);
-    expect(entries.map((e) => e.body.seq)).toEqual([1, 2]);
-    expect(entries[1]!.bodyJson).toBe(canonicalJson(next));
-    expect(entries[1]!.bodyHash).toBe(bodyHash(next));
-    expect(store.rawEntries(meta.id)[1]).toMatchObject({ seq: 2, stepId: "enrol", action: "checklist", entryHash: second.entryHash });
-    store.close();
-  });
-
-  it("refuses bad signatures, missing required signers, unknown or finished ceremonies", () => {
     const store = TranscriptStore.open(join(tempDir(), "t.sqlite"));
-    const meta = makeMeta();
-    store.createCeremony(meta);
-    const alice = makeParticipant("alice", "Alice", []);
-    const body: EntryBody = {
-      v: 1,
-      ceremonyId: meta.id,
-      seq: 1,
-      stepId: "open-ceremony",
-      action: "checklist",
-      inputs: {},
-      outputs: {},
-      requiredSigners: ["alice"],
-      timestamp: "2025-01-01T00:00:00.000Z",
-      prevHash: GENESIS_HASH,
-    };
-    expect(codeOf(() => store.appendEntry(body, []))).toBe("TRANSCRIPT_SIGNATURE");
-    const sigOverOther = participantSignature(alice, { ...body, stepId: "other" });
-    expect(codeOf(() => store.appendEntry(body, [sigOverOther]))).toBe("TRANSCRIPT_SIGNATURE");
-    const sig = participantSignature(alice, body);
-    expect(codeOf(() => store.appendEntry(body, [sig, sig]))).toBe("TRANSCRIPT_SIGNATURE");
-    expect(codeOf(() => store.appendEntry({ ...body, ceremonyId: "nope" }, []))).toBe("TRANSCRIPT_SIGNATURE");
-    expect(codeOf(() => store.appendEntry({ ...body, ceremonyId: "nope", requiredSigners: [] }, []))).toBe("CEREMONY_NOT_FOUND");
-    expect(codeOf(() => store.appendEntry({ ...body, inputs: { x: undefined as never } }, [sig]))).toBe("TRANSCRIPT_ENTRY_INVALID");
-    expect(codeOf(() => store.createCeremony(meta))).toBe("CEREMONY_EXISTS");
-    store.appendEntry(body, [sig]);
-    store.setStatus(meta.id, "closed");
-    const next = { ...body, seq: 2, prevHash: store.head(meta.id)!.entryHash };
-    expect(codeOf(() => store.appendEntry(next, [participantSignature(alice, next)]))).toBe("TRANSCRIPT_NOT_OPEN");
-    expect(codeOf(() => store.setStatus("nope", "closed"))).toBe("CEREMONY_NOT_FOUND");
+    store.createCeremony(meta, opening);
+    const second = bundle.entries[1]!;
+    expect(codeOf(() => store.appendEntry({ ...second.body, seq: 3 }, second.signatures))).toBe("TRANSCRIPT_CHAIN");
+    expect(codeOf(() => store.appendEntry({ ...second.body, seq: 1 }, second.signatures))).toBe("TRANSCRIPT_CHAIN");
+    expect(codeOf(() => store.appendEntry({ ...second.body, prevHash: GENESIS_HASH }, second.signatures))).toBe("TRANSCRIPT_CHAIN");
+    const stored = store.appendEntry(second.body, second.signatures);
+    expect(stored.entryHash).toBe(second.entryHash);
+    expect(store.head(meta.id)).toEqual({ seq: 2, entryHash: second.entryHash });
+    expect(store.entries(meta.id)[1]!.bodyJson).toBe(canonicalJson(second.body));
     store.close();
   });
 
-  it("keeps a committed entry when the process dies without closing (WAL, synchronous FULL)", () => {
+  it("refuses bad signatures, missing required signers, fractions, and anything after the seal; the seal closes the header", () => {
+    const store = TranscriptStore.open(join(tempDir(), "t.sqlite"));
+    store.createCeremony(meta, opening);
+    for (const e of bundle.entries.slice(1, 2)) store.appendEntry(e.body, e.signatures);
+    const enrol = bundle.entries[2]!;
+    expect(codeOf(() => store.appendEntry(enrol.body, enrol.signatures.slice(1)))).toBe("TRANSCRIPT_SIGNATURE");
+    const other = bundle.entries[3]!;
+    expect(codeOf(() => store.appendEntry(enrol.body, [{ ...enrol.signatures[0]!, signature: other.signatures[0]!.signature }]))).toBe("TRANSCRIPT_SIGNATURE");
+    expect(codeOf(() => store.appendEntry({ ...enrol.body, outputs: { ...enrol.body.outputs, x: 1.5 } }, enrol.signatures))).toBe("TRANSCRIPT_ENTRY_INVALID");
+    expect(codeOf(() => store.appendEntry({ ...enrol.body, inputs: { x: undefined as never } }, enrol.signatures))).toBe("TRANSCRIPT_ENTRY_INVALID");
+    for (const e of bundle.entries.slice(2)) store.appendEntry(e.body, e.signatures);
+    expect(store.getCeremony(meta.id)!.status).toBe("closed");
+    const next = { ...opening, seq: bundle.entries.length + 1, prevHash: bundle.head };
+    expect(codeOf(() => store.appendEntry(next, []))).toBe("TRANSCRIPT_NOT_OPEN");
+    store.close();
+  });
+
+  it("keeps a committed entry when the process dies without closing (WAL, synchronous FULL); evidence reads leave nothing behind", () => {
     const dir = tempDir();
     const path = join(dir, "t.sqlite");
     const store = TranscriptStore.open(path);
-    const meta = makeMeta();
-    store.createCeremony(meta);
-    const e = appendStep(store, meta.id, { stepId: "open-ceremony", action: "checklist" }, new Map());
+    store.createCeremony(meta, opening);
     // Not closed: the entry lives in the -wal file, as after a power cut.
     expect(existsSync(`${path}-wal`)).toBe(true);
+    const before = readdirSync(dir).sort();
     const reader = TranscriptStore.openReadOnly(path);
-    expect(reader.head(meta.id)).toEqual({ seq: 1, entryHash: e.entryHash });
+    expect(reader.head(meta.id)).toEqual({ seq: 1, entryHash: bundle.entries[0]!.entryHash });
     reader.close();
+    expect(readdirSync(dir).sort()).toEqual(before);
     store.close();
     expect(readdirSync(dir).sort()).toEqual(["t.sqlite"]);
-  });
-
-  it("verifies a root-key signature made by a generated key through appendEntry", () => {
-    const store = TranscriptStore.open(join(tempDir(), "t.sqlite"));
-    const meta = makeMeta();
-    store.createCeremony(meta);
-    const root = makeRootKey();
-    const e = appendStep(store, meta.id, { stepId: "open-ceremony", action: "checklist", rootSigns: true }, new Map(), root);
-    expect(e.signatures[0]!.kind).toBe("root-key");
-    store.close();
   });
 });

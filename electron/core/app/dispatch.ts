@@ -1,23 +1,22 @@
-import { CHANNELS, isChannel, type Channel, type ChannelRequest, type Result } from "../../shared/ipc";
+import { parseRequest, type ChannelRequest, type HostChannel, type Result } from "../../shared/ipc";
 import { CustosError } from "../errors";
 
-/** The handlers behind the IPC channels; implemented by AppService. */
-export type Handlers = { [C in Channel]: (req: ChannelRequest<C>) => Promise<unknown> };
+/** The handlers behind the channels the core answers (everything but the main process's dialogs). */
+export type Handlers = { [C in HostChannel]: (req: ChannelRequest<C>) => Promise<unknown> };
 
 /**
  * Parses the payload with the channel's schema, runs the handler and returns
- * a Result; used by the Electron main process and by the end-to-end harness,
- * so both enforce the same contract.
+ * a Result; used by the core host (in its own process under Electron, in
+ * process in the end-to-end harness), so both enforce the same contract.
  */
 export async function dispatch(handlers: Handlers, channel: unknown, payload: unknown): Promise<Result<unknown>> {
-  if (!isChannel(channel)) return { ok: false, code: "IPC_UNKNOWN_CHANNEL", message: `Unknown channel ${JSON.stringify(String(channel)).slice(0, 80)}.`, hint: "" };
-  const parsed = CHANNELS[channel].safeParse(payload ?? {});
-  if (!parsed.success) {
-    const i = parsed.error.issues[0]!;
-    return { ok: false, code: "IPC_INVALID_PAYLOAD", message: `${channel}: ${i.path.join(".") || "payload"}: ${i.message}`, hint: "" };
-  }
+  const req = parseRequest(channel, payload);
+  if (!req.ok) return req;
+  const handler = (handlers as Partial<Record<string, (r: unknown) => Promise<unknown>>>)[req.channel];
+  // A main-process channel (a dialog) that reached the core: the core shows no dialogs.
+  if (!handler) return { ok: false, code: "IPC_UNKNOWN_CHANNEL", message: `The core does not answer ${req.channel}.`, hint: "" };
   try {
-    const value = await (handlers[channel] as (r: unknown) => Promise<unknown>)(parsed.data);
+    const value = await handler(req.payload);
     return { ok: true, value };
   } catch (e) {
     if (e instanceof CustosError) return { ok: false, code: e.code, message: e.message, hint: e.hint };

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { fileHandle } from "../../shared/ipc";
 import { CustosError } from "../errors";
 
 /** Errors as the screen shows them (never secrets; suggestions only on screen). */
@@ -43,7 +44,8 @@ export const ANSWERS = {
   pin: z.object({ pin: z.string().min(1).max(256) }).strict(),
   "hand-out-share": z.object({ confirmed: z.literal(true) }).strict(),
   "reenter-share": z.object({ share: secret }).strict(),
-  "select-source": z.object({ transcript: z.string().min(1).max(4096), backup: z.string().min(1).max(4096).optional() }).strict(),
+  // Handles minted by the core (suggestions) or by a main-process Open dialog, never paths typed on screen.
+  "select-source": z.object({ transcript: fileHandle, backup: fileHandle.optional() }).strict(),
   briefing: z.object({ confirmed: z.literal(true) }).strict(),
   "collect-share": z.object({ share: secret }).strict(),
 } as const;

@@ -1,4 +1,3 @@
-import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import type { ChannelRequest } from "../../shared/ipc";
@@ -19,7 +18,10 @@ import { bundleToJson, exportBundle } from "../transcript/bundle";
 import { TranscriptStore } from "../transcript/store";
 import { detailOf, guardHandlers, shownOf, type AppLogger } from "./boundary";
 import type { Handlers } from "./dispatch";
+import { FileHandles } from "./file-handles";
+import { lpPrinter, type PrintPdf } from "./print";
 import { PromptBroker, type Prompt, type ShownError } from "./prompts";
+import { reportHandlers } from "./report-actions";
 import { UiDriver } from "./ui-driver";
 import { CEREMONY_ID, SessionFileSchema, type SessionFile } from "./session-file";
 import { hashWords } from "./words";
@@ -38,12 +40,16 @@ export interface AppServiceOptions {
   /** Attestation keys stay unlocked this long after a passphrase (ms). */
   attestWindowMs?: number;
   networkInterfaces?: EngineDeps["networkInterfaces"];
+  /** Files the operator chose in the main process's dialogs (the renderer holds only their handles). */
+  files?: FileHandles;
+  /** The printer (CUPS lp by default). */
+  print?: PrintPdf;
   /**
-   * Where details go that the screen does not show (the original error and its
-   * stack behind a plain message). Never given secrets: messages are built
-   * without share material, PINs or passphrases.
+   * Where the service reports what it could not tell the screen (the host's log): the original error
+   * and its stack behind a plain message. Never secrets: messages are built without share material,
+   * PINs or passphrases.
    */
-  log?: AppLogger;
+  log?: (line: string) => void;
 }
 
 
@@ -73,9 +79,11 @@ export interface SessionState {
 
 
 /** The core object behind the IPC channels: one ceremony session at a time. */
-export function createAppService(o: AppServiceOptions): { handlers: Handlers; close(): void } {
-  const log: AppLogger = o.log ?? (() => {});
+export function createAppService(o: AppServiceOptions): { handlers: Handlers; files: FileHandles; close(): void } {
+  const log: AppLogger = (level, message, detail) => o.log?.(`${level}: ${message}${detail ? `\n${detail}` : ""}`);
   fs.mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
+  const files = o.files ?? new FileHandles();
+  const print = o.print ?? lpPrinter();
   const scriptsDir = path.join(o.resourcesDir, "ceremony-scripts");
   // One writer per installation: a second app on the same data folder is refused here, naming the first.
   const lock = FolderLock.acquire(o.dataDir, "Custos desktop app");
@@ -111,7 +119,7 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; cl
   let driver: UiDriver | null = null;
   function deps(session: SessionFile): EngineDeps {
     // The id is known only once the ceremony exists, so the folder is looked up when an artifact is saved.
-    driver = new UiDriver(broker, () => ceremonyDir(ceremony!.id), suggestions);
+    driver = new UiDriver(broker, () => ceremonyDir(ceremony!.id), suggestions, { files, print, mode: session.mode, log: o.log });
     return {
       store,
       driver,
@@ -163,10 +171,10 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; cl
   /** Writes the closed ceremony's bundle and report; a failure is shown, the sealed transcript stays whole. */
   function finish(c: Ceremony): void {
     const dir = ceremonyDir(c.id);
-    const ctx = { intact: "The ceremony is complete and sealed in the transcript.", next: "Free some space and resume the ceremony from the home screen to write its bundle and report again." };
+    const ctx = { intact: "The ceremony is complete and sealed in the transcript.", next: "Run `custos report` and `custos export` on the transcript to write them again." };
     let bundle: ReturnType<typeof exportBundle>;
     try {
-      bundle = exportBundle(store, c.id, c.transcript().at(-1)!.body.timestamp);
+      bundle = exportBundle(store, c.id);
       fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
       writeFileAtomic(path.join(dir, "bundle.json"), bundleToJson(bundle));
     } catch (e) {
@@ -280,7 +288,7 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; cl
         throw new CustosError("SESSION_FILE", `The ceremony ${req.ceremonyId} cannot be resumed here: its session.json is missing or damaged.`, "Its transcript is intact; verify it from the auditor's screen.");
       }
       if (session.ceremonyId !== req.ceremonyId) throw new CustosError("SESSION_FILE", `The session.json of ${req.ceremonyId} names another ceremony.`, "Its transcript is intact; verify it from the auditor's screen.");
-      return open(session, (d) => Ceremony.resume(d, req.ceremonyId, session.settings));
+      return open(session, (d) => Ceremony.resume(d, req.ceremonyId));
     },
     async "session:state"(req: ChannelRequest<"session:state">) {
       if (req.since !== undefined && req.since >= version) {
@@ -342,12 +350,13 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; cl
       if (!card) throw new CustosError("NO_SHARE_ON_SCREEN", "No share card is on screen.", "Print or save a card while it is being handed out.");
       const pdf = await shareCardPdf(card);
       if (req.action === "save") {
-        const target = checkedCardPath(req.path, o.dataDir);
+        const target = checkedCardPath(files.resolve(req.file, ["share-card"]), o.dataDir);
         // Atomic and never over an existing file (link(2)), even one that appeared since the check.
         writeFileAtomic(target, pdf, { mode: 0o600, overwrite: false });
-        return { saved: target };
+        files.drop(req.file);
+        return { saved: path.basename(target) };
       }
-      return { printed: printFromMemory(pdf) };
+      return { printed: await print(pdf, "Custos share card") };
     },
     async "session:close"() {
       broker.cancel("The ceremony was closed.");
@@ -357,12 +366,13 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; cl
       return state();
     },
     async "verify:file"(req: ChannelRequest<"verify:file">) {
-      return verifyAnyFile(notTheLock(req.path));
+      return verifyAnyFile(notTheLock(files.resolve(req.file, ["verify"])));
     },
     async "transcript:entries"(req: ChannelRequest<"transcript:entries">) {
-      const src = readVerifiedSourceLoose(notTheLock(req.path), req.ceremonyId);
+      const src = await readVerifiedSourceLoose(notTheLock(files.resolve(req.file, ["verify"])), req.ceremonyId);
       return src;
     },
+    ...reportHandlers({ current: () => (ceremony ? { id: ceremony.id, dir: ceremonyDir(ceremony.id), done: ceremony.done } : null), files, print, dataDir: o.dataDir }),
   };
 
   /** The lock is a POSIX lock: this process opening and closing the lock file would drop it. */
@@ -374,6 +384,7 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; cl
 
   return {
     handlers: guardHandlers(handlers, log),
+    files,
     close() {
       broker.cancel("Custos is closing.");
       ceremony?.close();
@@ -385,10 +396,10 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; cl
 
 
 /** Entries for the viewer: verified when possible, shown with the verdict either way. */
-function readVerifiedSourceLoose(file: string, ceremonyId?: string) {
-  const verdict = verifyAnyFile(file);
+async function readVerifiedSourceLoose(file: string, ceremonyId?: string) {
+  const verdict = await verifyAnyFile(file);
   try {
-    const src = readVerifiedSource(file, ceremonyId ?? verdict.ceremonies[0]?.ceremonyId);
+    const src = await readVerifiedSource(file, ceremonyId ?? verdict.ceremonies[0]?.ceremonyId);
     return { verdict, ceremony: { ...src.meta, scriptText: undefined }, entries: src.entries.map((e) => ({ ...e.body, signers: e.signatures.map((s) => s.signer) })) };
   } catch (e) {
     return { verdict, ceremony: null, entries: [], error: e instanceof CustosError ? e.message : String(e) };
@@ -410,14 +421,4 @@ export function checkedCardPath(p: string | undefined, dataDir: string): string 
   if (lexists(target)) throw new CustosError("SHARE_CARD_PATH", `${target} exists; Custos does not overwrite files.`, "Choose a new file name.");
   if (!fs.existsSync(path.dirname(target))) throw new CustosError("SHARE_CARD_PATH", `The folder ${path.dirname(target)} does not exist.`, "Choose a folder on the removable medium.");
   return target;
-}
-
-/** Sends the PDF to CUPS on stdin: no temporary file holds the share. */
-function printFromMemory(pdf: Buffer): string {
-  const cmd = process.env.CUSTOS_LP_COMMAND ?? "lp";
-  const r = spawnSync(cmd, ["-t", "Custos share card", "-o", "media=A4", "-"], { input: pdf, encoding: "utf8", timeout: 30_000 });
-  if (r.error || r.status !== 0) {
-    throw new CustosError("PRINT_FAILED", `Printing failed (${r.error ? r.error.message : (r.stderr || `exit ${r.status}`).trim()}).`, "Check the printer (lpstat -p) or save the card to a removable medium instead.");
-  }
-  return (r.stdout || "sent to the printer").trim();
 }

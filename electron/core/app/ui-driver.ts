@@ -5,9 +5,20 @@ import { CustosError } from "../errors";
 import { writeFileAtomic } from "../files/atomic";
 import type { TokenInfo } from "../hsm";
 import type { Driver, Participant, ResolvedField, ShareBrief, ShareCardView, StepView } from "../engine/types";
+import type { FileHandles } from "./file-handles";
+import type { PrintPdf } from "./print";
 import { shown, type Prompt, type PromptBroker } from "./prompts";
 
 const stepOf = (v: StepView): Prompt["step"] => ({ index: v.index, total: v.total, id: v.step.id, title: v.step.title });
+
+/** What the desktop driver needs besides the prompt broker. */
+export interface UiDriverDeps {
+  /** Files chosen in the main process's dialogs; the screen only ever sees their handles. */
+  files: FileHandles;
+  print: PrintPdf;
+  mode: "rehearsal" | "production";
+  log?: (line: string) => void;
+}
 
 /**
  * The Driver for the desktop app: every question becomes a prompt on screen.
@@ -19,6 +30,7 @@ export class UiDriver implements Driver {
     private readonly broker: PromptBroker,
     private readonly artifactsDir: () => string,
     private readonly sourceSuggestions: () => Array<{ label: string; transcript: string; backup?: string }>,
+    private readonly deps: UiDriverDeps,
   ) {}
 
   async checklist(view: StepView, items: string[], fields: ResolvedField[]) {
@@ -76,7 +88,15 @@ export class UiDriver implements Driver {
   }
 
   async selectSource(view: StepView, error?: CustosError) {
-    return this.broker.ask(stepOf(view), { kind: "select-source", suggestions: this.sourceSuggestions(), error: shown(error) });
+    // Suggestions travel as handles too, so the answer can only name files Custos offered or the operator chose.
+    const f = this.deps.files;
+    const suggestions = this.sourceSuggestions().map((s) => ({
+      label: s.label,
+      transcript: f.grant(s.transcript, "source-transcript").handle,
+      ...(s.backup ? { backup: f.grant(s.backup, "source-backup").handle } : {}),
+    }));
+    const a = await this.broker.ask(stepOf(view), { kind: "select-source", suggestions, error: shown(error) });
+    return { transcript: f.resolve(a.transcript, ["source-transcript"]), ...(a.backup ? { backup: f.resolve(a.backup, ["source-backup"]) } : {}) };
   }
 
   async briefing(view: StepView, brief: ShareBrief) {
@@ -94,6 +114,20 @@ export class UiDriver implements Driver {
         error: shown(req.error),
       })
     ).share;
+  }
+
+  /**
+   * The in-room print of the report for wet signatures. In production a
+   * printing failure stops the step (nothing is recorded; fix the printer and
+   * run it again); a rehearsal goes on without paper and says so in the log.
+   */
+  async printDocument(title: string, pdf: Buffer) {
+    try {
+      await this.deps.print(pdf, title);
+    } catch (e) {
+      if (this.deps.mode === "production") throw e;
+      this.deps.log?.(`rehearsal: ${title} not printed: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   async saveArtifact(name: string, data: Buffer) {

@@ -8,8 +8,8 @@ import type { ActionName } from "../script/params";
 import type { CeremonyScript } from "../script/schema";
 import { attestationMessage, bodyHash as hashBody } from "../transcript/chain";
 import type { CeremonyMeta, CeremonyMode, EntryBody, Json, Signature, StoredEntry } from "../transcript/types";
-import { GENESIS_HASH, TRANSCRIPT_FORMAT_VERSION } from "../transcript/types";
-import { recipientsRole, recordedRootKey, recordedToken } from "./actions/util";
+import { ABORT_ACTION, DEVIATION_ACTION, EXCEPTION_ACTION, GENESIS_HASH, NON_STEP_ACTIONS, OPEN_ACTION, TRANSCRIPT_FORMAT_VERSION } from "../transcript/types";
+import { recipientsRole, recordedToken, rootKeyOnToken } from "./actions/util";
 import { Keyring } from "./keyring";
 import { runAction } from "./registry";
 import type { CeremonySettings, EngineDeps, Participant, StepContext, StepView } from "./types";
@@ -70,7 +70,11 @@ export class Ceremony {
     this.participants.push(...participantsFrom(this.entries));
   }
 
-  /** Starts a new ceremony from a linted script. Nothing touches the HSM yet. */
+  /**
+   * Starts a new ceremony from a linted script: the header and the opening
+   * entry (docs/transcript-format.md §6.1) are written in one transaction.
+   * Nothing touches the HSM yet.
+   */
   static start(deps: EngineDeps, loaded: LoadedScript, opts: StartOptions): Ceremony {
     const settings = resolveSettings(loaded.script, opts);
     const now = deps.now();
@@ -86,23 +90,43 @@ export class Ceremony {
       status: "open",
       createdAt: now.toISOString(),
     };
-    deps.store.createCeremony({ ...meta, status: undefined } as never);
+    const opening: EntryBody = {
+      v: TRANSCRIPT_FORMAT_VERSION,
+      ceremonyId: id,
+      seq: 1,
+      stepId: loaded.script.steps[0]!.id,
+      action: OPEN_ACTION,
+      inputs: {},
+      outputs: {
+        scriptId: meta.scriptId,
+        scriptVersion: meta.scriptVersion,
+        scriptSha256: meta.scriptSha256,
+        mode: meta.mode,
+        settings: { ...settings },
+        software: { name: "custos", version: CUSTOS_VERSION, node: process.versions.node },
+      },
+      requiredSigners: [],
+      timestamp: meta.createdAt,
+      prevHash: GENESIS_HASH,
+    };
+    deps.store.createCeremony(meta, opening);
     return new Ceremony(deps, meta, loaded.script, settings);
   }
 
-  /** Resumes a ceremony from its transcript, with the script text stored there (never re-read from disk). */
-  static resume(deps: EngineDeps, ceremonyId: string, startSettings?: Partial<Pick<StartOptions, "algorithm" | "threshold" | "shares">>): Ceremony {
+  /** Resumes a ceremony from its transcript, with the script text and settings stored there (never re-read from disk). */
+  static resume(deps: EngineDeps, ceremonyId: string): Ceremony {
     const meta = deps.store.getCeremony(ceremonyId);
     if (!meta) throw new CustosError("CEREMONY_NOT_FOUND", `No ceremony ${ceremonyId} in this transcript.`, "Check the ceremony id.");
+    if (meta.status !== "open") throw new CustosError("CEREMONY_CLOSED", `Ceremony ${ceremonyId} is ${meta.status}; it cannot be resumed.`, "Start a new ceremony.");
     const loaded = loadScriptText(meta.scriptText, `${meta.scriptId} (stored)`);
     if (loaded.sha256 !== meta.scriptSha256) {
       throw new CustosError("TRANSCRIPT_TAMPERED", "The stored script does not match its recorded hash.", "Run custos verify on the transcript; do not continue.");
     }
     const first = deps.store.entries(ceremonyId)[0];
-    const recorded = (first?.body.outputs.settings ?? {}) as Partial<CeremonySettings>;
-    // Before entry 1 is written the settings exist only where the start recorded them (rehearsal.json,
-    // the app's session.json): without them a resume would silently fall back to the script defaults.
-    const settings = resolveSettings(loaded.script, first ? recorded : (startSettings ?? {}));
+    if (!first || first.body.action !== OPEN_ACTION) {
+      throw new CustosError("TRANSCRIPT_TAMPERED", `Ceremony ${ceremonyId} has no opening entry.`, "Run custos verify on the transcript; do not continue.");
+    }
+    const settings = resolveSettings(loaded.script, (first.body.outputs.settings ?? {}) as Partial<CeremonySettings>);
     return new Ceremony(deps, meta, loaded.script, settings);
   }
 
@@ -110,13 +134,18 @@ export class Ceremony {
     return this.meta.id;
   }
 
-  /** Steps already recorded (exceptions excluded). */
+  /** Script steps already recorded (opening, exceptions, deviations and an abort excluded). */
   get completedSteps(): number {
-    return this.entries.filter((e) => e.body.action !== "exception").length;
+    return this.entries.filter((e) => !NON_STEP_ACTIONS.includes(e.body.action)).length;
+  }
+
+  /** Aborted: closed by a signed abort entry. */
+  get aborted(): boolean {
+    return this.entries.some((e) => e.body.action === ABORT_ACTION);
   }
 
   get done(): boolean {
-    return this.completedSteps >= this.script.steps.length;
+    return this.aborted || this.completedSteps >= this.script.steps.length;
   }
 
   /** The step to run next, or null when the ceremony is complete. */
@@ -158,7 +187,7 @@ export class Ceremony {
     try {
       const result = await runAction(view.step.action as ActionName, ctx, view.step.params);
       const signers = await this.requiredSigners(view, result.extraSigners ?? []);
-      const outputs = view.index === 0 && this.entries.length === 0 ? { ...this.firstEntryFacts(), ...result.outputs } : result.outputs;
+      const outputs = result.outputs;
       const body: EntryBody = {
         v: TRANSCRIPT_FORMAT_VERSION,
         ceremonyId: this.meta.id,
@@ -168,7 +197,7 @@ export class Ceremony {
         inputs: result.inputs,
         outputs,
         requiredSigners: signers,
-        timestamp: this.deps.now().toISOString(),
+        timestamp: this.stamp(),
         prevHash: this.head(),
       };
       const hash = hashBody(body);
@@ -178,10 +207,7 @@ export class Ceremony {
       if (result.rootSigns) signatures.push(await this.rootSign(ctx, message));
       const stored = this.deps.store.appendEntry(body, signatures);
       this.entries.push(stored);
-      if (this.done) {
-        this.deps.store.setStatus(this.meta.id, "closed");
-        this.keyring.clear();
-      }
+      if (this.done) this.keyring.clear();
       return stored;
     } catch (e) {
       throw stepError(view, e);
@@ -198,33 +224,96 @@ export class Ceremony {
   }
 
   /**
-   * Records an exception: a structured entry, signed by the internal witness
-   * who wrote it, attached to the current step. It does not advance the script.
+   * Records an exception (§6.6): the witness's own words, signed by the
+   * participants the script's `exceptions.attest` names, each with their own
+   * passphrase. It does not advance the script.
    */
   async recordException(text: string, witnessId: string): Promise<StoredEntry> {
-    // Refused before any prompt: after the seal nothing can be recorded, so no passphrase is asked for.
-    if (this.done || this.deps.store.getCeremony(this.meta.id)?.status !== "open") {
-      throw new CustosError("CEREMONY_CLOSED", "The ceremony is complete and sealed; nothing more can be recorded in its transcript.", "Write the exception on the paper record, or record it in the next ceremony.");
-    }
+    this.assertOpen("record an exception");
     const w = this.participants.find((p) => p.id === witnessId);
-    if (!w || !w.roles.includes("internal-witness")) {
-      throw new CustosError("EXCEPTION_WITNESS", "Exceptions are recorded by an enrolled internal witness.", "Choose the internal witness who writes the exception.");
+    const first = this.script.exceptions.attest[0]!;
+    if (!w || !w.roles.includes(first.role)) {
+      const role = this.script.roles.find((r) => r.id === first.role);
+      throw new CustosError("EXCEPTION_WITNESS", `Exceptions are written by an enrolled ${role?.title ?? first.role}.`, `Choose the ${role?.title ?? first.role} who writes the exception.`);
     }
-    const view = this.currentStep() ?? { index: this.script.steps.length - 1, total: this.script.steps.length, step: this.script.steps[this.script.steps.length - 1]! };
-    const body: EntryBody = {
+    if (!text.trim()) throw new CustosError("EXCEPTION_EMPTY", "The exception has no text.", "Write what happened, in a sentence or two.");
+    const view = this.currentStep()!;
+    const signers = await this.signersFor(view, this.script.exceptions.attest, [w.id]);
+    return this.appendSigned(view, EXCEPTION_ACTION, { text }, {}, signers);
+  }
+
+  /**
+   * Records a deviation (§6.7) Custos observed by itself: a wrong PIN, a failed
+   * attempt, a void card, leaving and resuming. Unsigned: the signatures of the
+   * entries after it cover it. Never holds a secret: callers pass counts and names.
+   */
+  recordDeviation(kind: string, details: { [key: string]: Json } = {}): StoredEntry | undefined {
+    if (this.done) return undefined;
+    const view = this.currentStep()!;
+    return this.appendUnsigned(view, DEVIATION_ACTION, { kind, ...details });
+  }
+
+  /**
+   * Closes the ceremony with a signed abort (§6.8) and its reason: after the
+   * enrolment the script's `abort.attest` roles sign; before it, nobody can.
+   */
+  async abort(reason: string, chosen: string[] = []): Promise<StoredEntry> {
+    this.assertOpen("abort it");
+    if (!reason.trim()) throw new CustosError("ABORT_REASON", "An abort needs its reason.", "Say in a sentence why the ceremony stops here.");
+    const view = this.currentStep()!;
+    const signers = this.participants.length ? await this.signersFor(view, this.script.abort.attest, chosen) : [];
+    const stored = await this.appendSigned(view, ABORT_ACTION, { reason }, {}, signers);
+    this.keyring.clear();
+    return stored;
+  }
+
+  private assertOpen(what: string): void {
+    if (this.done) {
+      throw new CustosError("CEREMONY_CLOSED", `The ceremony is ${this.aborted ? "aborted" : "sealed"}; you cannot ${what} now.`, "Nothing can be added to a closed transcript.");
+    }
+  }
+
+  /** Participant ids meeting attest requirements, starting with those already chosen. */
+  private async signersFor(view: StepView, reqs: CeremonyScript["exceptions"]["attest"], chosen: string[]): Promise<string[]> {
+    const fake: StepView = { ...view, step: { ...view.step, attest: reqs } };
+    const ids = await this.requiredSigners(fake, []);
+    return [...new Set([...chosen.filter((id) => this.participants.some((p) => p.id === id)), ...ids])];
+  }
+
+  /** The clock's time, never before the last entry's (§7.2.5: times never go backwards, whatever the laptop clock does). */
+  private stamp(): string {
+    const now = this.deps.now().toISOString();
+    const last = this.entries[this.entries.length - 1]?.body.timestamp;
+    return last !== undefined && now < last ? last : now;
+  }
+
+  private bodyFor(view: StepView, action: string, inputs: { [key: string]: Json }, outputs: { [key: string]: Json }, signers: string[]): EntryBody {
+    return {
       v: TRANSCRIPT_FORMAT_VERSION,
       ceremonyId: this.meta.id,
       seq: this.entries.length + 1,
       stepId: view.step.id,
-      action: "exception",
-      inputs: { text, during: view.step.id },
-      outputs: {},
-      requiredSigners: [w.id],
-      timestamp: this.deps.now().toISOString(),
+      action,
+      inputs,
+      outputs,
+      requiredSigners: signers,
+      timestamp: this.stamp(),
       prevHash: this.head(),
     };
-    const sig = await this.attest(view, w.id, attestationMessage(hashBody(body)));
-    const stored = this.deps.store.appendEntry(body, [sig]);
+  }
+
+  private appendUnsigned(view: StepView, action: string, inputs: { [key: string]: Json }): StoredEntry {
+    const stored = this.deps.store.appendEntry(this.bodyFor(view, action, inputs, {}, []), []);
+    this.entries.push(stored);
+    return stored;
+  }
+
+  private async appendSigned(view: StepView, action: string, inputs: { [key: string]: Json }, outputs: { [key: string]: Json }, signers: string[]): Promise<StoredEntry> {
+    const body = this.bodyFor(view, action, inputs, outputs, signers);
+    const message = attestationMessage(hashBody(body));
+    const sigs: Signature[] = [];
+    for (const id of signers) sigs.push(await this.attest(view, id, message));
+    const stored = this.deps.store.appendEntry(body, sigs);
     this.entries.push(stored);
     return stored;
   }
@@ -248,17 +337,6 @@ export class Ceremony {
   private hsm(): Hsm {
     this.hsmInstance ??= this.deps.openHsm();
     return this.hsmInstance;
-  }
-
-  private firstEntryFacts(): { [k: string]: Json } {
-    return {
-      scriptId: this.meta.scriptId,
-      scriptVersion: this.meta.scriptVersion,
-      scriptSha256: this.meta.scriptSha256,
-      mode: this.meta.mode,
-      settings: { ...this.settings },
-      software: { name: "custos", version: CUSTOS_VERSION, node: process.versions.node },
-    };
   }
 
   private context(view: StepView, session: () => HsmSession): StepContext {
@@ -308,6 +386,21 @@ export class Ceremony {
     }
   }
 
+  /**
+   * docs/transcript-format.md §7.4: a "quorum" is the source backup's threshold
+   * once an earlier ceremony is loaded (recovery, re-split, destruction), else
+   * this ceremony's own threshold.
+   */
+  private quorumThreshold(): number {
+    for (let i = this.entries.length - 1; i >= 0; i--) {
+      const b = this.entries[i]!.body;
+      if (b.action !== "load-source-ceremony") continue;
+      const t = (b.outputs.sourceBackup as { threshold?: unknown } | undefined)?.threshold;
+      if (typeof t === "number") return t;
+    }
+    return this.settings.threshold;
+  }
+
   /** Participant ids that must sign this step: the script's attest list plus the action's own. */
   private async requiredSigners(view: StepView, extra: string[]): Promise<string[]> {
     const out: string[] = [...extra];
@@ -322,7 +415,7 @@ export class Ceremony {
       let ids: string[];
       if (req.who === "all") ids = holders.map((p) => p.id);
       else {
-        const count = req.who === "quorum" ? this.settings.threshold : 1;
+        const count = req.who === "quorum" ? this.quorumThreshold() : 1;
         if (holders.length < count) throw new CustosError("ATTEST_QUORUM", `${count} ${role.title}(s) must attest but only ${holders.length} are enrolled.`, "The quorum cannot be reached.");
         ids = holders.length === count ? holders.map((p) => p.id) : await this.deps.driver.chooseSigners(view, req.role, count, holders);
         const unique = new Set(ids);
@@ -358,7 +451,8 @@ export class Ceremony {
   }
 
   private async rootSign(ctx: StepContext, message: Uint8Array): Promise<Signature> {
-    const rk = recordedRootKey(ctx);
+    const rk = rootKeyOnToken(ctx);
+    strictAssert(rk, "the seal signs only with a root key on the token");
     const s = ctx.session();
     await ctx.login(s, "user");
     const sig = s.sign(rk.label, rk.algorithm, message);

@@ -91,6 +91,8 @@ export interface Driver {
   reenterShare(view: StepView, req: { custodian: Participant; index: number; total: number; error?: CustosError }): Promise<string>;
   /** Saves a public artifact (certificate, public key, backup blob, report). */
   saveArtifact(name: string, data: Buffer): Promise<void>;
+  /** Prints a public document in the room (the desktop app; rehearsals from the command line print nothing). */
+  printDocument?(title: string, pdf: Buffer): Promise<void>;
 }
 
 /** Everything a ceremony needs from outside, passed in (no globals). */

@@ -8,6 +8,7 @@ import { writeFileAtomic } from "../files/atomic";
 import { toCustosError, whileDoing } from "../files/fault";
 import type { FolderLock } from "../files/lock";
 import { SoftHsmTokenGuard, findPkcs11Module, openRehearsalHsm, prepareRehearsalTokenDir, randomPin } from "../hsm";
+import { renderFinalHeadSheet } from "../report/final-attestation";
 import { renderReport } from "../report/report";
 import { renderShareCard } from "../report/share-card";
 import { loadScriptFile } from "../script/load";
@@ -150,11 +151,14 @@ export async function resumeRehearsal(dir: string, log?: (line: string) => void)
     outDir,
     info,
     log,
-    (deps) =>
-      deps.store.getCeremony(info.ceremonyId)
-        ? Ceremony.resume(deps, info.ceremonyId, info.settings)
-        : // Interrupted between rehearsal.json and the ceremony's first row: nothing is recorded yet, so it starts now.
-          Ceremony.start(deps, loadScriptFile(info.script), { mode: "rehearsal", ...info.settings, ceremonyId: info.ceremonyId }),
+    (deps) => {
+      const meta = deps.store.getCeremony(info.ceremonyId);
+      // Interrupted between rehearsal.json and the ceremony's header: nothing is recorded yet, so it starts now.
+      if (!meta) return Ceremony.start(deps, loadScriptFile(info.script), { mode: "rehearsal", ...info.settings, ceremonyId: info.ceremonyId });
+      // Closed (sealed or aborted): no step is left, only its outputs are written again.
+      if (meta.status !== "open") return null;
+      return Ceremony.resume(deps, info.ceremonyId);
+    },
     lock,
     extra,
   );
@@ -182,7 +186,7 @@ async function runRehearsal(
   outDir: string,
   info: RehearsalFile,
   logFn: ((line: string) => void) | undefined,
-  open: (deps: EngineDeps) => Ceremony,
+  open: (deps: EngineDeps) => Ceremony | null,
   lock: FolderLock,
   sourceFolders: string[] = [],
   shareTextOverride?: ShareTextOverride,
@@ -214,7 +218,7 @@ async function runLocked(
   outDir: string,
   info: RehearsalFile,
   log: (line: string) => void,
-  open: (deps: EngineDeps) => Ceremony,
+  open: (deps: EngineDeps) => Ceremony | null,
   store: TranscriptStore,
   shareTextOverride: ShareTextOverride | undefined,
   setPhase: (p: "outputs") => void,
@@ -259,25 +263,32 @@ async function runLocked(
     attestWindowMs: 10 * 60_000,
     renderReport: (b) => renderReport(b),
   };
-  let ceremony: Ceremony | undefined;
+  let ceremony: Ceremony | null | undefined;
   try {
     try {
       ceremony = open(deps);
     } catch (e) {
       throw whileDoing(`opening the ceremony in ${path.join(outDir, "transcript.sqlite")}`, e);
     }
-    const total = ceremony.script.steps.length;
-    log(`REHEARSAL ${ceremony.id}: ${ceremony.script.title} (sha256 ${ceremony.meta.scriptSha256.slice(0, 16)}…)${ceremony.completedSteps ? `, resuming at step ${ceremony.completedSteps + 1}` : ""}`);
-    await ceremony.runToEnd((e) => {
-      snapshot(`after step ${e.body.seq}`);
-      log(`  [${e.body.seq}/${total}] ${e.body.stepId} (${e.body.action}) ${e.entryHash.slice(0, 12)}`);
-    });
+    if (ceremony) {
+      const c = ceremony;
+      const total = c.script.steps.length;
+      log(`REHEARSAL ${c.id}: ${c.script.title} (sha256 ${c.meta.scriptSha256.slice(0, 16)}…)${c.completedSteps ? `, resuming at step ${c.completedSteps + 1}` : ""}`);
+      await c.runToEnd((e) => {
+        snapshot(`after entry ${e.body.seq}`);
+        log(`  [${c.completedSteps}/${total}] ${e.body.stepId} (${e.body.action}) entry #${e.body.seq} ${e.entryHash.slice(0, 12)}`);
+      });
+    } else log(`REHEARSAL ${info.ceremonyId}: complete; writing its bundle and reports again`);
     setPhase("outputs");
-    const bundle = exportBundle(store, ceremony.id, bundleTime(store, ceremony.id));
-    for (const [name, data] of [
-      ["bundle.json", () => Promise.resolve(Buffer.from(bundleToJson(bundle)))],
+    const id = ceremony?.id ?? info.ceremonyId;
+    const bundle = exportBundle(store, id);
+    const outputs: Array<[string, () => Promise<Buffer>]> = [
+      ["bundle.json", async () => Buffer.from(bundleToJson(bundle))],
       ["report.pdf", () => renderReport(bundle)],
-    ] as const) {
+    ];
+    // The one page signed by hand in the room: its head is what an auditor pins with --expect-head.
+    if (!ceremony || ceremony.done) outputs.push(["final-head.pdf", () => renderFinalHeadSheet(bundle)]);
+    for (const [name, data] of outputs) {
       const target = path.join(outDir, name);
       try {
         writeFileAtomic(target, await data());
@@ -286,29 +297,24 @@ async function runLocked(
       }
     }
     log(`done: ${outDir}`);
-    return { ceremonyId: ceremony.id, outDir, entries: bundle.entries.length };
+    return { ceremonyId: id, outDir, entries: bundle.entries.length };
   } finally {
     ceremony?.close();
   }
 }
 
-/** Bundles carry the transcript's own last time, so re-exports of the same transcript are identical. */
-function bundleTime(store: TranscriptStore, id: string): string {
-  const e = store.entries(id);
-  return e[e.length - 1]?.body.timestamp ?? new Date(0).toISOString();
-}
 
 /** Lets a test hand a custodian a different (wrong, foreign, damaged) share text. */
 export type ShareTextOverride = (shareIndex: number, text: string) => string;
 
 /**
  * Reads the share text a source custodian holds from the earlier rehearsal's
- * shares/ folder. The source transcript is verified once, on the first share
- * asked for, not again for every custodian.
+ * shares/ folder, by the share list of the source transcript verified once by
+ * the caller (a resume verifies it again, once).
  */
-function sourceShareReader(fromDir: string, transcript: string, override?: ShareTextOverride): (sourceId: string) => string {
-  let shares: Array<{ index: number; custodian: string }> | undefined;
-  return (sourceId) => sourceShareText(fromDir, (shares ??= sourceFacts(transcript).shares), sourceId, override);
+function sourceShareReader(fromDir: string, transcript: string, override?: ShareTextOverride, known?: Array<{ index: number; custodian: string }>): (sourceId: string) => Promise<string> {
+  let shares = known;
+  return async (sourceId) => sourceShareText(fromDir, (shares ??= (await sourceFacts(transcript)).shares), sourceId, override);
 }
 
 function sourceShareText(fromDir: string, shares: Array<{ index: number; custodian: string }>, sourceId: string, override?: ShareTextOverride): string {
@@ -322,8 +328,8 @@ function sourceShareText(fromDir: string, shares: Array<{ index: number; custodi
 }
 
 /** Participants and the latest share list of a verified source transcript. */
-function sourceFacts(transcript: string) {
-  const src = readVerifiedSource(transcript);
+async function sourceFacts(transcript: string) {
+  const src = await readVerifiedSource(transcript);
   const bodies = src.entries.map((e) => e.body);
   const enrol = bodies.filter((b) => b.action === "enrol-participants").pop();
   const participants = (enrol?.outputs.participants ?? []) as unknown as Array<{ id: string; name: string }>;
@@ -359,7 +365,7 @@ export async function rehearseFrom(o: RehearseFromOptions): Promise<RehearsalOut
   const prior = readRehearsalFile(fromDir, "REHEARSAL_FROM", "Point --from at the folder of an earlier rehearsal.");
   const transcript = path.join(fromDir, "transcript.sqlite");
   const backupPath = path.join(fromDir, "backup.json");
-  const { participants, shares, backup } = sourceFacts(transcript);
+  const { participants, shares, backup } = await sourceFacts(transcript);
   const chosen = o.shares ?? shares.slice(0, backup.threshold).map((s) => s.index);
   if (new Set(chosen).size !== chosen.length) throw new CustosError("USAGE", `--shares lists a share twice (${chosen.join(",")}).`, "");
   const present: SimulatedPerson[] = chosen.map((index) => {

@@ -50,7 +50,7 @@ export interface SimulatedRoomOptions {
   /** Slot id to pick at token selection; default: the first blank token, else the first. */
   tokenSlot?: (tokens: TokenInfo[]) => string;
   /** For recovery, re-split and destruction: the earlier rehearsal's files. */
-  source?: { transcript: string; backup?: string; shareText: (sourceId: string) => string };
+  source?: { transcript: string; backup?: string; shareText: (sourceId: string) => Promise<string> };
   log?: (line: string) => void;
 }
 

@@ -323,6 +323,53 @@ function lookupNameTree(pdf: PdfFile, node: PdfValue, key: string, depth = 0): P
   return null;
 }
 
+/** Every key of a name tree, in order (bounded depth, at most 1,000 keys). */
+function nameTreeKeys(pdf: PdfFile, node: PdfValue, out: string[], depth = 0): void {
+  const n = pdf.resolve(node);
+  if (!isDict(n) || depth > 16 || out.length > 1000) return;
+  const names = pdf.resolve(n.entries.get("Names") ?? null);
+  if (Array.isArray(names)) {
+    for (let i = 0; i + 1 < names.length; i += 2) {
+      const k = pdf.resolve(names[i]!);
+      out.push(isString(k) ? textString(k.bytes) : "?");
+    }
+  }
+  const kids = pdf.resolve(n.entries.get("Kids") ?? null);
+  if (Array.isArray(kids)) for (const kid of kids) nameTreeKeys(pdf, kid, out, depth + 1);
+}
+
+/** A text string of the document information dictionary (Producer, Title, …), references followed; null if absent. */
+export function infoString(input: Uint8Array, key: string): string | null {
+  const pdf = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  try {
+    const file = new PdfFile(pdf);
+    if (!file.trailer) return null;
+    const info = file.resolve(file.trailer.entries.get("Info") ?? null);
+    if (!isDict(info)) return null;
+    const v = file.resolve(info.entries.get(key) ?? null);
+    return isString(v) ? textString(v.bytes) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Names of every file in the document's EmbeddedFiles name tree; null when the structure cannot be read. */
+export function embeddedFileNames(input: Uint8Array): string[] | null {
+  const pdf = Buffer.from(input.buffer, input.byteOffset, input.byteLength);
+  try {
+    const file = new PdfFile(pdf);
+    if (!file.trailer || file.trailer.entries.has("Encrypt")) return null;
+    const root = file.resolve(file.trailer.entries.get("Root") ?? null);
+    if (!isDict(root)) return null;
+    const names = file.resolve(root.entries.get("Names") ?? null);
+    const out: string[] = [];
+    if (isDict(names)) nameTreeKeys(file, names.entries.get("EmbeddedFiles") ?? null, out);
+    return out;
+  } catch {
+    return null;
+  }
+}
+
 /** Undoes the stream's filter: none or FlateDecode without predictor; anything else is refused. */
 function decodeStream(pdf: PdfFile, dict: PdfDict, raw: Buffer): Buffer | null {
   const filter = pdf.resolve(dict.entries.get("Filter") ?? null);
@@ -339,6 +386,17 @@ function decodeStream(pdf: PdfFile, dict: PdfDict, raw: Buffer): Buffer | null {
 
 /** Returns the text of the report's embedded bundle.json, or null when there is none this reader can find. */
 export function extractBundleFromPdf(input: Uint8Array): string | null {
+  const bytes = extractBundleBytes(input);
+  if (!bytes) return null;
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    return null;
+  }
+}
+
+/** The exact bytes of the embedded bundle.json, or null. */
+export function extractBundleBytes(input: Uint8Array): Buffer | null {
   if (!(input instanceof Uint8Array)) return null;
   // A plain Uint8Array (for example from the renderer's IPC) is read the same way.
   const bytes: Uint8Array = input;
@@ -359,9 +417,7 @@ export function extractBundleFromPdf(input: Uint8Array): string | null {
     if (!isRef(ref)) return null;
     const obj = file.object(ref.num);
     if (!obj?.stream || !isDict(obj.value)) return null;
-    const data = decodeStream(file, obj.value, obj.stream);
-    if (!data) return null;
-    return new TextDecoder("utf-8", { fatal: true }).decode(data);
+    return decodeStream(file, obj.value, obj.stream);
   } catch {
     // Damaged or unexpected structure: no bundle we can vouch for.
     return null;

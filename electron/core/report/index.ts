@@ -4,3 +4,6 @@ export type { ReportOptions, ReportParticipant } from "./report";
 export { renderShareCard } from "./share-card";
 export type { ShareCardInput } from "./share-card";
 export { fontPaths, DEJAVU_DIR } from "./pdf";
+export { renderFinalHeadSheet } from "./final-attestation";
+export { checkReportBinding, extractReportBundle } from "./binding";
+export { REPORT_RENDERER } from "./pdf";

@@ -1,6 +1,8 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
+import { createRequire } from "node:module";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
 import PDFDocument from "pdfkit";
 import QRCode from "qrcode";
 import { CustosError } from "../errors";
@@ -12,8 +14,23 @@ import { CustosError } from "../errors";
  * input always gives the same bytes and a reprint can be compared with `cmp`.
  */
 
-/** Where Debian's fonts-dejavu-core puts the fonts; overridable for other systems. */
-export const DEJAVU_DIR = process.env.CUSTOS_FONT_DIR ?? "/usr/share/fonts/truetype/dejavu";
+/**
+ * The fonts come from the npm package dejavu-fonts-ttf, pinned in the lock
+ * file, never from the system: a report must render to the same bytes on any
+ * machine so `custos verify report.pdf` can compare it with its own rendering
+ * (docs/transcript-format.md §8). CUSTOS_FONT_DIR overrides it for packaging.
+ */
+function packagedFontDir(): string {
+  const here = typeof __filename === "string" ? __filename : fileURLToPath(import.meta.url);
+  try {
+    return path.join(path.dirname(createRequire(here).resolve("dejavu-fonts-ttf/package.json")), "ttf");
+  } catch {
+    return path.join(path.dirname(here), "fonts");
+  }
+}
+
+/** Where the DejaVu TTF files are read from. */
+export const DEJAVU_DIR = process.env.CUSTOS_FONT_DIR ?? packagedFontDir();
 
 /** Registered font names used by every Custos PDF. */
 export const FONT = { sans: "Sans", bold: "Sans-Bold", mono: "Mono" } as const;
@@ -30,8 +47,13 @@ export const A4 = { width: 595.28, height: 841.89 } as const;
 /** Page margins; the bottom one leaves room for the footer drawn under it. */
 export const MARGIN = { top: 56, bottom: 64, left: 56, right: 56 } as const;
 
-/** Producer and Creator are fixed so that two renders of one transcript match byte for byte. */
-const PRODUCER = "Custos report renderer (pdfkit)";
+/**
+ * Producer and Creator are fixed so that two renders of one transcript match
+ * byte for byte. The renderer version changes whenever the layout does: a
+ * report is bound to the renderer that made it (§8).
+ */
+export const REPORT_RENDERER = "Custos report renderer 2 (transcript format 2, pdfkit, DejaVu 2.37)";
+const PRODUCER = REPORT_RENDERER;
 const CREATOR = "Custos";
 
 /** Colours used on every document; the rehearsal ones are deliberately loud. */
@@ -53,7 +75,7 @@ export function fontPaths(dir = DEJAVU_DIR): Record<keyof typeof FONT, string> {
       throw new CustosError(
         "REPORT_FONT_MISSING",
         `The font ${FONT_FILES[key]} was not found in ${dir}; Custos embeds it in every PDF it prints.`,
-        "Install it with `apt-get install fonts-dejavu-core` (or set CUSTOS_FONT_DIR to a folder holding the DejaVu TTF files).",
+        "Reinstall Custos (the fonts come with its npm package dejavu-fonts-ttf), or set CUSTOS_FONT_DIR to a folder holding the DejaVu 2.37 TTF files.",
       );
     }
     out[key] = file;

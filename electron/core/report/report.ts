@@ -1,11 +1,13 @@
 import crypto from "node:crypto";
 import { hashWords } from "../app/words";
 import { CustosError } from "../errors";
+import { bundleToJson } from "../transcript/bundle";
 import type { Bundle, Signature } from "../transcript/types";
 import { flattenJson, type FlatLine } from "./flatten";
 import { COLOR, MARGIN, Pen, drawQrFigure, asArtifact, drawWatermark, firstValidDate, humanTime, openDoc, FONT } from "./pdf";
 
 import { BUNDLE_ATTACHMENT_NAME } from "./extract";
+import { renderFinalAttestation } from "./final-attestation";
 
 export { extractBundleFromPdf, BUNDLE_ATTACHMENT_NAME } from "./extract";
 
@@ -18,8 +20,12 @@ export { extractBundleFromPdf, BUNDLE_ATTACHMENT_NAME } from "./extract";
 
 /** Options for renderReport. */
 export interface ReportOptions {
-  /** Replaces the script title as the report's subtitle. */
-  title?: string;
+  /**
+   * Why the transcript does not verify, for a report printed anyway (`custos
+   * report --force`): every page then says NOT INTACT. Such a report never
+   * verifies either: its pages are not what Custos renders from its bundle.
+   */
+  notIntact?: string;
 }
 
 /** A participant as the enrol-participants entry records it. */
@@ -36,9 +42,24 @@ const ENROL_ACTION = "enrol-participants";
 const SEAL_ACTION = "seal-transcript";
 const REHEARSAL_BANNER = "REHEARSAL — NOT A PRODUCTION CEREMONY";
 
-/** Exact text of the embedded bundle.json: pretty JSON with a final newline. */
+/** §8: the binding lines printed on the cover, each on its own line, derived from the bundle alone. */
+export function reportBindingLines(bundle: Bundle): string[] {
+  const last = bundle.entries.at(-1);
+  const closed = last?.body.action === SEAL_ACTION ? "seal" : last?.body.action === "abort" ? "abort" : "no";
+  return [
+    "custos-report-binding: 2",
+    `ceremony: ${bundle.ceremony.id}`,
+    `mode: ${bundle.ceremony.mode}`,
+    `script-sha256: ${bundle.ceremony.scriptSha256}`,
+    `entries: ${bundle.entries.length}`,
+    `head: ${bundle.head}`,
+    `closed: ${closed}`,
+  ];
+}
+
+/** Exact text of the embedded bundle.json (docs/transcript-format.md §4.2). */
 export function bundleJsonText(bundle: Bundle): string {
-  return `${JSON.stringify(bundle, null, 2)}\n`;
+  return bundleToJson(bundle);
 }
 
 /**
@@ -75,6 +96,9 @@ export function participantsOf(bundle: Bundle): ReportParticipant[] {
 function outcome(bundle: Bundle): { sealed: boolean; text: string } {
   const last = bundle.entries.at(-1);
   if (!last) return { sealed: false, text: "NOT SEALED — the transcript has no entries" };
+  if (last.body.action === "abort") {
+    return { sealed: false, text: `ABORTED at entry #${last.body.seq}: ${String(last.body.inputs["reason"] ?? "")}` };
+  }
   if (last.body.action !== SEAL_ACTION) {
     return {
       sealed: false,
@@ -114,18 +138,20 @@ export async function renderReport(bundle: Bundle, opts: ReportOptions = {}): Pr
   const rehearsal = c.mode === "rehearsal";
   const first = bundle.entries[0];
   const last = bundle.entries.at(-1);
-  const date = firstValidDate(last?.body.timestamp, bundle.exportedAt, c.createdAt);
-  const subtitle = opts.title ?? c.scriptTitle;
+  const date = firstValidDate(last?.body.timestamp, c.createdAt);
+  const subtitle = c.scriptTitle;
   const json = bundleJsonText(bundle);
+  const closed = last?.body.action === SEAL_ACTION || last?.body.action === "abort";
 
   const { doc, bytes } = openDoc({
     title: `Custos ceremony report — ${subtitle}${rehearsal ? " (REHEARSAL)" : ""}`,
     subject: `Ceremony ${c.id}, transcript head ${bundle.head}`,
     keywords: `custos, key ceremony, ${c.mode}`,
     date,
-    idSeed: `report\n${opts.title ?? ""}\n${json}`,
+    idSeed: `report\n${opts.notIntact ?? ""}\n${json}`,
   });
   if (rehearsal) doc.on("pageAdded", () => drawWatermark(doc, "REHEARSAL"));
+  if (opts.notIntact) doc.on("pageAdded", () => drawWatermark(doc, "NOT INTACT"));
   const pen = new Pen(doc);
   const names = new Map(participantsOf(bundle).map((p) => [p.id, p.name]));
 
@@ -138,6 +164,12 @@ export async function renderReport(bundle: Bundle, opts: ReportOptions = {}): Pr
   if (rehearsal) {
     pen.banner(REHEARSAL_BANNER, doc.y, 58, 20);
     pen.gap(16);
+  }
+  if (opts.notIntact) {
+    pen.banner("NOT INTACT — THIS TRANSCRIPT DOES NOT VERIFY", doc.y, 40, 15);
+    pen.gap(6);
+    pen.text(`custos verify: ${opts.notIntact}`, { size: 10, color: COLOR.rehearsal });
+    pen.gap(12);
   }
   const result = outcome(bundle);
   const facts: Array<[string, string, "sans" | "mono" | "bold"]> = [
@@ -152,9 +184,9 @@ export async function renderReport(bundle: Bundle, opts: ReportOptions = {}): Pr
     ["Entries", String(bundle.entries.length), "sans"],
     ["Ceremony status", c.status, "sans"],
     ["Transcript head hash", bundle.head, "mono"],
-    ["Head hash in words", hashWords(bundle.head, 6).join(" "), "bold"],
-    ["Bundle exported", humanTime(bundle.exportedAt), "sans"],
+    ["Head hash in words", hashWords(bundle.head, 4).join(" "), "bold"],
   ];
+  if (closed) facts.push(["Final head for --expect-head", bundle.head, "mono"]);
   const place = placeOf(bundle);
   if (place) facts.splice(5, 0, ["Place", place, "sans"]);
   for (const [label, value, font] of facts) {
@@ -163,13 +195,20 @@ export async function renderReport(bundle: Bundle, opts: ReportOptions = {}): Pr
     keyValue(pen, label, value, { labelWidth: 132, font, size, labelSize: 10 });
     pen.gap(5);
   }
-  pen.gap(14);
+  pen.gap(8);
+  // docs/transcript-format.md §8: these lines bind the cover to the attached bundle for any verifier,
+  // even one that cannot render the report again.
+  pen.text(reportBindingLines(bundle).join("\n"), { font: "mono", size: 8, color: COLOR.muted });
+  pen.gap(10);
   note(
     pen,
     "This report presents the ceremony transcript; it does not prove it on its own. The signed transcript is " +
       "embedded in this PDF as the attachment bundle.json, and `custos verify` checks its hash chain, every " +
-      "signature, the seal and the script hash. Compare the head hash it prints with the one above; the last " +
-      "page explains how.",
+      "signature, who signed what against the script, the seal and the script hash. " +
+      (closed
+        ? "The head above is final: give it to the verifier as --expect-head, from the paper signed in the room, so a re-made transcript cannot pass. "
+        : "This transcript is not closed yet: its head will change; the final head is printed when the ceremony is sealed. ") +
+      "The page \"How to verify this report\" explains how.",
   );
 
   // ---- participants ------------------------------------------------------
@@ -191,6 +230,12 @@ export async function renderReport(bundle: Bundle, opts: ReportOptions = {}): Pr
   // ---- verification ------------------------------------------------------
   pen.newPage();
   renderVerification(pen, bundle, result.sealed);
+
+  // ---- final attestation (wet signatures on the final head) ---------------
+  if (closed) {
+    pen.newPage();
+    renderFinalAttestation(pen, bundle);
+  }
 
   // ---- attachment and footers ---------------------------------------------
   doc.file(Buffer.from(json, "utf8"), {
@@ -382,8 +427,10 @@ function renderVerification(pen: Pen, bundle: Bundle, sealed: boolean): void {
       text: "On any machine with Custos installed, run:",
       command: "custos verify report.pdf",
       after:
-        "It extracts bundle.json and checks the hash chain, every participant signature, the root-key seal and the " +
-        "script hash, and names the first bad entry. Exit status 0 means intact, 1 not intact, 2 unreadable input.",
+        "It extracts bundle.json, checks the hash chain, every signature and who signed what against the script, the " +
+        "seal and the script hash, renders this report again from the bundle and compares it byte for byte, and names " +
+        "the first bad entry or page. Exit status 0: intact and complete; 1: not intact; 2: unreadable; 3: intact so " +
+        "far but not complete; 4: intact, the ceremony was aborted.",
     },
     {
       text: "Or take the attachment out first (from a PDF viewer's attachments pane, or with pdfdetach) and verify it:",
@@ -391,8 +438,9 @@ function renderVerification(pen: Pen, bundle: Bundle, sealed: boolean): void {
     },
     {
       text:
-        "Compare the head hash the verifier prints with the head hash below, on every page footer, and with any " +
-        "copy written down during the ceremony.",
+        "Pin what you know from outside the file: the final head from the paper signed in the room, the root " +
+        "certificate's fingerprint, the script's SHA-256. A pin that does not match makes the verdict NOT INTACT:",
+      command: "custos verify report.pdf --expect-head <final head> \\\n  --expect-root-fingerprint <sha256> --expect-script-sha256 <sha256>",
     },
     { text: "Compare the script SHA-256 below with the script file that was used:", command: "sha256sum <script>.yaml" },
   ];

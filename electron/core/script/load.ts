@@ -4,9 +4,11 @@ import type { z } from "zod";
 import { CustosError } from "../errors";
 import { ACTION_PARAMS, type ActionName } from "./params";
 import { checkAlgorithmPolicy } from "./policy";
+import { closingRuleIssues } from "./closing-rules";
 import { checkFieldPattern } from "./pattern";
 import { MAX_SCRIPT_BYTES, readScriptFile } from "./read";
 import { ScriptSchema, type CeremonyScript } from "./schema";
+import { portableYamlIssues } from "./yaml-strict";
 
 export { MAX_SCRIPT_BYTES } from "./read";
 
@@ -47,19 +49,8 @@ export function lintScriptText(text: string, file = "<script>"): { script?: Cere
     if (doc.errors.length) {
       return { issues: doc.errors.map((e) => ({ file, path: "", message: `YAML: ${e.message.split("\n")[0]}` })) };
     }
-    // A script is plain data: no YAML tags at all (`!!js/function`, `!!binary`, custom `!x`), so what
-    // lint checks is exactly what runs, and no loader of another program reads it differently.
-    const tags: LintIssue[] = [];
-    YAML.visit(doc, (_key, node) => {
-      if (node && typeof node === "object" && "tag" in node && typeof node.tag === "string" && tags.length < 10) {
-        const at = YAML.isNode(node) && node.range ? ` at line ${lineOf(text, node.range[0])}` : "";
-        tags.push({ file, path: "", message: `YAML tag ${node.tag.replace(/^tag:yaml.org,2002:/, "!!")}${at}: ceremony scripts are plain YAML without tags` });
-      }
-    });
-    if (tags.length) return { issues: tags };
-    if (doc.warnings.length) {
-      return { issues: doc.warnings.map((e) => ({ file, path: "", message: `YAML: ${e.message.split("\n")[0]}` })) };
-    }
+    const portable = portableYamlIssues(doc);
+    if (portable.length) return { issues: portable.map((i) => ({ file, path: i.path, message: i.message })) };
     raw = doc.toJS({ maxAliasCount: 50 });
   } catch (e) {
     const msg = e instanceof RangeError ? "the script is nested too deeply" : `YAML: ${(e as Error).message.split("\n")[0]}`;
@@ -74,7 +65,7 @@ export function lintScriptText(text: string, file = "<script>"): { script?: Cere
     return { issues };
   }
   const script = parsed.data;
-  issues.push(...semanticIssues(script, file));
+  issues.push(...semanticIssues(script, file), ...closingRuleIssues(script).map((i) => ({ file, ...i })));
   return { script: issues.length ? undefined : script, issues };
 }
 
@@ -174,10 +165,6 @@ function semanticIssues(s: CeremonyScript, file: string): LintIssue[] {
   const seal = first("seal-transcript");
   if (seal >= 0 && seal !== s.steps.length - 1) add(`steps[${seal}].action`, "seal-transcript must be the last step: nothing may follow the seal");
   return out;
-}
-
-function lineOf(text: string, offset: number): number {
-  return text.slice(0, offset).split("\n").length;
 }
 
 /**

@@ -57,6 +57,10 @@ export const ScriptSchema = z
       })
       .strict(),
     steps: z.array(StepSchema).min(1).max(500),
+    /** Who signs an exception written during this ceremony (docs/transcript-format.md §6.6). */
+    exceptions: z.object({ attest: z.array(AttestSchema).min(1).max(20) }).strict(),
+    /** Who signs a formal abort of this ceremony (§6.8). */
+    abort: z.object({ attest: z.array(AttestSchema).min(1).max(20) }).strict(),
   })
   .strict();
 

@@ -1,13 +1,19 @@
+/**
+ * §4.2 the bundle: the self-contained export an auditor receives and the PDF
+ * report carries. The file is exactly JCS(bundle) + "\n", so two exports of
+ * the same ceremony are byte-identical and any re-encoding is detected.
+ */
 import { z } from "zod";
 import { CustosError } from "../errors";
+import { canonicalJson } from "./canonical";
 import { ceremonyMetaSchema, entryBodySchema, firstIssue, signatureSchema } from "./schema";
 import type { TranscriptStore } from "./store";
-import { GENESIS_HASH, TRANSCRIPT_FORMAT_VERSION, type Bundle, type EntryBody, type Json, type Signature } from "./types";
+import { GENESIS_HASH, TRANSCRIPT_FORMAT_VERSION, type Bundle } from "./types";
 
 /** Value of Bundle.format. */
 export const BUNDLE_FORMAT = "custos-transcript-bundle" as const;
 
-/** Strict bundle schema: what parseBundle accepts. */
+/** Strict bundle schema: what parseBundle accepts (the verifier reads more loosely to name what is wrong). */
 export const bundleSchema = z.strictObject({
   format: z.literal(BUNDLE_FORMAT),
   version: z.literal(TRANSCRIPT_FORMAT_VERSION),
@@ -21,118 +27,29 @@ export const bundleSchema = z.strictObject({
     }),
   ),
   head: z.string(),
-  exportedAt: z.string(),
 });
 
-/** Envelope-only bundle schema for the verifier, so a damaged entry is named by verifyCeremony rather than refused here. */
-export const looseBundleSchema = z.object({
-  format: z.literal(BUNDLE_FORMAT),
-  version: z.literal(TRANSCRIPT_FORMAT_VERSION),
-  ceremony: ceremonyMetaSchema,
-  entries: z.array(
-    z.object({
-      body: z.unknown(),
-      bodyHash: z.unknown(),
-      signatures: z.unknown(),
-      entryHash: z.unknown(),
-    }),
-  ),
-  head: z.string(),
-  exportedAt: z.string(),
-});
-
-/** One bundle entry as the verifier sees it before checking. */
-export type LooseBundleEntry = z.infer<typeof looseBundleSchema>["entries"][number];
-
-/** Builds the self-contained bundle of one ceremony (its entries exactly as stored, parsed). */
-export function exportBundle(store: TranscriptStore, ceremonyId: string, exportedAt: string = new Date().toISOString()): Bundle {
+/** Builds the bundle of one ceremony, its entries exactly as stored. */
+export function exportBundle(store: TranscriptStore, ceremonyId: string): Bundle {
   const ceremony = store.getCeremony(ceremonyId);
   if (!ceremony) {
     throw new CustosError("CEREMONY_NOT_FOUND", `There is no ceremony ${ceremonyId} in this transcript.`, "Check the ceremony id.");
   }
-  const entries = store.entries(ceremonyId).map((e) => ({
-    body: e.body,
-    bodyHash: e.bodyHash,
-    signatures: e.signatures,
-    entryHash: e.entryHash,
-  }));
+  const entries = store.entries(ceremonyId).map((e) => ({ body: e.body, bodyHash: e.bodyHash, signatures: e.signatures, entryHash: e.entryHash }));
   const last = entries[entries.length - 1];
-  return {
-    format: BUNDLE_FORMAT,
-    version: TRANSCRIPT_FORMAT_VERSION,
-    ceremony,
-    entries,
-    head: last ? last.entryHash : GENESIS_HASH,
-    exportedAt,
-  };
+  return { format: BUNDLE_FORMAT, version: TRANSCRIPT_FORMAT_VERSION, ceremony, entries, head: last ? last.entryHash : GENESIS_HASH };
 }
 
-function sortKeysDeep(value: Json): Json {
-  if (Array.isArray(value)) return value.map(sortKeysDeep);
-  if (value !== null && typeof value === "object") {
-    const out: { [key: string]: Json } = {};
-    for (const key of Object.keys(value).sort()) {
-      // defineProperty: a JSON "__proto__" key is data here, and assignment would make it a prototype.
-      Object.defineProperty(out, key, { value: sortKeysDeep(value[key] as Json), enumerable: true, writable: true, configurable: true });
-    }
-    return out;
-  }
-  return value;
-}
-
-function orderedBody(b: EntryBody): Record<string, unknown> {
-  return {
-    v: b.v,
-    ceremonyId: b.ceremonyId,
-    seq: b.seq,
-    stepId: b.stepId,
-    action: b.action,
-    timestamp: b.timestamp,
-    prevHash: b.prevHash,
-    requiredSigners: b.requiredSigners,
-    inputs: sortKeysDeep(b.inputs),
-    outputs: sortKeysDeep(b.outputs),
-  };
-}
-
-function orderedSignature(s: Signature): Record<string, unknown> {
-  return { signer: s.signer, kind: s.kind, algorithm: s.algorithm, publicKey: s.publicKey, signature: s.signature };
-}
-
-/** Pretty JSON with a fixed key order, so two exports of the same ceremony are byte-identical (given exportedAt). */
+/** §4.2: the bundle file's exact text. */
 export function bundleToJson(b: Bundle): string {
-  const c = b.ceremony;
-  const ordered = {
-    format: b.format,
-    version: b.version,
-    exportedAt: b.exportedAt,
-    head: b.head,
-    ceremony: {
-      id: c.id,
-      scriptId: c.scriptId,
-      scriptVersion: c.scriptVersion,
-      scriptTitle: c.scriptTitle,
-      scriptSha256: c.scriptSha256,
-      mode: c.mode,
-      status: c.status,
-      createdAt: c.createdAt,
-      scriptText: c.scriptText,
-    },
-    entries: b.entries.map((e) => ({
-      body: orderedBody(e.body),
-      bodyHash: e.bodyHash,
-      signatures: e.signatures.map(orderedSignature),
-      entryHash: e.entryHash,
-    })),
-  };
-  return `${JSON.stringify(ordered, null, 2)}\n`;
+  return `${canonicalJson(b)}\n`;
 }
 
-/** Parses and validates bundle JSON; BUNDLE_MALFORMED names the path of the first bad field. */
+/** Parses a bundle that has already been verified (or that the caller only reads); BUNDLE_MALFORMED names the first bad field. */
 export function parseBundle(text: string): Bundle {
   let json: unknown;
   try {
-    json = JSON.parse(text.replace(/^\uFEFF/, ""));
+    json = JSON.parse(text);
   } catch (cause) {
     throw new CustosError("BUNDLE_MALFORMED", `The bundle is not valid JSON: ${(cause as Error).message}.`, "Use the bundle.json file Custos exported, unmodified.", { cause });
   }

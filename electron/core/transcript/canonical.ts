@@ -74,3 +74,15 @@ export function canonicalJson(value: unknown): string {
 export function sha256Hex(data: string | Uint8Array): string {
   return createHash("sha256").update(typeof data === "string" ? Buffer.from(data, "utf8") : data).digest("hex");
 }
+
+/**
+ * JCS of a value JSON.parse produced (so it holds only JSON values): the
+ * verifier's hot path skips the walk that guards values built in code.
+ */
+export function canonicalOfParsed(value: unknown): string | undefined {
+  try {
+    return canonicalize(value);
+  } catch {
+    return undefined;
+  }
+}

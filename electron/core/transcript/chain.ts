@@ -4,8 +4,8 @@ import { canonicalJson, sha256Hex } from "./canonical";
 import { ed25519PublicKeyFromRaw } from "./identity";
 import type { EntryBody, Signature } from "./types";
 
-/** Domain separation: an attestation signature can never be replayed as a signature over anything else. */
-export const ATTESTATION_CONTEXT = "custos-attestation-v1\n";
+/** §2.2 domain separation: an attestation signature can never be replayed as a signature over anything else. */
+export const ATTESTATION_CONTEXT = "custos-attestation-v2\n";
 
 /** SHA-256 (hex) of the RFC 8785 canonical JSON of an entry body. */
 export function bodyHash(body: EntryBody): string {

@@ -1,4 +1,4 @@
-/** The transcript: canonical JSON, attestation keys, hash chain, SQLite store, bundles and verification. */
+/** The transcript: canonical JSON, attestation keys, hash chain, SQLite store, bundles and verification (docs/transcript-format.md). */
 export * from "./types";
 export { canonicalJson, sha256Hex } from "./canonical";
 export { decodeBase64Strict } from "./base64";
@@ -16,14 +16,4 @@ export { ATTESTATION_CONTEXT, attestationMessage, bodyHash, entryHash, sortSigna
 export { CUSTOS_APPLICATION_ID, LATEST_SCHEMA_VERSION, MIGRATIONS, type Migration } from "./migrations";
 export { SQLITE_MAGIC, TranscriptStore } from "./store";
 export { BUNDLE_FORMAT, bundleSchema, bundleToJson, exportBundle, parseBundle } from "./bundle";
-export {
-  ENROL_ACTION,
-  EXCEPTION_ACTION,
-  SEAL_ACTION,
-  describeFirstBad,
-  verifyBundle,
-  verifyCeremony,
-  verifyFile,
-  verifyStore,
-  type VerifyFileOptions,
-} from "./verify";
+export { describeFailure, exitStatus, verifyCeremony, verifyFile, type PdfHooks, type Pins, type VerifyOptions } from "./verify/index";

@@ -1,24 +1,69 @@
 import { z } from "zod";
 import { TRANSCRIPT_FORMAT_VERSION } from "./types";
 
-/** Lower-case hex SHA-256. */
-export const hashSchema = z.string().regex(/^[0-9a-f]{64}$/, "expected a lower-case hex SHA-256");
+/** §1 lower-case hex SHA-256. */
+export const HASH_RE = /^[0-9a-f]{64}$/;
+/** §1 step and role ids. */
+export const ID_RE = /^[a-z][a-z0-9-]{0,63}$/;
+/** §1 participant ids. */
+export const PARTICIPANT_ID_RE = /^p[0-9]{2,3}$/;
+/** §1 timestamps. */
+export const TIMESTAMP_RE = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$/;
+/** §2.1 a ceremony id: non-empty, no control characters, at most 200 characters. */
+// eslint-disable-next-line no-control-regex
+export const CEREMONY_ID_RE = /^[^\u0000-\u001f\u007f-\u009f]{1,200}$/u;
 
-/** Shape of EntryBody; strict, because an unknown key would be hashed but never checked. */
+export const hashSchema = z.string().regex(HASH_RE, "expected a lower-case hex SHA-256");
+
+/** §1: a real instant written as toISOString() writes it. */
+export function isTimestamp(v: unknown): v is string {
+  if (typeof v !== "string" || !TIMESTAMP_RE.test(v)) return false;
+  const t = Date.parse(v);
+  return Number.isFinite(t) && new Date(t).toISOString() === v;
+}
+
+/**
+ * §1 "integers only": the first path in a JSON value holding a number that is
+ * not a safe integer, or undefined. Such numbers would print differently in
+ * different JCS implementations, so an auditor's verifier could not agree.
+ */
+export function firstNonIntegerPath(value: unknown, path = ""): string | undefined {
+  if (typeof value === "number") return Number.isSafeInteger(value) ? undefined : path || "(value)";
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const p = firstNonIntegerPath(value[i], `${path}[${i}]`);
+      if (p) return p;
+    }
+    return undefined;
+  }
+  if (value !== null && typeof value === "object") {
+    for (const [k, v] of Object.entries(value)) {
+      const p = firstNonIntegerPath(v, path ? `${path}.${k}` : k);
+      if (p) return p;
+    }
+  }
+  return undefined;
+}
+
+const timestampSchema = z.string().refine(isTimestamp, "expected an ISO 8601 UTC time as toISOString() writes it");
+
+/** §2.1 shape of a body; strict, because an unknown member would be hashed but never checked. */
 export const entryBodySchema = z.strictObject({
   v: z.literal(TRANSCRIPT_FORMAT_VERSION),
-  ceremonyId: z.string().min(1),
+  ceremonyId: z.string().regex(CEREMONY_ID_RE, "expected a ceremony id without control characters"),
   seq: z.number().int().positive(),
-  stepId: z.string().min(1),
-  action: z.string().min(1),
+  stepId: z.string().regex(ID_RE, "expected a step id"),
+  action: z.string().regex(ID_RE, "expected an action name"),
   inputs: z.record(z.string(), z.json()),
   outputs: z.record(z.string(), z.json()),
-  requiredSigners: z.array(z.string().min(1)),
-  timestamp: z.string().min(1),
+  requiredSigners: z
+    .array(z.string().regex(PARTICIPANT_ID_RE, "expected a participant id"))
+    .refine((a) => new Set(a).size === a.length, "lists a participant twice"),
+  timestamp: timestampSchema,
   prevHash: hashSchema,
 });
 
-/** Shape of Signature. */
+/** §2.3 shape of a signature. */
 export const signatureSchema = z.strictObject({
   signer: z.string().min(1),
   kind: z.enum(["participant", "root-key"]),
@@ -27,32 +72,36 @@ export const signatureSchema = z.strictObject({
   signature: z.string().min(1),
 });
 
-/** Shape of CeremonyMeta. */
+/** §3 shape of the header. */
 export const ceremonyMetaSchema = z.strictObject({
-  id: z.string().min(1),
+  id: z.string().regex(CEREMONY_ID_RE, "expected a ceremony id without control characters"),
   scriptId: z.string(),
   scriptVersion: z.string(),
   scriptTitle: z.string(),
   scriptSha256: z.string(),
   scriptText: z.string(),
   mode: z.enum(["rehearsal", "production"]),
-  status: z.enum(["open", "closed", "failed", "abandoned"]),
+  status: z.enum(["open", "closed", "aborted"]),
   createdAt: z.string(),
 });
 
-/** Shape of one participant in an enrol-participants entry's outputs.participants. */
-export const enrolledParticipantSchema = z.object({
-  id: z.string().min(1),
-  name: z.string(),
-  roles: z.array(z.string()),
+/** §6.3 one enrolled participant. */
+export const enrolledParticipantSchema = z.strictObject({
+  id: z.string().regex(PARTICIPANT_ID_RE, "expected a participant id (p01, p02, …)"),
+  name: z.string().min(1),
+  roles: z
+    .array(z.string().regex(ID_RE))
+    .min(1)
+    .refine((a) => new Set(a).size === a.length, "lists a role twice"),
   publicKey: z.string().min(1),
-  kdf: z.object({
+  kdf: z.strictObject({
     algorithm: z.literal("scrypt"),
     N: z.number().int().positive(),
     r: z.number().int().positive(),
     p: z.number().int().positive(),
     salt: z.string().regex(/^[0-9a-f]{32}$/),
   }),
+  sourceId: z.string().min(1).optional(),
 });
 
 /** "entries[3].body.seq" from a zod issue path. */

@@ -1,11 +1,13 @@
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import fs, { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
+import os from "node:os";
+import { join } from "node:path";
 import Database from "better-sqlite3";
 import { CustosError } from "../errors";
 import { canonicalJson } from "./canonical";
 import { attestationMessage, bodyHash as computeBodyHash, entryHash as computeEntryHash, sortSignatures, verifySignature } from "./chain";
-import { CUSTOS_APPLICATION_ID, LATEST_SCHEMA_VERSION, MIGRATIONS } from "./migrations";
-import { entryBodySchema, firstIssue, signatureSchema } from "./schema";
-import { GENESIS_HASH, type CeremonyMeta, type CeremonyStatus, type EntryBody, type RawEntry, type Signature, type StoredEntry } from "./types";
+import { CUSTOS_APPLICATION_ID, EXPECTED_COLUMNS, EXPECTED_SCHEMA_OBJECTS, FIRST_SCHEMA_VERSION, LATEST_SCHEMA_VERSION, MIGRATIONS } from "./migrations";
+import { entryBodySchema, firstIssue, firstNonIntegerPath, signatureSchema } from "./schema";
+import { ABORT_ACTION, GENESIS_HASH, OPEN_ACTION, SEAL_ACTION, type CeremonyMeta, type CeremonyStatus, type EntryBody, type RawEntry, type Signature, type StoredEntry } from "./types";
 
 export type { RawEntry } from "./types";
 
@@ -75,8 +77,10 @@ export class TranscriptStore {
 
   private constructor(
     private readonly db: Database.Database,
-    /** Opened for `custos verify`: no writes, no migrations. */
+    /** Opened as evidence: no writes, no migrations. */
     readonly readOnly: boolean,
+    /** The private copy an evidence store reads from, removed at close. */
+    private readonly copyDir?: string,
   ) {}
 
   /** Opens (creating if missing) a transcript for writing and applies pending migrations. */
@@ -112,31 +116,35 @@ export class TranscriptStore {
     return new TranscriptStore(db, false);
   }
 
-  /** Opens an existing transcript for verification without changing it or leaving -wal/-shm files next to the evidence. */
+  /**
+   * Opens an existing transcript as evidence: the database and its -wal (when
+   * there is one) are copied into a private temporary folder and the copy is
+   * opened, so reading never changes a byte of the evidence nor creates a
+   * -shm or -journal file beside it (§4.1). close() removes the copy.
+   */
   static openReadOnly(path: string): TranscriptStore {
-    // A cleanly closed WAL database lives entirely in the main file, so it is read into memory and
-    // opened from there. If a -wal file with content exists (the app is running, or crashed), SQLite
-    // must read it, so the file is opened read-only in place.
-    if (!existsSync(path)) throw unreadable(path, "the file does not exist");
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(path);
+    } catch (cause) {
+      throw unreadable(path, "the file does not exist or cannot be read", cause);
+    }
+    if (!st.isFile()) throw unreadable(path, "it is not a regular file");
     const header = readHeader(path);
     if (header.length < 16 || !header.subarray(0, 16).equals(SQLITE_MAGIC)) {
       throw unreadable(path, "it is not a SQLite database");
     }
-    const wal = `${path}-wal`;
+    const dir = fs.mkdtempSync(join(os.tmpdir(), "custos-evidence-"));
+    fs.chmodSync(dir, 0o700);
+    const copy = join(dir, "transcript.sqlite");
     let db: Database.Database;
     try {
-      if (existsSync(wal) && statSync(wal).size > 0) {
-        db = new Database(path, { readonly: true, fileMustExist: true });
-      } else {
-        const image = readFileSync(path);
-        // Header bytes 18-19 say "WAL"; an in-memory image cannot use WAL, so mark it rollback-journal (our copy only).
-        if (image.length > 19) {
-          image[18] = 1;
-          image[19] = 1;
-        }
-        db = new Database(image, { readonly: true });
-      }
+      fs.copyFileSync(path, copy);
+      const wal = `${path}-wal`;
+      if (fs.existsSync(wal) && fs.statSync(wal).isFile() && fs.statSync(wal).size > 0) fs.copyFileSync(wal, `${copy}-wal`);
+      db = new Database(copy, { fileMustExist: true });
     } catch (cause) {
+      fs.rmSync(dir, { recursive: true, force: true });
       throw unreadable(path, (cause as Error).message, cause);
     }
     try {
@@ -144,28 +152,89 @@ export class TranscriptStore {
       const appId = Number(db.pragma("application_id", { simple: true }));
       if (version === 0 || appId !== CUSTOS_APPLICATION_ID) throw unreadable(path, "it is a SQLite database but not a Custos transcript");
       if (version > LATEST_SCHEMA_VERSION) throw tooNew(path, version);
-      // TODO(schema v2+): read older schema versions here without migrating the file.
-      if (version < LATEST_SCHEMA_VERSION) throw unreadable(path, `its schema version ${version} is older than this Custos reads`);
+      if (version < FIRST_SCHEMA_VERSION) throw preRelease(path, version);
+      db.pragma("query_only = ON");
     } catch (e) {
       db.close();
+      fs.rmSync(dir, { recursive: true, force: true });
       if (e instanceof CustosError) throw e;
       if (isSqliteError(e)) throw unreadable(path, e.message, e);
       throw e;
     }
-    return new TranscriptStore(db, true);
+    return new TranscriptStore(db, true, dir);
   }
 
-  /** Records a new ceremony with status "open". */
-  createCeremony(meta: Omit<CeremonyMeta, "status">): void {
-    this.assertWritable();
-    try {
-      this.stmt(`INSERT INTO ceremonies (${CEREMONY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?)`).run(meta.id, meta.scriptId, meta.scriptVersion, meta.scriptTitle, meta.scriptSha256, meta.scriptText, meta.mode, meta.createdAt);
-    } catch (e) {
-      if (isSqliteError(e) && e.code.startsWith("SQLITE_CONSTRAINT_PRIMARYKEY")) {
-        throw new CustosError("CEREMONY_EXISTS", `A ceremony with id ${meta.id} already exists in this transcript.`, "Each ceremony needs a new id.");
-      }
-      throw e;
+  /** §4.1 schema objects and columns; a description of the first difference, or undefined. */
+  schemaProblem(): string | undefined {
+    const objects = this.db.prepare("SELECT type, name, tbl_name AS tbl FROM sqlite_master ORDER BY type, name").all() as Array<{ type: string; name: string; tbl: string }>;
+    const expected = EXPECTED_SCHEMA_OBJECTS.map(([t, n, tb]) => `${t} ${n} on ${tb}`);
+    const actual = objects.map((o) => `${o.type} ${o.name} on ${o.tbl}`);
+    const extra = actual.find((x) => !expected.includes(x));
+    if (extra) return `the database holds an object a transcript never has (${extra}).`;
+    const absent = expected.find((x) => !actual.includes(x));
+    if (absent) return `the database lacks ${absent}.`;
+    for (const [table, columns] of Object.entries(EXPECTED_COLUMNS)) {
+      const info = this.db.prepare(`PRAGMA table_info(${table})`).all() as Array<{ name: string; type: string; notnull: number; pk: number }>;
+      const got = info.map((c) => `${c.name} ${c.type} ${c.notnull} ${c.pk}`).join(", ");
+      const want = columns.map((c) => c.join(" ")).join(", ");
+      if (got !== want) return `the ${table} table does not have the columns of §4.1 (found: ${got}).`;
     }
+    return undefined;
+  }
+
+  /**
+   * Every ceremonies and entries row exactly as stored, in one pass each, with
+   * SQLite's storage classes kept visible (integers as bigint, text as string,
+   * blobs as Buffer, reals as number), for the verifier's checks of §4.1.
+   */
+  evidenceRows(): { ceremonies: Array<Record<string, unknown>>; entries: Array<Record<string, unknown>> } {
+    const c = this.db.prepare(`SELECT ${CEREMONY_COLUMNS} FROM ceremonies ORDER BY created_at, id`).safeIntegers(true).all() as Array<Record<string, unknown>>;
+    const e = this.db
+      .prepare("SELECT ceremony_id, seq, step_id, action, body_json, body_hash, signatures_json, entry_hash FROM entries ORDER BY ceremony_id, seq")
+      .safeIntegers(true)
+      .all() as Array<Record<string, unknown>>;
+    return { ceremonies: c, entries: e };
+  }
+
+  /** The ceremony rows exactly as stored (nothing assumed about their values). */
+  rawCeremonies(): Array<Record<string, unknown>> {
+    const rows = this.db.prepare(`SELECT ${CEREMONY_COLUMNS} FROM ceremonies ORDER BY created_at, id`).all() as CeremonyRow[];
+    return rows.map((r) => rowToMeta(r) as unknown as Record<string, unknown>);
+  }
+
+  /**
+   * Records a new ceremony: its header (§3) and its opening entry (§6.1) in
+   * one transaction, so a header never exists without the signed chain that
+   * supports it. The header's fields are taken from the opening entry.
+   */
+  createCeremony(meta: Omit<CeremonyMeta, "status" | "createdAt">, opening: EntryBody): StoredEntry {
+    this.assertWritable();
+    if (opening.action !== OPEN_ACTION || opening.seq !== 1 || opening.ceremonyId !== meta.id || opening.outputs.scriptSha256 !== meta.scriptSha256) {
+      throw new CustosError("INTERNAL", "The opening entry does not match the ceremony it opens.", "This is a bug in the caller.");
+    }
+    const prepared = this.prepareEntry(opening, []);
+    const insert = this.db.transaction((): void => {
+      try {
+        this.stmt(`INSERT INTO ceremonies (${CEREMONY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?)`).run(
+          meta.id,
+          meta.scriptId,
+          meta.scriptVersion,
+          meta.scriptTitle,
+          meta.scriptSha256,
+          meta.scriptText,
+          meta.mode,
+          opening.timestamp,
+        );
+      } catch (e) {
+        if (isSqliteError(e) && e.code.startsWith("SQLITE_CONSTRAINT_PRIMARYKEY")) {
+          throw new CustosError("CEREMONY_EXISTS", `A ceremony with id ${meta.id} already exists in this transcript.`, "Each ceremony needs a new id.");
+        }
+        throw e;
+      }
+      this.insertEntry(prepared);
+    });
+    insert.immediate();
+    return prepared.stored;
   }
 
   /** The ceremony row, or undefined. */
@@ -180,19 +249,48 @@ export class TranscriptStore {
     return rows.map(rowToMeta);
   }
 
-  /** Changes a ceremony's status (not hash-chained: the seal entry is what proves completion). */
-  setStatus(id: string, status: CeremonyStatus): void {
-    this.assertWritable();
-    const result = this.stmt("UPDATE ceremonies SET status = ? WHERE id = ?").run(status, id);
-    if (result.changes !== 1) throw noCeremony(id);
-  }
-
-  /** Appends one entry in one durable transaction; refuses a broken chain (TRANSCRIPT_CHAIN), bad signatures or a missing required signer. */
+  /**
+   * Appends one entry in one durable transaction; refuses a broken chain
+   * (TRANSCRIPT_CHAIN), bad signatures or a missing required signer. The seal
+   * and an abort set the header's status in the same transaction (§3).
+   */
   appendEntry(body: EntryBody, signatures: Signature[]): StoredEntry {
     this.assertWritable();
+    const prepared = this.prepareEntry(body, signatures);
+    const append = this.db.transaction((): void => {
+      const ceremony = this.stmt("SELECT status FROM ceremonies WHERE id = ?").get(body.ceremonyId) as { status: CeremonyStatus } | undefined;
+      if (!ceremony) throw noCeremony(body.ceremonyId);
+      if (ceremony.status !== "open") {
+        throw new CustosError("TRANSCRIPT_NOT_OPEN", `Ceremony ${body.ceremonyId} is ${ceremony.status}; nothing more can be recorded in it.`, "");
+      }
+      const last = this.head(body.ceremonyId);
+      const expectedSeq = last ? last.seq + 1 : 1;
+      const expectedPrev = last ? last.entryHash : GENESIS_HASH;
+      if (body.seq !== expectedSeq || body.prevHash !== expectedPrev) {
+        throw new CustosError(
+          "TRANSCRIPT_CHAIN",
+          body.seq !== expectedSeq
+            ? `Entry for step '${body.stepId}' has sequence number ${body.seq}, but the next entry of ceremony ${body.ceremonyId} is ${expectedSeq}.`
+            : `Entry ${body.seq} for step '${body.stepId}' does not point at the previous entry's hash.`,
+          "Another process may have written to this transcript; reload the ceremony and resume.",
+        );
+      }
+      this.insertEntry(prepared);
+      const status: CeremonyStatus | undefined = body.action === SEAL_ACTION ? "closed" : body.action === ABORT_ACTION ? "aborted" : undefined;
+      if (status) this.stmt("UPDATE ceremonies SET status = ? WHERE id = ?").run(status, body.ceremonyId);
+    });
+    // IMMEDIATE: take the write lock before reading the head, so two writers cannot both extend it.
+    append.immediate();
+    return prepared.stored;
+  }
+
+  /** Checks an entry the way the verifier will (§2, §7.2 checks 4, 8–10) and computes its stored form. */
+  private prepareEntry(body: EntryBody, signatures: Signature[]): { stored: StoredEntry; signaturesJson: string } {
     const parsedBody = entryBodySchema.safeParse(body);
-    if (!parsedBody.success) {
-      throw new CustosError("TRANSCRIPT_ENTRY_INVALID", `The entry body is malformed at ${firstIssue(parsedBody.error)}.`, "This is a bug in the caller, not in the ceremony.");
+    const nonInteger = firstNonIntegerPath(body);
+    if (!parsedBody.success || nonInteger) {
+      const where = parsedBody.success ? `${nonInteger} (not a whole number)` : firstIssue(parsedBody.error);
+      throw new CustosError("TRANSCRIPT_ENTRY_INVALID", `The entry body is malformed at ${where}.`, "This is a bug in the caller, not in the ceremony.");
     }
     for (const [i, sig] of signatures.entries()) {
       const parsed = signatureSchema.safeParse(sig);
@@ -226,32 +324,14 @@ export class TranscriptStore {
     }
     const signaturesJson = canonicalJson(sorted);
     const hashOfEntry = computeEntryHash(hash, sorted);
+    return { stored: { body: JSON.parse(bodyJson) as EntryBody, bodyJson, bodyHash: hash, signatures: sorted, entryHash: hashOfEntry }, signaturesJson };
+  }
 
-    const append = this.db.transaction((): void => {
-      const ceremony = this.stmt("SELECT status FROM ceremonies WHERE id = ?").get(body.ceremonyId) as { status: CeremonyStatus } | undefined;
-      if (!ceremony) throw noCeremony(body.ceremonyId);
-      if (ceremony.status !== "open") {
-        throw new CustosError("TRANSCRIPT_NOT_OPEN", `Ceremony ${body.ceremonyId} is ${ceremony.status}; nothing more can be recorded in it.`, "");
-      }
-      const last = this.head(body.ceremonyId);
-      const expectedSeq = last ? last.seq + 1 : 1;
-      const expectedPrev = last ? last.entryHash : GENESIS_HASH;
-      if (body.seq !== expectedSeq || body.prevHash !== expectedPrev) {
-        throw new CustosError(
-          "TRANSCRIPT_CHAIN",
-          body.seq !== expectedSeq
-            ? `Entry for step '${body.stepId}' has sequence number ${body.seq}, but the next entry of ceremony ${body.ceremonyId} is ${expectedSeq}.`
-            : `Entry ${body.seq} for step '${body.stepId}' does not point at the previous entry's hash.`,
-          "Another process may have written to this transcript; reload the ceremony and resume.",
-        );
-      }
-      this.stmt(
-        "INSERT INTO entries (ceremony_id, seq, step_id, action, body_json, body_hash, signatures_json, entry_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-      ).run(body.ceremonyId, body.seq, body.stepId, body.action, bodyJson, hash, signaturesJson, hashOfEntry);
-    });
-    // IMMEDIATE: take the write lock before reading the head, so two writers cannot both extend it.
-    append.immediate();
-    return { body: JSON.parse(bodyJson) as EntryBody, bodyJson, bodyHash: hash, signatures: sorted, entryHash: hashOfEntry };
+  private insertEntry(p: { stored: StoredEntry; signaturesJson: string }): void {
+    const { body, bodyJson, bodyHash, entryHash } = p.stored;
+    this.stmt(
+      "INSERT INTO entries (ceremony_id, seq, step_id, action, body_json, body_hash, signatures_json, entry_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    ).run(body.ceremonyId, body.seq, body.stepId, body.action, bodyJson, bodyHash, p.signaturesJson, entryHash);
   }
 
   /** Entries of a ceremony in seq order, parsed; throws TRANSCRIPT_CORRUPT on a row that does not parse (verify uses rawEntries). */
@@ -259,16 +339,16 @@ export class TranscriptStore {
     return this.rawEntries(ceremonyId).map((row) => {
       try {
         return {
-          body: JSON.parse(row.bodyJson) as EntryBody,
-          bodyJson: row.bodyJson,
-          bodyHash: row.bodyHash,
-          signatures: JSON.parse(row.signaturesJson) as Signature[],
-          entryHash: row.entryHash,
+          body: JSON.parse(String(row.bodyJson)) as EntryBody,
+          bodyJson: String(row.bodyJson),
+          bodyHash: String(row.bodyHash),
+          signatures: JSON.parse(String(row.signaturesJson)) as Signature[],
+          entryHash: String(row.entryHash),
         };
       } catch (cause) {
         throw new CustosError(
           "TRANSCRIPT_CORRUPT",
-          `Entry ${row.seq} (step '${row.stepId}') of ceremony ${ceremonyId} cannot be read.`,
+          `Entry ${String(row.seq)} (step '${String(row.stepId)}') of ceremony ${ceremonyId} cannot be read.`,
           "Run `custos verify` on the transcript to see what is damaged.",
           { cause },
         );
@@ -300,6 +380,7 @@ export class TranscriptStore {
   /** Closes the database (checkpointing the WAL). */
   close(): void {
     if (this.db.open) this.db.close();
+    if (this.copyDir) fs.rmSync(this.copyDir, { recursive: true, force: true });
   }
 
   private stmt(sql: string): Database.Statement {
@@ -328,6 +409,14 @@ function tooNew(path: string, version: number): CustosError {
   );
 }
 
+function preRelease(path: string, version: number): CustosError {
+  return new CustosError(
+    "TRANSCRIPT_UNREADABLE",
+    `${path} is a transcript of the unreleased format ${version}; this Custos reads format ${FIRST_SCHEMA_VERSION} to ${LATEST_SCHEMA_VERSION}.`,
+    "Only development builds wrote that format; rehearse again with this version. The file has not been changed.",
+  );
+}
+
 function migrate(db: Database.Database, path: string): void {
   const version = Number(db.pragma("user_version", { simple: true }));
   if (version > LATEST_SCHEMA_VERSION) throw tooNew(path, version);
@@ -336,6 +425,8 @@ function migrate(db: Database.Database, path: string): void {
     if (objects.n > 0) throw unreadable(path, "it is a SQLite database of some other program");
   } else if (Number(db.pragma("application_id", { simple: true })) !== CUSTOS_APPLICATION_ID) {
     throw unreadable(path, "it is a SQLite database of some other program");
+  } else if (version < FIRST_SCHEMA_VERSION) {
+    throw preRelease(path, version);
   }
   for (const migration of MIGRATIONS) {
     if (migration.version <= version) continue;

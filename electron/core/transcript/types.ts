@@ -1,20 +1,35 @@
 /**
  * The transcript contract shared by the store, the verifier, the bundle
- * exporter, the report and the engine. Changing a field here changes what an
- * auditor's `custos verify` accepts: bump TRANSCRIPT_FORMAT_VERSION.
+ * exporter, the report and the engine. It is normative in
+ * docs/transcript-format.md (section numbers quoted below): changing a field
+ * here changes what an auditor's `custos verify` accepts.
  */
 
-export const TRANSCRIPT_FORMAT_VERSION = 1 as const;
+/** §2.1 `v` of every body, §4.1 `user_version`, §4.2 bundle `version`. */
+export const TRANSCRIPT_FORMAT_VERSION = 2 as const;
 
-/** prevHash of the first entry of every ceremony. */
+/** §2.1 prevHash of the first entry of every ceremony. */
 export const GENESIS_HASH = "0".repeat(64);
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
 export type CeremonyMode = "rehearsal" | "production";
-export type CeremonyStatus = "open" | "closed" | "failed" | "abandoned";
+/** §3: derived from the entries: closed by the seal, aborted by an abort, else open. */
+export type CeremonyStatus = "open" | "closed" | "aborted";
 
-/** One row of the `ceremonies` table; not hash-chained, cross-checked against entry 1. */
+/** §6 entry actions that are not script steps. */
+export const OPEN_ACTION = "open-ceremony";
+export const ENROL_ACTION = "enrol-participants";
+export const SEAL_ACTION = "seal-transcript";
+export const EXCEPTION_ACTION = "exception";
+export const DEVIATION_ACTION = "deviation";
+export const ABORT_ACTION = "abort";
+/** §6.4 actions whose outputs.rootKey gives the ceremony its root key. */
+export const ROOT_KEY_ACTIONS: readonly string[] = ["generate-key-pair", "collect-shares-and-restore"];
+/** Entries that are not script steps: they never move the step cursor. */
+export const NON_STEP_ACTIONS: readonly string[] = [OPEN_ACTION, EXCEPTION_ACTION, DEVIATION_ACTION, ABORT_ACTION];
+
+/** §3: one row of the `ceremonies` table / the bundle's `ceremony`; NOT signed, checked against the entries. */
 export interface CeremonyMeta {
   id: string;
   scriptId: string;
@@ -28,10 +43,7 @@ export interface CeremonyMeta {
   createdAt: string;
 }
 
-/**
- * The hashed part of an entry. bodyHash = SHA-256 over the RFC 8785 canonical
- * JSON of this object (hex, lower case).
- */
+/** §2.1: the hashed part of an entry. */
 export interface EntryBody {
   v: typeof TRANSCRIPT_FORMAT_VERSION;
   ceremonyId: string;
@@ -41,29 +53,17 @@ export interface EntryBody {
   action: string;
   inputs: { [key: string]: Json };
   outputs: { [key: string]: Json };
-  /** Participant ids whose attestation signature this entry must carry. */
+  /** Participant ids Custos asked to attest this entry (each must sign; the script decides who else must). */
   requiredSigners: string[];
-  /** ISO 8601 UTC. */
+  /** §1: toISOString() form, UTC. */
   timestamp: string;
   /** entryHash of the previous entry, GENESIS_HASH for seq 1. */
   prevHash: string;
 }
 
-export type SignatureAlgorithm =
-  | "Ed25519"
-  | "ECDSA-SHA256"
-  | "ECDSA-SHA384"
-  | "ECDSA-SHA512"
-  | "RSA-PKCS1-SHA256";
+export type SignatureAlgorithm = "Ed25519" | "ECDSA-SHA256" | "ECDSA-SHA384" | "ECDSA-SHA512" | "RSA-PKCS1-SHA256";
 
-/**
- * A signature over attestationMessage(bodyHash).
- * kind "participant": Ed25519 key derived from the participant's passphrase;
- *   publicKey = base64 of the 32 raw bytes; signer = participant id.
- * kind "root-key": made inside the HSM by the ceremony's root key (the seal);
- *   publicKey = base64 of the SPKI DER; signer = "root-key";
- *   ECDSA signatures are raw r||s (IEEE P1363), as PKCS#11 returns them.
- */
+/** §2.3: a signature over attestationMessage(bodyHash). */
 export interface Signature {
   signer: string;
   kind: "participant" | "root-key";
@@ -72,65 +72,136 @@ export interface Signature {
   signature: string;
 }
 
-/**
- * entryHash = SHA-256 over canonical JSON of { bodyHash, signatures } with
- * signatures sorted by signer: removing or changing a signature breaks the chain.
- */
+/** An entry as stored: body text, hashes and signatures sorted as §2.3 demands. */
 export interface StoredEntry {
   body: EntryBody;
-  /** Exactly the canonical JSON stored in the database. */
+  /** Exactly JCS(body), as stored in the database. */
   bodyJson: string;
   bodyHash: string;
   signatures: Signature[];
   entryHash: string;
 }
 
-/** Self-contained export that `custos verify bundle.json` accepts. */
+/** §4.2: the self-contained export that `custos verify bundle.json` accepts. */
 export interface Bundle {
   format: "custos-transcript-bundle";
   version: typeof TRANSCRIPT_FORMAT_VERSION;
   ceremony: CeremonyMeta;
-  entries: Array<{
-    body: EntryBody;
-    bodyHash: string;
-    signatures: Signature[];
-    entryHash: string;
-  }>;
+  entries: Array<{ body: EntryBody; bodyHash: string; signatures: Signature[]; entryHash: string }>;
   /** entryHash of the last entry. */
   head: string;
-  exportedAt: string;
+}
+
+/** §9 error codes. */
+export type VerifyCode =
+  | "HEADER_MALFORMED"
+  | "SCRIPT_HASH_MISMATCH"
+  | "SCRIPT_UNREADABLE"
+  | "NO_ENTRIES"
+  | "SEQUENCE"
+  | "AFTER_CLOSE"
+  | "BODY_NOT_CANONICAL"
+  | "BODY_MALFORMED"
+  | "BODY_MISMATCH"
+  | "BODY_HASH_MISMATCH"
+  | "CHAIN_BROKEN"
+  | "SIGNATURES_MALFORMED"
+  | "ENTRY_HASH_MISMATCH"
+  | "SIGNATURE_INVALID"
+  | "SIGNER_NOT_AUTHORISED"
+  | "OUT_OF_ORDER"
+  | "ACTION_MALFORMED"
+  | "ATTESTATION_MISSING"
+  | "HEADER_MISMATCH"
+  | "HEAD_MISMATCH"
+  | "BUNDLE_NOT_CANONICAL"
+  | "BUNDLE_MALFORMED"
+  | "SQLITE_SCHEMA"
+  | "SQLITE_TYPES"
+  | "ORPHAN_ENTRIES"
+  | "REPORT_MISMATCH"
+  | "REPORT_ATTACHMENTS"
+  | "PIN_MISMATCH";
+
+/** §7.6 verdict of one ceremony. */
+export type Completeness = "complete" | "aborted" | "incomplete";
+
+/** The first failed check (§7): its code, the entry it names (if any), and why, in words. */
+export interface VerifyFailure {
+  code: VerifyCode;
+  seq?: number;
+  stepId?: string;
+  reason: string;
+}
+
+/** One pin (§10) and whether it held. */
+export interface PinResult {
+  pin: string;
+  held: boolean;
+  detail: string;
+}
+
+/** What the signed entries say about a ceremony (never the header's word). */
+export interface CeremonyFacts {
+  mode?: CeremonyMode;
+  scriptId?: string;
+  scriptVersion?: string;
+  scriptTitle?: string;
+  scriptSha256?: string;
+  createdAt?: string;
+  /** Number of script steps and how many were recorded. */
+  stepsTotal?: number;
+  stepsDone: number;
+  exceptions: number;
+  deviations: number;
+  /** The enrolment is recorded: from there on every entry is signed. */
+  signed: boolean;
+  rootKeyFingerprint?: string;
+  certificateSha256?: string;
+  abortReason?: string;
 }
 
 /** Verdict for one ceremony. */
 export interface CeremonyVerdict {
   ceremonyId: string;
+  /** No check failed (§7.6 "intact"). */
   ok: boolean;
+  completeness: Completeness;
   entries: number;
   head: string | null;
-  sealed: boolean;
-  /** The first entry that fails, by sequence number and step. */
-  firstBad?: { seq: number; stepId: string; reason: string };
-  /** Problems not tied to one entry (script hash, ceremony row). */
-  problems: string[];
+  failure?: VerifyFailure;
+  facts: CeremonyFacts;
+  pins: PinResult[];
+  /** True when the signature checks ran on worker threads (diagnostic). */
+  parallel?: boolean;
+}
+
+/** What the page check of a report found (§8). */
+export interface ReportBinding {
+  checked: boolean;
+  /** Why the byte comparison was not possible, when it was not. */
+  note?: string;
 }
 
 export interface VerifyResult {
-  ok: boolean;
   source: "sqlite" | "bundle" | "pdf";
+  /** A file-level failure (schema, orphans, bundle form); ceremonies may still be listed. */
+  fileFailure?: VerifyFailure;
   ceremonies: CeremonyVerdict[];
+  report?: ReportBinding;
 }
 
 /**
  * One entries row exactly as stored, for the verifier: nothing parsed,
- * nothing trusted. A bundle is verified through the same shape, with bodyJson
- * and signaturesJson built by canonicalizing the bundle's objects.
+ * nothing trusted (SQLite columns are untyped). A bundle is verified through
+ * the same shape.
  */
 export interface RawEntry {
-  seq: number;
-  stepId: string;
-  action: string;
-  bodyJson: string;
-  bodyHash: string;
-  signaturesJson: string;
-  entryHash: string;
+  seq: unknown;
+  stepId: unknown;
+  action: unknown;
+  bodyJson: unknown;
+  bodyHash: unknown;
+  signaturesJson: unknown;
+  entryHash: unknown;
 }

@@ -1,6 +1,7 @@
 import { useState, type FormEvent, type ReactNode } from "react";
 import { call, type Prompt, type SessionState } from "../api";
 import { ErrorBox } from "../parts";
+import { chooseOpen, chooseSave } from "../files";
 
 type P<K extends Prompt["kind"]> = Extract<Prompt, { kind: K }>;
 type Answer = (value: unknown) => Promise<void>;
@@ -303,7 +304,6 @@ function Pin({ p, answer }: { p: P<"pin">; answer: Answer }) {
 
 function HandOut({ p, answer }: { p: P<"hand-out-share">; answer: Answer }) {
   const [done, setDone] = useState(false);
-  const [file, setFile] = useState("");
   const [outcome, setOutcome] = useState<string | null>(null);
   const [cardError, setCardError] = useState<{ message: string; hint?: string } | null>(null);
   const c = p.card;
@@ -311,8 +311,14 @@ function HandOut({ p, answer }: { p: P<"hand-out-share">; answer: Answer }) {
     setCardError(null);
     setOutcome(null);
     try {
-      const r = await call<{ saved?: string; printed?: string }>("session:share-card", action === "save" ? { action, path: file } : { action });
-      setOutcome(r.saved ? `Saved to ${r.saved}` : `Printed: ${r.printed}`);
+      let r: { saved?: string; printed?: string };
+      if (action === "save") {
+        // The file is chosen in the main process's Save dialog; the screen holds only its handle.
+        const f = await chooseSave("share-card");
+        if (!f) return;
+        r = await call("session:share-card", { action, file: f.handle });
+      } else r = await call("session:share-card", { action });
+      setOutcome(r.saved ? `Saved as ${r.saved}` : `Printed: ${r.printed}`);
     } catch (e) {
       setCardError(e as Error);
     }
@@ -341,12 +347,8 @@ function HandOut({ p, answer }: { p: P<"hand-out-share">; answer: Answer }) {
         <button type="button" onClick={() => card("print")}>
           Print this card
         </button>
-        <label className="inline">
-          Or save it as (full path, e.g. on the custodian's removable medium)
-          <input value={file} onChange={(e) => setFile(e.target.value)} aria-label="Share card file" />
-        </label>
-        <button type="button" onClick={() => card("save")} disabled={!file}>
-          Save card
+        <button type="button" onClick={() => card("save")}>
+          Save card…
         </button>
         {outcome && <p role="status">{outcome}</p>}
         {cardError && <ErrorBox error={cardError} />}
@@ -374,11 +376,26 @@ function ShareEntry({ title, note, error, answer }: { title: string; note?: stri
   );
 }
 
+type Picked = { handle: string; name: string } | null;
 function SelectSource({ p, answer }: { p: P<"select-source">; answer: Answer }) {
-  const [transcript, setTranscript] = useState(p.suggestions[0]?.transcript ?? "");
-  const [backup, setBackup] = useState(p.suggestions[0]?.backup ?? "");
+  const first = p.suggestions[0];
+  const [transcript, setTranscriptFile] = useState<Picked>(first ? { handle: first.transcript, name: first.label } : null);
+  const [backup, setBackupFile] = useState<Picked>(first?.backup ? { handle: first.backup, name: "backup.json" } : null);
+  const [pickError, setPickError] = useState<{ message: string; hint?: string } | null>(null);
+  const setTranscript = (h: string) => setTranscriptFile({ handle: h, name: p.suggestions.find((s) => s.transcript === h)?.label ?? "" });
+  const setBackup = (h: string) => setBackupFile(h ? { handle: h, name: "backup.json" } : null);
+  async function pick(purpose: "source-transcript" | "source-backup") {
+    setPickError(null);
+    try {
+      const f = await chooseOpen(purpose);
+      if (f && purpose === "source-transcript") setTranscriptFile(f);
+      if (f && purpose === "source-backup") setBackupFile(f);
+    } catch (e) {
+      setPickError(e as Error);
+    }
+  }
   return (
-    <Form submit="Verify and load" onSubmit={() => answer({ transcript, ...(backup ? { backup } : {}) })}>
+    <Form submit="Verify and load" onSubmit={() => transcript && answer({ transcript: transcript.handle, ...(backup ? { backup: backup.handle } : {}) })}>
       <h2>Source ceremony</h2>
       {p.error && <ErrorBox error={p.error} />}
       {p.suggestions.length > 0 && (
@@ -389,7 +406,7 @@ function SelectSource({ p, answer }: { p: P<"select-source">; answer: Answer }) 
               <input
                 type="radio"
                 name="source"
-                checked={transcript === s.transcript && backup === (s.backup ?? "")}
+                checked={transcript?.handle === s.transcript && (backup?.handle ?? "") === (s.backup ?? "")}
                 onChange={() => {
                   setTranscript(s.transcript);
                   setBackup(s.backup ?? "");
@@ -400,14 +417,21 @@ function SelectSource({ p, answer }: { p: P<"select-source">; answer: Answer }) 
           ))}
         </fieldset>
       )}
-      <label>
-        Transcript (database, bundle.json or report PDF)
-        <input value={transcript} onChange={(e) => setTranscript(e.target.value)} required />
-      </label>
-      <label>
-        backup.json
-        <input value={backup} onChange={(e) => setBackup(e.target.value)} />
-      </label>
+      <p>
+        Transcript (database, bundle.json or report PDF):{" "}
+        <button type="button" onClick={() => pick("source-transcript")}>
+          Choose…
+        </button>{" "}
+        {transcript && <code data-testid="source-transcript">{transcript.name}</code>}
+      </p>
+      <p>
+        backup.json:{" "}
+        <button type="button" onClick={() => pick("source-backup")}>
+          Choose…
+        </button>{" "}
+        {backup && <code data-testid="source-backup">{backup.name}</code>}
+      </p>
+      {pickError && <ErrorBox error={pickError} />}
     </Form>
   );
 }

@@ -1,7 +1,8 @@
 import type { BrowserWindow, IpcMain, IpcMainInvokeEvent, WebContents } from "electron";
 import { beforeEach, describe, expect, it, vi, type Mock } from "vitest";
-import type { Handlers } from "../../../electron/core/app/dispatch";
+import { dispatch, type Handlers } from "../../../electron/core/app/dispatch";
 import { CustosError } from "../../../electron/core/errors";
+import { createFront } from "../../../electron/main/front";
 import { registerIpc, trustedSender, type SenderCheck } from "../../../electron/main/ipc";
 import { CHANNELS, IPC_CHANNEL, type Result } from "../../../electron/shared/ipc";
 
@@ -24,17 +25,27 @@ function world() {
   const win = { isDestroyed: () => false } as unknown as BrowserWindow;
   const otherWin = { isDestroyed: () => false } as unknown as BrowserWindow;
   const fromWebContents = (c: WebContents) => (c === mainContents ? win : c === otherContents ? otherWin : null);
-  const check = trustedSender({ mainWindow: () => win, fromWebContents, rendererDir: RENDERER });
+  const check = trustedSender({ windows: () => [win], fromWebContents, rendererDir: RENDERER });
   const topFrame = (url = INDEX) => ({ url, parent: null });
   const event = (o: { sender?: WebContents; frame?: object | null } = {}) =>
     ({ sender: o.sender ?? mainContents, senderFrame: o.frame === undefined ? topFrame() : o.frame }) as unknown as IpcMainInvokeEvent;
   return { check, event, topFrame, mainContents, otherContents, win };
 }
 
-/** Registers the IPC wrapper on a fake ipcMain and returns the installed listener. */
+/**
+ * Registers the IPC wrapper on a fake ipcMain, with the real front behind it
+ * and the real dispatch() of the core host behind that, and returns the
+ * installed listener.
+ */
 function register(handlers: ReturnType<typeof fakeHandlers>, check: SenderCheck): Invoke {
   const ipcMain = { handle: vi.fn() };
-  registerIpc(ipcMain as unknown as IpcMain, handlers as unknown as Handlers, check);
+  const front = createFront({
+    host: { call: (c, p) => dispatch(handlers as unknown as Handlers, c, p), grant: async () => ({ ok: true, value: null }), finishedFolder: () => null },
+    showOpen: async () => null,
+    showSave: async () => null,
+    openFolder: async () => "",
+  });
+  registerIpc(ipcMain as unknown as IpcMain, front, check);
   expect(ipcMain.handle).toHaveBeenCalledOnce();
   expect(ipcMain.handle.mock.calls[0]![0]).toBe(IPC_CHANNEL);
   return ipcMain.handle.mock.calls[0]![1] as Invoke;
@@ -71,11 +82,11 @@ describe("IPC wrapper: sender check", () => {
   });
 
   it("refuses everything once the main window is gone", async () => {
-    const check = trustedSender({ mainWindow: () => null, fromWebContents: () => null, rendererDir: RENDERER });
+    const check = trustedSender({ windows: () => [], fromWebContents: () => w.win, rendererDir: RENDERER });
     const inv = register(handlers, check);
     expect(await inv(w.event(), "app:info", {})).toMatchObject({ ok: false, code: "IPC_UNTRUSTED_SENDER" });
     const destroyed = { isDestroyed: () => true } as unknown as BrowserWindow;
-    const inv2 = register(handlers, trustedSender({ mainWindow: () => destroyed, fromWebContents: () => destroyed, rendererDir: RENDERER }));
+    const inv2 = register(handlers, trustedSender({ windows: () => [destroyed], fromWebContents: () => destroyed, rendererDir: RENDERER }));
     expect(await inv2(w.event(), "app:info", {})).toMatchObject({ ok: false, code: "IPC_UNTRUSTED_SENDER" });
     expect(handlers["app:info"]).not.toHaveBeenCalled();
   });
@@ -135,7 +146,27 @@ describe("IPC wrapper: channel and payload", () => {
 
   it("keeps a CustosError's code and hint", async () => {
     handlers["verify:file"]!.mockRejectedValueOnce(new CustosError("FILE_UNREADABLE", "Cannot read it.", "Pick another file."));
-    const r = await invoke(w.event(), "verify:file", { path: "/tmp/x.pdf" });
+    const r = await invoke(w.event(), "verify:file", { file: `f_${"a".repeat(32)}` });
     expect(r).toMatchObject({ ok: false, code: "FILE_UNREADABLE", hint: "Pick another file." });
+  });
+
+  it.each([
+    ["verify:file", { path: "/etc/shadow" }],
+    ["transcript:entries", { path: "/home/other/transcript.sqlite" }],
+    ["session:share-card", { action: "save", path: "/etc/cron.d/x.pdf" }],
+    ["report:save", { file: "/tmp/report.pdf" }],
+  ])("refuses a raw path on %s: the renderer names files only by handle", async (channel, payload) => {
+    const r = await invoke(w.event(), channel, payload);
+    expect(r).toMatchObject({ ok: false, code: "IPC_INVALID_PAYLOAD" });
+    for (const h of Object.values(handlers)) expect(h).not.toHaveBeenCalled();
+  });
+
+  it("trusts a second window of ours (the private view to come), and no other", async () => {
+    const second = { isDestroyed: () => false } as unknown as BrowserWindow;
+    const secondContents = { id: 9 } as unknown as WebContents;
+    const check = trustedSender({ windows: () => [w.win, second], fromWebContents: (c) => (c === secondContents ? second : c === w.otherContents ? ({ isDestroyed: () => false } as unknown as BrowserWindow) : null), rendererDir: RENDERER });
+    const inv = register(handlers, check);
+    expect(await inv(w.event({ sender: secondContents }), "app:info", {})).toMatchObject({ ok: true });
+    expect(await inv(w.event({ sender: w.otherContents }), "app:info", {})).toMatchObject({ ok: false, code: "IPC_UNTRUSTED_SENDER" });
   });
 });

@@ -14,6 +14,24 @@ describe("resolvePaths", () => {
     expect(p.dataDir).toBe(path.join(p.userDataDir, "data"));
   });
 
+  it("finds the core host, the CLI, the Electron-ABI SQLite module (unpacked next to app.asar), settings and log", () => {
+    const p = resolvePaths(fakeApp({ isPackaged: true }) as unknown as App, "/opt/Custos/resources/app.asar/dist/electron", {});
+    expect(p.hostPath).toBe("/opt/Custos/resources/app.asar/dist/electron/core-host.cjs");
+    expect(p.cliPath).toBe("/opt/Custos/resources/app.asar/dist/electron/cli.cjs");
+    expect(p.sqliteBinding).toBe("/opt/Custos/resources/app.asar.unpacked/native-electron/better_sqlite3.node");
+    expect(p.settingsFile).toBe(path.join(p.userDataDir, "settings.json"));
+    expect(p.logFile).toBe(path.join(p.userDataDir, "logs", "custos.log"));
+    const dev = resolvePaths(fakeApp({ isPackaged: false }) as unknown as App, "/repo/dist/electron", {});
+    expect(dev.sqliteBinding).toBe("/repo/native-electron/better_sqlite3.node");
+  });
+
+  it.each(["CUSTOS_USER_DATA_DIR", "CUSTOS_SQLITE_BINDING"])("honours %s in development only", (name) => {
+    const env = { [name]: "/tmp/elsewhere" };
+    const pick = (p: ReturnType<typeof resolvePaths>) => (name === "CUSTOS_USER_DATA_DIR" ? p.userDataDir : p.sqliteBinding);
+    expect(pick(resolvePaths(fakeApp({ isPackaged: false }) as unknown as App, "/repo/dist/electron", env))).toBe("/tmp/elsewhere");
+    expect(pick(resolvePaths(fakeApp({ isPackaged: true }) as unknown as App, "/opt/Custos/resources/app.asar/dist/electron", env))).not.toBe("/tmp/elsewhere");
+  });
+
   it("honours CUSTOS_DATA_DIR in development only", () => {
     const env = { CUSTOS_DATA_DIR: "/tmp/custos-e2e" };
     expect(resolvePaths(fakeApp({ isPackaged: false }) as unknown as App, "/repo/dist/electron", env).dataDir).toBe("/tmp/custos-e2e");

@@ -35,9 +35,10 @@ export const exportPublicArtifacts: ActionImpl<ActionParams<"export-public-artif
 /** Prints the report of the transcript so far, for wet signatures; its hash is recorded. */
 export const printReport: ActionImpl<ActionParams<"print-report">> = {
   async run(ctx) {
-    const bundle = exportBundle(ctx.deps.store, ctx.ceremonyId, ctx.deps.now().toISOString());
+    const bundle = exportBundle(ctx.deps.store, ctx.ceremonyId);
     const pdf = await ctx.deps.renderReport(bundle);
     await ctx.driver.saveArtifact("printed-report.pdf", pdf);
+    await ctx.driver.printDocument?.(`Custos report for signatures ${ctx.ceremonyId}`, pdf);
     return { inputs: {}, outputs: { report: { entries: bundle.entries.length, head: bundle.head, sha256: sha256(pdf), bytes: pdf.length } } };
   },
 };

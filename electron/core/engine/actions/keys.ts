@@ -4,7 +4,7 @@ import { rootKeyId, rootKeyLabel, spkiFingerprint } from "../../hsm";
 import type { ActionParams } from "../../script/params";
 import { createRootCertificate } from "../certificate";
 import type { ActionImpl } from "../types";
-import { json, pem, recordedRootKey } from "./util";
+import { json, pem, recordedRootKey, rootKeyOnToken } from "./util";
 
 /** Generates the root key pair inside the token. */
 export const generateKeyPair: ActionImpl<ActionParams<"generate-key-pair">> = {
@@ -95,14 +95,24 @@ export const selfSignCertificate: ActionImpl<ActionParams<"self-sign-certificate
   },
 };
 
-/** The seal: the root key signs the last entry (done by the engine once the body is final). */
+/**
+ * The seal (docs/transcript-format.md §6.5): the last entry. Where the
+ * ceremony holds a root key on its token, that key signs it too (proof of
+ * possession; done by the engine once the body is final).
+ */
 export const sealTranscript: ActionImpl<ActionParams<"seal-transcript">> = {
   async run(ctx) {
-    const rk = recordedRootKey(ctx);
+    const rk = rootKeyOnToken(ctx);
+    const count = (action: string) => ctx.history.filter((e) => e.action === action).length;
     return {
       inputs: {},
-      outputs: { sealedEntries: ctx.history.length, rootKeyFingerprint: rk.fingerprint },
-      rootSigns: true,
+      outputs: {
+        sealedEntries: ctx.history.length,
+        exceptions: count("exception"),
+        deviations: count("deviation"),
+        ...(rk ? { rootKeyFingerprint: rk.fingerprint } : {}),
+      },
+      rootSigns: rk !== undefined,
     };
   },
 };

@@ -70,9 +70,9 @@ export const loadSourceCeremony: ActionImpl<ActionParams<"load-source-ceremony">
     for (let attempt = 0; attempt < 3; attempt++) {
       const choice = await ctx.driver.selectSource(ctx.view, error);
       try {
-        return load(ctx, choice.transcript, choice.backup);
+        return await load(ctx, choice.transcript, choice.backup);
       } catch (e) {
-        if (!(e instanceof CustosError) || ["BACKUP_TAMPERED", "SOURCE_TAMPERED"].includes(e.code)) throw e;
+        if (!(e instanceof CustosError) || ["BACKUP_TAMPERED", "SOURCE_TAMPERED", "SOURCE_INCOMPLETE"].includes(e.code)) throw e;
         error = e;
       }
     }
@@ -80,8 +80,8 @@ export const loadSourceCeremony: ActionImpl<ActionParams<"load-source-ceremony">
   },
 };
 
-function load(ctx: StepContext, transcript: string, backupFile: string | undefined) {
-  const src = readVerifiedSource(transcript);
+async function load(ctx: StepContext, transcript: string, backupFile: string | undefined) {
+  const src = await readVerifiedSource(transcript);
   if (src.meta.mode !== ctx.mode) {
     throw new CustosError(
       "SOURCE_MODE",
@@ -121,7 +121,7 @@ function load(ctx: StepContext, transcript: string, backupFile: string | undefin
       mode: src.meta.mode,
       head: src.verdict.head ?? "",
       entries: src.verdict.entries,
-      sealed: src.verdict.sealed,
+      sealed: src.verdict.completeness === "complete",
       file: path.basename(transcript),
       fileSha256: sha256(fileBytes),
     },

@@ -1,7 +1,7 @@
 import { CustosError } from "../../errors";
 import type { RootKeyAlgorithm } from "../../hsm/algorithms";
 import type { TokenInfo } from "../../hsm";
-import type { Json } from "../../transcript/types";
+import { ROOT_KEY_ACTIONS, type Json } from "../../transcript/types";
 import type { StepContext } from "../types";
 
 /** The root key as recorded by generation or restore (outputs.rootKey). */
@@ -21,6 +21,17 @@ export function recordedRootKey(ctx: StepContext): RecordedRootKey {
     if (rk && typeof rk === "object" && typeof rk.spki === "string") return rk;
   }
   throw new CustosError("CEREMONY_ORDER", "No root key has been recorded in this ceremony yet.", "The script must generate or restore the root key before this step.");
+}
+
+/** §6.4: the root key generated or restored on this ceremony's token (not a re-split's session copy), or undefined. */
+export function rootKeyOnToken(ctx: StepContext): RecordedRootKey | undefined {
+  for (let i = ctx.history.length - 1; i >= 0; i--) {
+    const e = ctx.history[i]!;
+    if (!ROOT_KEY_ACTIONS.includes(e.action)) continue;
+    const rk = e.outputs.rootKey as unknown as RecordedRootKey | undefined;
+    if (rk && typeof rk === "object" && typeof rk.spki === "string") return rk;
+  }
+  return undefined;
 }
 
 /** The token the ceremony selected (after initialisation, if any). */

@@ -1,0 +1,123 @@
+/**
+ * `custos verify`: detects the kind of file (§4, §8), reads it without
+ * changing it, verifies every ceremony in it (§7), and gives the exit status
+ * of §7.6.
+ */
+import fs from "node:fs";
+import { CustosError } from "../../errors";
+import { SQLITE_MAGIC } from "../store";
+import type { CeremonyVerdict, VerifyFailure, VerifyResult } from "../types";
+import { verifyCeremony } from "./ceremony";
+import type { Pins } from "./pins";
+import { parallelSignatureChecker, type SignatureChecker } from "./signatures";
+import { readBundleInput, readSqliteInput, unreadable, type FileInput } from "./sources";
+
+export { verifyCeremony } from "./ceremony";
+export { checkPins, normaliseHex, type Pins } from "./pins";
+export { readScriptRules, type ScriptRules } from "./script-rules";
+export { checkSignaturesInline, parallelSignatureChecker, type SignatureChecker } from "./signatures";
+export { BUNDLE_FORMAT, readBundleInput, readSqliteInput } from "./sources";
+
+/** Largest file `custos verify` reads (a transcript of thousands of entries is a few MiB). */
+export const MAX_EVIDENCE_BYTES = 512 * 1024 * 1024;
+
+/** What a PDF report needs from the report module (kept out of the transcript module). */
+export interface PdfHooks {
+  /** The bytes of the one embedded bundle.json, or a failure (§8 structure). */
+  extractBundle(pdf: Buffer): { bundle: Buffer } | { failure: VerifyFailure };
+  /** §8: is the file exactly Custos's rendering of this bundle? A failure names the page. */
+  checkBinding(pdf: Buffer, bundleText: string): Promise<VerifyFailure | undefined>;
+}
+
+export interface VerifyOptions {
+  pins?: Pins;
+  /** Only this ceremony of a database. */
+  ceremonyId?: string;
+  pdf?: PdfHooks;
+  checkSignatures?: SignatureChecker;
+}
+
+/** Reads a file as evidence: a regular file, size-capped; never opened for writing. */
+export function readEvidence(path: string): Buffer {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(path);
+  } catch (cause) {
+    throw unreadable(path, `the file cannot be read (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}).`, cause);
+  }
+  if (!st.isFile()) throw unreadable(path, "it is not a regular file.");
+  if (st.size > MAX_EVIDENCE_BYTES) throw unreadable(path, `it is larger than ${MAX_EVIDENCE_BYTES / 1024 / 1024} MiB.`);
+  try {
+    return fs.readFileSync(path);
+  } catch (cause) {
+    throw unreadable(path, `the file cannot be read (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}).`, cause);
+  }
+}
+
+async function verifyInput(input: FileInput, o: VerifyOptions): Promise<CeremonyVerdict[]> {
+  const checker = o.checkSignatures ?? parallelSignatureChecker();
+  const chosen = o.ceremonyId === undefined ? input.ceremonies : input.ceremonies.filter((c) => c.id === o.ceremonyId);
+  if (o.ceremonyId !== undefined && chosen.length === 0) {
+    throw new CustosError("CEREMONY_NOT_FOUND", `The file holds no ceremony ${o.ceremonyId}.`, `It holds: ${input.ceremonies.map((c) => c.id).join(", ") || "none"}.`);
+  }
+  const out: CeremonyVerdict[] = [];
+  for (const c of chosen) {
+    const v = await verifyCeremony(c.meta, c.rows, { source: input.source, pins: o.pins, checkSignatures: checker });
+    if (v.ok && input.source === "bundle") {
+      const last = c.rows[c.rows.length - 1]?.entryHash;
+      if (c.bundleHead !== last) {
+        v.ok = false;
+        v.failure = { code: "HEAD_MISMATCH", reason: `the bundle's head ${String(c.bundleHead).slice(0, 12)}… is not the hash of its last entry.` };
+      }
+    }
+    out.push(v);
+  }
+  return out;
+}
+
+/** Verifies a transcript database, a bundle, or (with hooks) a report PDF. Throws VERIFY_UNREADABLE for anything else. */
+export async function verifyFile(path: string, o: VerifyOptions = {}): Promise<VerifyResult> {
+  const bytes = readEvidence(path);
+  if (bytes.length >= 16 && bytes.subarray(0, 16).equals(SQLITE_MAGIC)) {
+    const input = readSqliteInput(path);
+    if (!input.fileFailure && input.ceremonies.length === 0) {
+      return { source: "sqlite", fileFailure: { code: "NO_ENTRIES", reason: "the database holds no ceremony." }, ceremonies: [] };
+    }
+    return { source: "sqlite", ...(input.fileFailure ? { fileFailure: input.fileFailure } : {}), ceremonies: await verifyInput(input, o) };
+  }
+  if (bytes.subarray(0, 5).toString("latin1") === "%PDF-") {
+    if (!o.pdf) throw unreadable(path, "this build cannot read PDF reports; verify the bundle.json or transcript.sqlite instead.");
+    const extracted = o.pdf.extractBundle(bytes);
+    if ("failure" in extracted) return { source: "pdf", fileFailure: extracted.failure, ceremonies: [] };
+    const input = readBundleInput(`${path} (attached bundle.json)`, extracted.bundle);
+    const ceremonies = input.fileFailure ? [] : await verifyInput(input, o);
+    const result: VerifyResult = { source: "pdf", ...(input.fileFailure ? { fileFailure: input.fileFailure } : {}), ceremonies, report: { checked: false } };
+    if (!input.fileFailure && ceremonies.every((c) => c.ok)) {
+      const binding = await o.pdf.checkBinding(bytes, extracted.bundle.toString("utf8"));
+      result.report = { checked: true };
+      if (binding) {
+        for (const c of ceremonies) {
+          c.ok = false;
+          c.failure = binding;
+        }
+      }
+    }
+    return result;
+  }
+  const input = readBundleInput(path, bytes);
+  return { source: "bundle", ...(input.fileFailure ? { fileFailure: input.fileFailure } : {}), ceremonies: input.fileFailure ? [] : await verifyInput(input, o) };
+}
+
+/** §7.6 exit status: 1 not intact, 3 incomplete, 4 aborted, 0 complete (worst first). */
+export function exitStatus(r: VerifyResult): 0 | 1 | 3 | 4 {
+  if (r.fileFailure || r.ceremonies.length === 0 || r.ceremonies.some((c) => !c.ok)) return 1;
+  if (r.ceremonies.some((c) => c.completeness === "incomplete")) return 3;
+  if (r.ceremonies.some((c) => c.completeness === "aborted")) return 4;
+  return 0;
+}
+
+/** "entry 5 (step 'generate-root-key'): reason" for a terminal or a dialog (unescaped: escape before printing). */
+export function describeFailure(f: VerifyFailure): string {
+  const where = f.seq !== undefined ? `entry ${f.seq}${f.stepId ? ` (step '${f.stepId}')` : ""}: ` : "";
+  return `${f.code}: ${where}${f.reason}`;
+}

@@ -1,0 +1,105 @@
+/**
+ * §10 pins: what the auditor knows from outside the file (the paper signed in
+ * the room, the published certificate, the sign-in sheet). A complete
+ * forgery with new keys is intact by §7; only a pin tells it apart.
+ */
+import { createHash, X509Certificate } from "node:crypto";
+import { decodeBase64Strict } from "../base64";
+import { keyFingerprint } from "../identity";
+import type { CeremonyMeta, EntryBody, PinResult } from "../types";
+import type { WalkState } from "./action-rules";
+
+export interface Pins {
+  head?: string;
+  entries?: Array<{ seq: number; hash: string }>;
+  scriptSha256?: string;
+  rootFingerprint?: string;
+  participants?: Array<{ id: string; fingerprint: string }>;
+}
+
+/** §10: HEX compared case-insensitively, ignoring ':' and spaces. */
+export function normaliseHex(s: string): string {
+  return s.replace(/[:\s]/g, "").toLowerCase();
+}
+
+const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+
+function certificateSha256(pem: unknown): string | undefined {
+  if (typeof pem !== "string") return undefined;
+  try {
+    return sha256(new X509Certificate(pem).raw);
+  } catch {
+    return undefined;
+  }
+}
+
+interface PinContext {
+  head: string | null;
+  meta: CeremonyMeta;
+  entries: Array<{ body: EntryBody; entryHash: string }>;
+  state: WalkState;
+}
+
+/** Root fingerprints the ceremony's verified entries support (§10). */
+function rootFingerprints(c: PinContext): string[] {
+  const out: string[] = [];
+  if (c.state.rootKey) out.push(c.state.rootKey.fingerprint);
+  for (const e of c.entries) {
+    if (e.body.action === "self-sign-certificate") {
+      const fp = certificateSha256((e.body.outputs.certificate as { pem?: unknown } | undefined)?.pem);
+      if (fp) out.push(fp);
+    }
+  }
+  if (out.length === 0) {
+    for (const e of c.entries) {
+      if (e.body.action !== "load-source-ceremony") continue;
+      const spki = (e.body.outputs.sourceRootKey as { spki?: unknown } | undefined)?.spki;
+      const der = typeof spki === "string" ? decodeBase64Strict(spki) : undefined;
+      if (der) out.push(sha256(der));
+    }
+  }
+  return out;
+}
+
+/** Checks every pin given, in a fixed order; each result says what was compared. */
+export function checkPins(p: Pins, c: PinContext): PinResult[] {
+  const out: PinResult[] = [];
+  if (p.head !== undefined) {
+    const want = normaliseHex(p.head);
+    const held = c.head === want;
+    out.push({ pin: `--expect-head ${want}`, held, detail: held ? "the last entry's hash is the expected head" : `the head is ${c.head ?? "(none)"}` });
+  }
+  for (const e of p.entries ?? []) {
+    const want = normaliseHex(e.hash);
+    const got = c.entries[e.seq - 1]?.entryHash;
+    const held = got === want;
+    out.push({ pin: `--expect-entry ${e.seq}=${want}`, held, detail: held ? `entry ${e.seq} has the expected hash` : got ? `entry ${e.seq} hashes to ${got}` : `there is no entry ${e.seq}` });
+  }
+  if (p.scriptSha256 !== undefined) {
+    const want = normaliseHex(p.scriptSha256);
+    const held = c.meta.scriptSha256 === want;
+    out.push({ pin: `--expect-script-sha256 ${want}`, held, detail: held ? "the script is the expected one" : `the script's SHA-256 is ${c.meta.scriptSha256}` });
+  }
+  if (p.rootFingerprint !== undefined) {
+    const want = normaliseHex(p.rootFingerprint);
+    const have = rootFingerprints(c);
+    const held = have.includes(want);
+    out.push({
+      pin: `--expect-root-fingerprint ${want}`,
+      held,
+      detail: held ? "the root key (or its certificate) is the expected one" : have.length ? `the ceremony's root key / certificate fingerprints are ${have.join(", ")}` : "the ceremony records no root key",
+    });
+  }
+  for (const q of p.participants ?? []) {
+    const want = normaliseHex(q.fingerprint);
+    const person = c.state.enrolled?.get(q.id);
+    const got = person ? normaliseHex(keyFingerprint(person.publicKey)) : undefined;
+    const held = got === want;
+    out.push({
+      pin: `--expect-participant ${q.id}=${want}`,
+      held,
+      detail: held ? `${q.id} (${person!.name}) has the expected key` : person ? `${q.id} (${person.name}) has key fingerprint ${got}` : `${q.id} is not enrolled`,
+    });
+  }
+  return out;
+}

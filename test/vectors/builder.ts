@@ -1,0 +1,239 @@
+/**
+ * Builds transcripts of the shipped ceremony scripts from scratch, with
+ * software keys (Ed25519 participants, an EC P-384 root key), so test
+ * vectors can break exactly one rule of docs/transcript-format.md while every
+ * other rule still holds (everything re-signed and re-chained). Not used by
+ * the product: real ceremonies come from the engine and a real HSM.
+ */
+import { generateKeyPairSync, sign as nodeSign, type KeyObject } from "node:crypto";
+import fs from "node:fs";
+import Database from "better-sqlite3";
+import { createRootCertificate } from "../../electron/core/engine/certificate";
+import { loadScriptFile } from "../../electron/core/script/load";
+import type { CeremonyScript } from "../../electron/core/script/schema";
+import { canonicalJson, sha256Hex } from "../../electron/core/transcript/canonical";
+import { attestationMessage, bodyHash, entryHash, sortSignatures } from "../../electron/core/transcript/chain";
+import { deriveAttestationKey, newKdfParams, type AttestationKey, type KdfParams } from "../../electron/core/transcript/identity";
+import { CUSTOS_APPLICATION_ID, MIGRATIONS } from "../../electron/core/transcript/migrations";
+import { GENESIS_HASH, TRANSCRIPT_FORMAT_VERSION, type Bundle, type CeremonyMeta, type EntryBody, type Json, type Signature } from "../../electron/core/transcript/types";
+
+export interface Person {
+  id: string;
+  name: string;
+  roles: string[];
+  kdf: KdfParams;
+  key: AttestationKey;
+  passphrase: string;
+  sourceId?: string;
+}
+
+export interface Spec {
+  stepId: string;
+  action: string;
+  inputs: { [k: string]: Json };
+  outputs: { [k: string]: Json };
+  /** Participant ids that sign (and are listed in requiredSigners unless `required` says otherwise). */
+  signers: string[];
+  required?: string[];
+  rootSign?: boolean;
+  /** Signatures added as they are (already made), e.g. by a stranger. */
+  extra?: Signature[];
+}
+
+export interface Plan {
+  script: CeremonyScript;
+  text: string;
+  sha256: string;
+  meta: CeremonyMeta;
+  people: Person[];
+  root: { privateKey: KeyObject; spki: string; fingerprint: string };
+  specs: Spec[];
+  settings: { algorithm: string; threshold: number; shares: number };
+}
+
+const BASE_TIME = Date.parse("2026-11-30T09:00:00.000Z");
+export const timeOf = (i: number) => new Date(BASE_TIME + i * 61_000).toISOString();
+
+const NAMES = ["Ada Lovelace", "Grace Hopper", "Alan Turing", "Emmy Noether", "Kurt Goedel", "Hedy Lamarr", "Claude Shannon", "Joan Clarke", "John Nash", "Rosalind Franklin", "Carl Gauss", "Sofia Kovalevskaya"];
+
+/** A person with a cheap (test-cost) scrypt key. */
+export function makePerson(id: string, name: string, roles: string[]): Person {
+  const kdf = newKdfParams("test");
+  const passphrase = `${name} walks the quiet harbour`;
+  return { id, name, roles, kdf, key: deriveAttestationKey(passphrase, kdf), passphrase };
+}
+
+export function makeRootKey() {
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-384" });
+  const der = publicKey.export({ format: "der", type: "spki" });
+  return { privateKey, spki: der.toString("base64"), fingerprint: sha256Hex(der) };
+}
+
+function holdersFor(script: CeremonyScript, custodians: number): Array<{ role: string; count: number }> {
+  return script.roles.map((r) => ({ role: r.id, count: r.id === "custodian" || r.id === "new-custodian" ? custodians : Math.max(r.min, r.id === "auditor" ? 1 : 0) }));
+}
+
+/** Signers of one attest list: the first holder (one), all, or the first `threshold` (quorum). */
+export function signersOf(attest: CeremonyScript["steps"][number]["attest"], people: Person[], threshold: number): string[] {
+  const out: string[] = [];
+  for (const a of attest) {
+    const h = people.filter((p) => p.roles.includes(a.role));
+    const pick = a.who === "all" ? h : a.who === "quorum" ? h.slice(0, threshold) : h.slice(0, 1);
+    for (const p of pick) if (!out.includes(p.id)) out.push(p.id);
+  }
+  return out;
+}
+
+/** A complete, valid plan for a shipped script: every step, every signature the script asks for. */
+export async function planCeremony(scriptPath: string, o: { mode?: "rehearsal" | "production"; custodians?: number; threshold?: number; id?: string } = {}): Promise<Plan> {
+  const loaded = loadScriptFile(scriptPath);
+  const script = loaded.script;
+  const custodians = o.custodians ?? 3;
+  const settings = { algorithm: "EC-P384", threshold: o.threshold ?? 2, shares: custodians };
+  const people: Person[] = [];
+  for (const { role, count } of holdersFor(script, custodians)) {
+    for (let k = 0; k < count; k++) {
+      const id = `p${String(people.length + 1).padStart(2, "0")}`;
+      people.push(makePerson(id, NAMES[people.length % NAMES.length]!, [role]));
+    }
+  }
+  const root = makeRootKey();
+  const id = o.id ?? `${script.id}-2026-11-30-v3ct0r`;
+  const meta: CeremonyMeta = {
+    id,
+    scriptId: script.id,
+    scriptVersion: script.version,
+    scriptTitle: script.title,
+    scriptSha256: loaded.sha256,
+    scriptText: loaded.text,
+    mode: o.mode ?? "rehearsal",
+    status: "closed",
+    createdAt: timeOf(0),
+  };
+  const enrolIdx = script.steps.findIndex((s) => s.action === "enrol-participants");
+  const sourceRoles = ((script.steps[enrolIdx]!.params as { sourceRoles?: string[] }).sourceRoles ?? []) as string[];
+  const sourced = people.filter((p) => p.roles.some((r) => sourceRoles.includes(r)));
+  sourced.forEach((p, k) => (p.sourceId = `p${String(k + 10).padStart(2, "0")}`));
+  const specs: Spec[] = [
+    {
+      stepId: script.steps[0]!.id,
+      action: "open-ceremony",
+      inputs: {},
+      outputs: { scriptId: script.id, scriptVersion: script.version, scriptSha256: loaded.sha256, mode: meta.mode, settings, software: { name: "custos-vectors", version: "2" } },
+      signers: [],
+    },
+  ];
+  for (const step of script.steps) {
+    const spec: Spec = { stepId: step.id, action: step.action, inputs: {}, outputs: {}, signers: signersOf(step.attest, people, settings.threshold) };
+    switch (step.action) {
+      case "enrol-participants":
+        spec.outputs = {
+          participants: people.map((p) => ({ id: p.id, name: p.name, roles: p.roles, publicKey: p.key.publicKey, kdf: { ...p.kdf }, ...(p.sourceId ? { sourceId: p.sourceId } : {}) })),
+        };
+        spec.signers = [...new Set([...people.map((p) => p.id), ...spec.signers])];
+        break;
+      case "load-source-ceremony":
+        spec.outputs = {
+          source: { ceremonyId: "root-key-generation-2026-11-01-50urce", head: "a".repeat(64), sealed: true },
+          sourceRootKey: { algorithm: "EC-P384", spki: root.spki, fingerprint: root.fingerprint },
+          sourceBackup: { threshold: settings.threshold, total: custodians },
+          sourceCustodians: sourced.map((p, k) => ({ id: p.sourceId!, name: p.name, publicKey: p.key.publicKey, kdf: { ...p.kdf }, shareIndex: k + 1 })),
+        };
+        break;
+      case "generate-key-pair":
+      case "collect-shares-and-restore":
+        spec.outputs = { rootKey: { label: `custos-root-${id}`, algorithm: "EC-P384", spki: root.spki, fingerprint: root.fingerprint } };
+        break;
+      case "checklist":
+        spec.inputs = { confirmedItems: ["The room is secured."] };
+        break;
+      case "self-sign-certificate": {
+        const cert = await createRootCertificate({
+          algorithm: "EC-P384",
+          spki: Buffer.from(root.spki, "base64"),
+          subject: { commonName: "Vector Root CA" },
+          notBefore: new Date(BASE_TIME),
+          validityYears: 20,
+          sign: (tbs) => nodeSign("sha384", tbs, { key: root.privateKey, dsaEncoding: "ieee-p1363" }),
+        });
+        spec.outputs = { certificate: { pem: cert.pem, sha256: cert.sha256, serialNumber: cert.serialNumber } };
+        break;
+      }
+    }
+    specs.push(spec);
+  }
+  return { script, text: loaded.text, sha256: loaded.sha256, meta, people, root, specs, settings };
+}
+
+/** Marks the seal for the root key's signature where the plan has one on the token; fills sealedEntries. */
+function finalise(plan: Plan, specs: Spec[]): Spec[] {
+  const hasRoot = (upTo: number) => specs.slice(0, upTo).some((s) => s.action === "generate-key-pair" || s.action === "collect-shares-and-restore");
+  return specs.map((s, i) => (s.action === "seal-transcript" ? { ...s, outputs: { sealedEntries: i, ...s.outputs }, rootSign: s.rootSign ?? hasRoot(i) } : s));
+}
+
+/** Signs, chains and packs a plan's specs into a bundle; `tweak` may edit each body before it is signed. */
+export function assemble(plan: Plan, specs: Spec[] = plan.specs, tweak?: (body: EntryBody, i: number) => void): Bundle {
+  const people = new Map(plan.people.map((p) => [p.id, p]));
+  const entries: Bundle["entries"] = [];
+  let prev = GENESIS_HASH;
+  finalise(plan, specs).forEach((s, i) => {
+    const body: EntryBody = {
+      v: TRANSCRIPT_FORMAT_VERSION,
+      ceremonyId: plan.meta.id,
+      seq: i + 1,
+      stepId: s.stepId,
+      action: s.action,
+      // Copies: a tweak must never reach the plan shared by other vectors.
+      inputs: structuredClone(s.inputs),
+      outputs: structuredClone(s.outputs),
+      requiredSigners: s.required ?? s.signers,
+      timestamp: timeOf(i),
+      prevHash: prev,
+    };
+    tweak?.(body, i);
+    const bh = bodyHash(body);
+    const msg = attestationMessage(bh);
+    const sigs: Signature[] = s.signers.map((id) => {
+      const p = people.get(id)!;
+      return { signer: p.id, kind: "participant", algorithm: "Ed25519", publicKey: p.key.publicKey, signature: p.key.sign(msg) };
+    });
+    if (s.rootSign) {
+      sigs.push({ signer: "root-key", kind: "root-key", algorithm: "ECDSA-SHA384", publicKey: plan.root.spki, signature: nodeSign("sha384", msg, { key: plan.root.privateKey, dsaEncoding: "ieee-p1363" }).toString("base64") });
+    }
+    sigs.push(...(s.extra ?? []));
+    const sorted = sortSignatures(sigs);
+    const eh = entryHash(bh, sorted);
+    entries.push({ body, bodyHash: bh, signatures: sorted, entryHash: eh });
+    prev = eh;
+  });
+  const last = entries[entries.length - 1];
+  const status = last?.body.action === "seal-transcript" ? "closed" : last?.body.action === "abort" ? "aborted" : "open";
+  return { format: "custos-transcript-bundle", version: TRANSCRIPT_FORMAT_VERSION, ceremony: { ...plan.meta, status }, entries, head: last ? last.entryHash : GENESIS_HASH };
+}
+
+/** §4.2 file text. */
+export function bundleText(b: unknown): string {
+  return `${canonicalJson(b)}\n`;
+}
+
+/** Writes bundles into a new SQLite transcript exactly as §4.1 stores them (rows written directly, no checks). */
+export function writeSqlite(path: string, bundles: Bundle[], extraSql = ""): void {
+  if (fs.existsSync(path)) fs.rmSync(path);
+  const db = new Database(path);
+  try {
+    db.pragma("journal_mode = DELETE");
+    db.exec(MIGRATIONS[MIGRATIONS.length - 1]!.sql);
+    db.pragma(`user_version = ${MIGRATIONS[MIGRATIONS.length - 1]!.version}`);
+    db.pragma(`application_id = ${CUSTOS_APPLICATION_ID}`);
+    const ic = db.prepare("INSERT INTO ceremonies VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    const ie = db.prepare("INSERT INTO entries VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+    for (const b of bundles) {
+      const c = b.ceremony;
+      ic.run(c.id, c.scriptId, c.scriptVersion, c.scriptTitle, c.scriptSha256, c.scriptText, c.mode, c.status, c.createdAt);
+      for (const e of b.entries) ie.run(c.id, e.body.seq, e.body.stepId, e.body.action, canonicalJson(e.body), e.bodyHash, canonicalJson(e.signatures), e.entryHash);
+    }
+    if (extraSql) db.exec(extraSql);
+  } finally {
+    db.close();
+  }
+}
