@@ -112,7 +112,7 @@ function rechain(b: Bundle, from = 0): Bundle {
 /** An insider who knows only their own passphrase re-signs, with their own key, the entries they rewrote. */
 function insiderResign(k: (typeof kinds)[number], role: string, edit: (body: EntryBody) => void, at: number, dropOthers: boolean): Bundle {
   const b = clone(k.bundle);
-  const enrol = b.entries.find((e) => e.body.action === "enrol-participants")!.body.outputs.participants as Array<{ id: string; name: string; roles: string[]; kdf: KdfParams }>;
+  const enrol = b.entries.find((e) => e.body.action === "enrol-participants")!.body.outputs.participants as unknown as Array<{ id: string; name: string; roles: string[]; kdf: KdfParams }>;
   const me = enrol.find((p) => p.roles.includes(role))!;
   const passphrase = k.info.participants.find((p) => p.name === me.name)!.passphrase;
   const key = deriveAttestationKey(passphrase, me.kdf);

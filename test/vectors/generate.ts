@@ -150,6 +150,7 @@ bad(
   "a script whose last step is not the seal (so no ending could be required)",
 );
 bad("script-yaml-1.1-boolean", withScriptText(gen.text.replace("requireBlank: false", "requireBlank: no")), "SCRIPT_UNREADABLE", undefined, "§5", "a plain `no`, which YAML 1.1 reads as false and YAML 1.2 as text");
+bad("script-attest-unknown-role", withScriptText(gen.text.replace("      - role: internal-witness\n\n  - id: bags-in", "      - role: notary\n\n  - id: bags-in")), "SCRIPT_UNREADABLE", undefined, "§5, §7.1.3", "a step attested by a role the script does not define");
 bad("script-separation-unknown-role", withScriptText(gen.text.replace("[auditor, custodian]", "[auditor, cleaner]")), "SCRIPT_UNREADABLE", undefined, "§5", "a separation pair naming a role the script does not define");
 {
   const b = clone(good);
@@ -204,6 +205,15 @@ bad("chain-broken", assemble(gen, gen.specs, (b, i) => i === 6 && Object.assign(
   const e = b.entries.find((x) => x.signatures.length > 1)!;
   e.signatures.reverse();
   bad("signatures-unsorted", b, "SIGNATURES_MALFORMED", e.body.seq, "§2.3, §7.2.8", "signatures out of order");
+}
+for (const [name, edit, what] of [
+  ["signature-participant-ecdsa", (x: Signature) => (x.kind === "participant" ? { ...x, algorithm: "ECDSA-SHA384" as const } : x), "a participant signature labelled ECDSA"],
+  ["signature-root-other-signer", (x: Signature) => (x.kind === "root-key" ? { ...x, signer: "p01" } : x), "a root-key signature whose signer is not root-key"],
+] as const) {
+  const b = clone(good);
+  const e = name.includes("root") ? b.entries[b.entries.length - 1]! : b.entries[3]!;
+  e.signatures = e.signatures.map(edit as (x: Signature) => Signature);
+  bad(name, b, "SIGNATURES_MALFORMED", e.body.seq, "§2.3, §7.2.8", what);
 }
 {
   const b = clone(good);

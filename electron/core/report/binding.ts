@@ -24,6 +24,10 @@ export function extractReportBundle(pdf: Buffer): { bundle: Buffer } | { failure
   if (eofs !== 1 || !/%%EOF\s*$/.test(text)) {
     return { failure: { code: "REPORT_ATTACHMENTS", reason: `the PDF has ${eofs} end-of-file markers: it was changed by an incremental update after Custos wrote it (or is damaged).` } };
   }
+  // pdfdetach also counts file attachment annotations: a report has none.
+  if (/\/Subtype\s*\/FileAttachment\b/.test(text)) {
+    return { failure: { code: "REPORT_ATTACHMENTS", reason: "the PDF carries a file attachment annotation; a report carries exactly one attachment, bundle.json, in its embedded files." } };
+  }
   const names = embeddedFileNames(pdf);
   if (names === null) return { failure: { code: "REPORT_ATTACHMENTS", reason: "the PDF's structure cannot be read by Custos (re-saved by another program?); verify its bundle.json alone (pdfdetach -save 1)." } };
   if (names.length !== 1 || names[0] !== BUNDLE_ATTACHMENT_NAME) {

@@ -198,7 +198,8 @@ export async function renderReport(bundle: Bundle, opts: ReportOptions = {}): Pr
   pen.gap(8);
   // docs/transcript-format.md §8: these lines bind the cover to the attached bundle for any verifier,
   // even one that cannot render the report again.
-  pen.text(reportBindingLines(bundle).join("\n"), { font: "mono", size: 8, color: COLOR.muted });
+  // Small enough that no line wraps (a ceremony id has at most 100 characters, §2.1).
+  pen.text(reportBindingLines(bundle).join("\n"), { font: "mono", size: 6.5, color: COLOR.muted });
   pen.gap(10);
   note(
     pen,

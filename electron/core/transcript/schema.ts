@@ -9,9 +9,9 @@ export const ID_RE = /^[a-z][a-z0-9-]{0,63}$/;
 export const PARTICIPANT_ID_RE = /^p[0-9]{2,3}$/;
 /** §1 timestamps. */
 export const TIMESTAMP_RE = /^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{3}Z$/;
-/** §2.1 a ceremony id: non-empty, no control characters, at most 200 characters. */
+/** §2.1 a ceremony id: non-empty, no control characters, at most 100 characters (it must fit one printed line, §8). */
 // eslint-disable-next-line no-control-regex
-export const CEREMONY_ID_RE = /^[^\u0000-\u001f\u007f-\u009f]{1,200}$/u;
+export const CEREMONY_ID_RE = /^[^\u0000-\u001f\u007f-\u009f]{1,100}$/u;
 
 export const hashSchema = z.string().regex(HASH_RE, "expected a lower-case hex SHA-256");
 
@@ -63,14 +63,23 @@ export const entryBodySchema = z.strictObject({
   prevHash: hashSchema,
 });
 
-/** §2.3 shape of a signature. */
-export const signatureSchema = z.strictObject({
-  signer: z.string().min(1),
-  kind: z.enum(["participant", "root-key"]),
-  algorithm: z.enum(["Ed25519", "ECDSA-SHA256", "ECDSA-SHA384", "ECDSA-SHA512", "RSA-PKCS1-SHA256"]),
-  publicKey: z.string().min(1),
-  signature: z.string().min(1),
-});
+/** §2.3 shape of a signature: a participant signs with Ed25519; the root key is "root-key" with a root algorithm. */
+export const signatureSchema = z.discriminatedUnion("kind", [
+  z.strictObject({
+    signer: z.string().min(1),
+    kind: z.literal("participant"),
+    algorithm: z.literal("Ed25519"),
+    publicKey: z.string().min(1),
+    signature: z.string().min(1),
+  }),
+  z.strictObject({
+    signer: z.literal("root-key"),
+    kind: z.literal("root-key"),
+    algorithm: z.enum(["ECDSA-SHA256", "ECDSA-SHA384", "ECDSA-SHA512", "RSA-PKCS1-SHA256"]),
+    publicKey: z.string().min(1),
+    signature: z.string().min(1),
+  }),
+]);
 
 /** §3 shape of the header. */
 export const ceremonyMetaSchema = z.strictObject({

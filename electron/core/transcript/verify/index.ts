@@ -58,7 +58,8 @@ async function verifyInput(input: FileInput, o: VerifyOptions): Promise<Ceremony
   const checker = o.checkSignatures ?? parallelSignatureChecker();
   const chosen = o.ceremonyId === undefined ? input.ceremonies : input.ceremonies.filter((c) => c.id === o.ceremonyId);
   if (o.ceremonyId !== undefined && chosen.length === 0) {
-    throw new CustosError("CEREMONY_NOT_FOUND", `The file holds no ceremony ${o.ceremonyId}.`, `It holds: ${input.ceremonies.map((c) => c.id).join(", ") || "none"}.`);
+    // §7.6: a usage error (exit 2), not a verdict on the file.
+    throw new CustosError("VERIFY_UNREADABLE", `The file holds no ceremony ${o.ceremonyId}.`, `It holds: ${input.ceremonies.map((c) => c.id).join(", ") || "none"}.`);
   }
   const out: CeremonyVerdict[] = [];
   for (const c of chosen) {

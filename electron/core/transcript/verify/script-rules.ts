@@ -104,6 +104,8 @@ function parseScriptRules(text: string): ScriptRules {
   if (roles.length === 0) throw new Error("roles is empty");
   const roleIds = new Set(roles.map((r) => r.id));
   if (roleIds.size !== roles.length) throw new Error("roles defines a role twice");
+  const inverted = roles.find((r) => r.max !== undefined && r.max < r.min);
+  if (inverted) throw new Error(`role '${inverted.id}' has max below min`);
   const separation = list(doc.separation, "separation").map((p, i): [string, string] => {
     const pair = list(p, `separation[${i}]`);
     if (pair.length !== 2) throw new Error(`separation[${i}] is not a pair`);
@@ -127,6 +129,8 @@ function parseScriptRules(text: string): ScriptRules {
     if (!isMap(b)) throw new Error(`${name} is not a mapping with an attest list`);
     return attest(b.attest, `${name}.attest`);
   };
+  const undefinedRole = [...steps.flatMap((st) => st.attest), ...block("exceptions"), ...block("abort")].find((a) => !roleIds.has(a.role));
+  if (undefinedRole) throw new Error(`an attest requirement names the undefined role '${undefinedRole.role}'`);
   const scalar = (k: "id" | "version" | "title") => str(doc[k], k);
   return {
     id: scalar("id"),

@@ -1,0 +1,461 @@
+"""Each rule of the revised spec, broken on purpose in a re-keyed, re-signed copy of a valid
+vector (tests/forge.py), must give the expected verdict, code and entry.
+
+    python3 -m unittest discover -s test/independent-verifier/tests
+"""
+
+import importlib.util
+import json
+import os
+import re
+import shutil
+import tempfile
+import unittest
+
+from forge import Forger, binding, dump, load, pdf, self_signed, ec_key, b64, spki_of, sha256_hex
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+_spec = importlib.util.spec_from_file_location("verify", os.path.join(HERE, "..", "verify.py"))
+verify = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(verify)
+
+HAS_POPPLER = shutil.which("pdfdetach") and shutil.which("pdftotext")
+
+
+def run(data, *options, suffix=".json"):
+    tmp = tempfile.mkdtemp(prefix="indep-test-")
+    try:
+        path = os.path.join(tmp, "file" + suffix)
+        with open(path, "wb") as f:
+            f.write(data)
+        return verify.run(verify.parse_args([path, *options]))
+    finally:
+        shutil.rmtree(tmp)
+
+
+def entry(b, seq):
+    return b["entries"][seq - 1]
+
+
+def body(b, seq):
+    return b["entries"][seq - 1]["body"]
+
+
+class Base(unittest.TestCase):
+    source = "valid/generation.bundle.json"
+
+    def forger(self):
+        return Forger(load(self.source))
+
+    def expect(self, data, verdict, code=None, seq=None, *options, suffix=".json"):
+        got = run(data, *options, suffix=suffix)
+        self.assertEqual((got["verdict"], got.get("code"), got.get("seq")),
+                         (verdict, code, seq), got.get("reason"))
+        return got
+
+
+class ReKeyed(Base):
+    def test_rekeyed_copy_is_complete(self):
+        self.expect(self.forger().resign(), "complete")
+
+    def test_rekeyed_copy_fails_the_genuine_root_pin(self):
+        genuine = load(self.source)
+        fp = body(genuine, 8)["outputs"]["rootKey"]["fingerprint"]
+        self.expect(self.forger().resign(), "not-intact", "PIN_MISMATCH", None,
+                    "--expect-root-fingerprint", fp)
+
+
+class Numbers(Base):
+    def test_action_pattern(self):  # §1: an action matches the identifier pattern
+        f = self.forger()
+        body(f.bundle, 2)["action"] = "Checklist"
+        self.expect(f.resign(), "not-intact", "BODY_MALFORMED", 2)
+
+    def test_exponent_in_bundle(self):  # §1: read as doubles, 3e0 is not canonical
+        data = self.forger().resign().replace(b'"threshold":2', b'"threshold":2e0', 1)
+        self.expect(data, "not-intact", "BUNDLE_NOT_CANONICAL")
+
+    def test_beyond_safe_integer(self):  # 2^53 prints canonically but is out of range
+        f = self.forger()
+        body(f.bundle, 2)["outputs"]["n"] = 2 ** 53
+        self.expect(f.resign(), "not-intact", "BODY_MALFORMED", 2)
+
+    def test_control_character_in_ceremony_id(self):
+        f = self.forger()
+        for e in f.bundle["entries"]:
+            e["body"]["ceremonyId"] += "\u0085"
+        f.bundle["ceremony"]["id"] += "\u0085"
+        self.expect(f.resign(), "not-intact", "BODY_MALFORMED", 1)
+
+
+class Timestamps(Base):
+    def test_backwards(self):
+        f = self.forger()
+        body(f.bundle, 6)["timestamp"] = body(f.bundle, 5)["timestamp"].replace(":04:", ":03:")
+        self.expect(f.resign(), "not-intact", "BODY_MISMATCH", 6)
+
+    def test_equal_is_allowed(self):
+        f = self.forger()
+        body(f.bundle, 6)["timestamp"] = body(f.bundle, 5)["timestamp"]
+        self.expect(f.resign(), "complete")
+
+    def test_not_a_real_instant(self):
+        f = self.forger()
+        body(f.bundle, 6)["timestamp"] = "2026-02-30T09:05:05.000Z"
+        self.expect(f.resign(), "not-intact", "BODY_MALFORMED", 6)
+
+
+class SignatureForm(Base):
+    """§2.3: form is check 8, bytes are check 10."""
+
+    def tamper(self, seq, **change):
+        """Change the first signature of entry `seq` (the last one) after signing; the entry
+        hash and the head follow, so check 8 or 10 is the first to see it."""
+        f = self.forger()
+
+        def after(b):
+            e = entry(b, seq)
+            e["signatures"][0].update(change)
+            e["entryHash"] = sha256_hex(dump({"bodyHash": e["bodyHash"],
+                                              "signatures": e["signatures"]})[:-1])
+            b["head"] = e["entryHash"]
+        return f, f.resign(after)
+
+    def test_empty_member(self):
+        _, data = self.tamper(16, signer="")
+        self.expect(data, "not-intact", "SIGNATURES_MALFORMED", 16)
+
+    def test_unknown_algorithm(self):
+        _, data = self.tamper(16, algorithm="Ed448")
+        self.expect(data, "not-intact", "SIGNATURES_MALFORMED", 16)
+
+    def test_root_algorithm_on_participant(self):
+        _, data = self.tamper(16, algorithm="ECDSA-SHA256")
+        self.expect(data, "not-intact", "SIGNATURES_MALFORMED", 16)
+
+    def test_unknown_kind(self):
+        _, data = self.tamper(16, kind="witness")
+        self.expect(data, "not-intact", "SIGNATURES_MALFORMED", 16)
+
+    def test_non_canonical_base64_is_invalid(self):  # bytes: check 10
+        _, data = self.tamper(16, signature="!!!!")
+        self.expect(data, "not-intact", "SIGNATURE_INVALID", 16)
+
+    def test_short_key_is_invalid(self):
+        _, data = self.tamper(16, publicKey=b64(b"\x01" * 31))
+        self.expect(data, "not-intact", "SIGNATURE_INVALID", 16)
+
+    def test_root_key_that_does_not_parse(self):
+        f = self.forger()
+
+        def after(b):
+            e = entry(b, 16)
+            e["signatures"][-1]["publicKey"] = b64(b"\x30\x03\x02\x01\x01")
+            e["entryHash"] = sha256_hex(dump({"bodyHash": e["bodyHash"],
+                                              "signatures": e["signatures"]})[:-1])
+            b["head"] = e["entryHash"]
+        self.expect(f.resign(after), "not-intact", "SIGNATURE_INVALID", 16)
+
+    def test_signer_not_a_participant_id(self):  # form allows it; check 13 refuses it
+        f = self.forger()
+        f.keys["x1"] = f.keys["p03"]  # a valid signature, by p03's key, under another name
+        entry(f.bundle, 4)["signatures"].append(
+            {"signer": "x1", "kind": "participant", "algorithm": "Ed25519",
+             "publicKey": "", "signature": ""})
+        self.expect(f.resign(), "not-intact", "SIGNER_NOT_AUTHORISED", 4)
+
+    def test_root_key_signature_with_another_signer(self):
+        f = self.forger()
+
+        def after(b):
+            e = entry(b, 16)
+            e["signatures"][-1]["signer"] = "root-kez"
+            e["entryHash"] = sha256_hex(dump({"bodyHash": e["bodyHash"],
+                                              "signatures": e["signatures"]})[:-1])
+            b["head"] = e["entryHash"]
+        self.expect(f.resign(after), "not-intact", "SIGNER_NOT_AUTHORISED", 16)
+
+
+class Opening(Base):
+    def test_step_id_is_order(self):  # §6.1: stepId = steps[0].id is check 11
+        f = self.forger()
+        body(f.bundle, 1)["stepId"] = "attendance"
+        self.expect(f.resign(), "not-intact", "OUT_OF_ORDER", 1)
+
+    def test_signed_opening(self):  # any signature fails check 13
+        f = self.forger()
+        entry(f.bundle, 1)["signatures"] = [{"signer": "p01", "kind": "participant",
+                                             "algorithm": "Ed25519", "publicKey": "",
+                                             "signature": ""}]
+        self.expect(f.resign(), "not-intact", "SIGNER_NOT_AUTHORISED", 1)
+
+    def test_inputs(self):
+        f = self.forger()
+        body(f.bundle, 1)["inputs"] = {"note": "x"}
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 1)
+
+    def test_script_hash_before_inputs(self):
+        f = self.forger()
+        body(f.bundle, 1)["inputs"] = {"note": "x"}
+        body(f.bundle, 1)["outputs"]["scriptSha256"] = "0" * 64
+        self.expect(f.resign(), "not-intact", "SCRIPT_HASH_MISMATCH", 1)
+
+    def test_missing_script_hash(self):
+        f = self.forger()
+        del body(f.bundle, 1)["outputs"]["scriptSha256"]
+        self.expect(f.resign(), "not-intact", "SCRIPT_HASH_MISMATCH", 1)
+
+    def test_settings_extra_member(self):
+        f = self.forger()
+        body(f.bundle, 1)["outputs"]["settings"]["curve"] = "x"
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 1)
+
+    def test_settings_algorithm_not_in_policy(self):
+        f = self.forger()
+        body(f.bundle, 1)["outputs"]["settings"]["algorithm"] = "EC-P192"
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 1)
+
+    def test_other_outputs_allowed(self):
+        f = self.forger()
+        body(f.bundle, 1)["outputs"]["extra"] = {"a": 1}
+        self.expect(f.resign(), "complete")
+
+
+class Enrolment(Base):
+    def test_kdf_zero(self):
+        f = self.forger()
+        body(f.bundle, 3)["outputs"]["participants"][0]["kdf"]["N"] = 0
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 3)
+
+    def test_kdf_extra_member(self):
+        f = self.forger()
+        body(f.bundle, 3)["outputs"]["participants"][0]["kdf"]["dkLen"] = 32
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 3)
+
+
+class RootKeys(Base):
+    def test_certificate_of_another_key(self):
+        f = self.forger()
+        body(f.bundle, 9)["outputs"]["certificate"]["pem"] = self_signed(ec_key("EC-P384"))
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 9)
+
+    def test_certificate_signed_by_another_key(self):
+        f = self.forger()
+        body(f.bundle, 9)["outputs"]["certificate"]["pem"] = self_signed(
+            f.root[0], signer=ec_key("EC-P384"))
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 9)
+
+    def test_certificate_not_pem(self):
+        f = self.forger()
+        body(f.bundle, 9)["outputs"]["certificate"]["pem"] = "not a certificate"
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 9)
+
+    def test_certificate_pin(self):
+        f = self.forger()
+        data = f.resign()
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+        pem = body(json.loads(data), 9)["outputs"]["certificate"]["pem"]
+        der = x509.load_pem_x509_certificate(pem.encode()).public_bytes(
+            serialization.Encoding.DER)
+        fp = ":".join(re.findall("..", sha256_hex(der).upper()))
+        self.expect(data, "complete", None, None, "--expect-root-fingerprint", fp)
+
+    def test_algorithm_not_settings(self):
+        f = self.forger()
+        key = ec_key("EC-P256")
+        rk = body(f.bundle, 8)["outputs"]["rootKey"]
+        rk.update(spki=b64(spki_of(key)), algorithm="EC-P256",
+                  fingerprint=sha256_hex(spki_of(key)))
+        f.root = (key, "EC-P256")
+        body(f.bundle, 9)["outputs"]["certificate"]["pem"] = self_signed(key)
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 8)
+
+    def test_compressed_point(self):
+        f = self.forger()
+        from cryptography.hazmat.primitives import serialization
+        key = f.root[0]
+        comp = key.public_key().public_bytes(serialization.Encoding.X962,
+                                             serialization.PublicFormat.CompressedPoint)
+        unc = key.public_key().public_bytes(serialization.Encoding.X962,
+                                            serialization.PublicFormat.UncompressedPoint)
+        der = spki_of(key)
+        head = der[:len(der) - len(unc)]
+        # rebuild the SPKI with a compressed point (lengths shrink by 48 bytes)
+        algid = head[2:2 + head[3] + 2]
+        bitstr = b"\x03" + bytes([len(comp) + 1]) + b"\x00" + comp
+        inner = algid + bitstr
+        spki = b"\x30" + bytes([len(inner)]) + inner
+        rk = body(f.bundle, 8)["outputs"]["rootKey"]
+        rk.update(spki=b64(spki), fingerprint=sha256_hex(spki))
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 8)
+
+
+class Recovery(Base):
+    source = "valid/root-key-recovery.bundle.json"
+
+    def seq_of(self, b, action):
+        return next(e["body"]["seq"] for e in b["entries"] if e["body"]["action"] == action)
+
+    def test_rekeyed_recovery_is_complete(self):
+        self.expect(self.forger().resign(), "complete")
+
+    def test_restores_another_key(self):
+        f = self.forger()
+        n = self.seq_of(f.bundle, "collect-shares-and-restore")
+        key = ec_key(f.root[1])
+        body(f.bundle, n)["outputs"]["rootKey"].update(
+            spki=b64(spki_of(key)), fingerprint=sha256_hex(spki_of(key)))
+        f.root = (key, f.root[1])
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", n)
+
+    def test_without_source_root_key_any_key_is_restored(self):  # "when that member exists"
+        f = self.forger()
+        n = self.seq_of(f.bundle, "load-source-ceremony")
+        del body(f.bundle, n)["outputs"]["sourceRootKey"]
+        self.expect(f.resign(), "complete")
+
+    def test_source_threshold_out_of_range(self):
+        f = self.forger()
+        n = self.seq_of(f.bundle, "load-source-ceremony")
+        body(f.bundle, n)["outputs"]["sourceBackup"]["threshold"] = 1
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", n)
+
+    def test_source_root_key_spki_not_string(self):
+        f = self.forger()
+        n = self.seq_of(f.bundle, "load-source-ceremony")
+        body(f.bundle, n)["outputs"]["sourceRootKey"]["spki"] = 7
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", n)
+
+    def test_source_custodian_without_public_key(self):
+        f = self.forger()
+        n = self.seq_of(f.bundle, "load-source-ceremony")
+        del body(f.bundle, n)["outputs"]["sourceCustodians"][0]["publicKey"]
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", n)
+
+
+class Abort(Base):
+    source = "valid/aborted-before-enrolment.bundle.json"
+
+    def test_signed_abort_before_enrolment(self):
+        f = self.forger()
+        entry(f.bundle, len(f.bundle["entries"]))["signatures"] = [
+            {"signer": "p01", "kind": "participant", "algorithm": "Ed25519",
+             "publicKey": "", "signature": ""}]
+        # no enrolment, so no key for p01: sign with a fresh one
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+        f.keys["p01"] = ed25519.Ed25519PrivateKey.generate()
+        self.expect(f.resign(), "not-intact", "SIGNER_NOT_AUTHORISED", len(f.bundle["entries"]))
+
+
+class Scripts(Base):
+    def script_variant(self, edit):
+        f = self.forger()
+        f.set_script(edit(f.bundle["ceremony"]["scriptText"]))
+        return f.resign()
+
+    def test_duplicate_step_id(self):
+        data = self.script_variant(lambda t: t.replace("- id: bags-out", "- id: bags-in", 1))
+        self.expect(data, "not-intact", "SCRIPT_UNREADABLE")
+
+    def test_reserved_action(self):
+        data = self.script_variant(lambda t: t.replace("action: checklist", "action: abort", 1))
+        self.expect(data, "not-intact", "SCRIPT_UNREADABLE")
+
+    def test_action_pattern(self):
+        data = self.script_variant(lambda t: t.replace("action: checklist", "action: Check", 1))
+        self.expect(data, "not-intact", "SCRIPT_UNREADABLE")
+
+    def test_empty_title(self):
+        data = self.script_variant(lambda t: re.sub(r"(?m)^title: .*$", 'title: ""', t, 1))
+        self.expect(data, "not-intact", "SCRIPT_UNREADABLE")
+
+    def test_optional_separation_and_attest(self):  # §5 defaults
+        def edit(t):
+            t = re.sub(r"(?ms)^separation:\n(  - .*?\n)+\n", "", t)
+            return t.replace("    attest: []\n", "")
+        data = self.script_variant(edit)
+        self.assertNotIn("separation:", json.loads(data)["ceremony"]["scriptText"])
+        self.expect(data, "complete")
+
+    def test_yaml_11_boolean_anywhere(self):
+        data = self.script_variant(lambda t: t.replace("requireBlank: false",
+                                                       "requireBlank: off", 1))
+        self.expect(data, "not-intact", "SCRIPT_UNREADABLE")
+
+
+class Bundles(Base):
+    def test_missing_version_is_unreadable(self):
+        obj = json.loads(self.forger().resign())
+        del obj["version"]
+        self.expect(dump(obj), "unreadable")
+
+    def test_ceremony_not_object(self):
+        obj = json.loads(self.forger().resign())
+        obj["ceremony"] = []
+        self.expect(dump(obj), "not-intact", "HEADER_MALFORMED")
+
+    def test_head_not_string(self):
+        obj = json.loads(self.forger().resign())
+        obj["head"] = 1
+        self.expect(dump(obj), "not-intact", "HEAD_MISMATCH")
+
+
+@unittest.skipUnless(HAS_POPPLER, "poppler-utils (pdfdetach, pdftotext) not installed")
+class Reports(Base):
+    def bundle(self):
+        data = self.forger().resign()
+        return data, json.loads(data)
+
+    def test_binding_lines(self):
+        data, obj = self.bundle()
+        got = self.expect(pdf(["Cover", *binding(obj)], [("bundle.json", data)]), "complete",
+                          suffix=".pdf")
+        self.assertTrue(any("rule 4" in n for n in got.get("notes", [])))
+
+    def test_mode_flipped(self):
+        data, obj = self.bundle()
+        self.expect(pdf(binding(obj, mode="production"), [("bundle.json", data)]),
+                    "not-intact", "REPORT_MISMATCH", suffix=".pdf")
+
+    def test_line_missing(self):
+        data, obj = self.bundle()
+        self.expect(pdf(binding(obj, closed=None), [("bundle.json", data)]),
+                    "not-intact", "REPORT_MISMATCH", suffix=".pdf")
+
+    def test_no_attachment(self):
+        data, obj = self.bundle()
+        self.expect(pdf(binding(obj), []), "not-intact", "REPORT_ATTACHMENTS", suffix=".pdf")
+
+    def test_other_name(self):
+        data, obj = self.bundle()
+        self.expect(pdf(binding(obj), [("b.json", data)]), "not-intact", "REPORT_ATTACHMENTS",
+                    suffix=".pdf")
+
+    def test_two_attachments(self):
+        data, obj = self.bundle()
+        self.expect(pdf(binding(obj), [("bundle.json", data), ("x.txt", b"x")]),
+                    "not-intact", "REPORT_ATTACHMENTS", suffix=".pdf")
+
+    def test_incremental_update(self):
+        data, obj = self.bundle()
+        self.expect(pdf(binding(obj), [("bundle.json", data)], incremental=True),
+                    "not-intact", "REPORT_ATTACHMENTS", suffix=".pdf")
+
+    def test_attached_file_not_a_bundle_is_unreadable(self):
+        self.expect(pdf(["x"], [("bundle.json", b'{"format": "other"}\n')]), "unreadable",
+                    suffix=".pdf")
+
+    def test_corrupt_pdf_has_no_readable_bundle(self):
+        self.expect(b"%PDF-1.7\nnothing here\n%%EOF\n", "not-intact", "REPORT_ATTACHMENTS",
+                    suffix=".pdf")
+
+    def test_attached_bundle_not_intact(self):
+        data, obj = self.bundle()
+        obj["head"] = "0" * 64
+        self.expect(pdf(binding(obj), [("bundle.json", dump(obj))]), "not-intact",
+                    "HEAD_MISMATCH", suffix=".pdf")
+
+
+if __name__ == "__main__":
+    unittest.main()
