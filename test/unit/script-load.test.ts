@@ -62,9 +62,9 @@ describe("one script reader for lint and load", () => {
   });
 
   it.each([
-    ["!!js/function", "      - id: location\n        label: !!js/function 'function(){}'", /YAML tag !!js\/function at line \d+/],
-    ["a custom tag", "      - id: location\n        label: !custom Place", /YAML tag !custom/],
-    ["!!binary", "      - id: location\n        label: !!binary aGVsbG8=", /YAML tag !!binary/],
+    ["!!js/function", "      - id: location\n        label: !!js/function 'function(){}'", /tags \(tag:yaml\.org,2002:js\/function\) are not allowed/],
+    ["a custom tag", "      - id: location\n        label: !custom Place", /tags \(!custom\) are not allowed/],
+    ["!!binary", "      - id: location\n        label: !!binary aGVsbG8=", /tags \(tag:yaml\.org,2002:binary\) are not allowed/],
   ])("refuses %s (lint used to pass it silently)", async (_name, replacement, reason) => {
     const f = path.join(dir, `tag-${_name.replace(/\W/g, "")}.yaml`);
     fs.writeFileSync(f, GEN.replace("      - id: location\n          label: Place of the ceremony".replace(/\n {10}/, "\n          "), replacement.replace(/\n {8}/, "\n          ")));
@@ -115,7 +115,7 @@ describe("rehearse refuses what lint refuses, before writing anything", () => {
   it("a tagged script and a FIFO leave no --out folder behind", async () => {
     const f = path.join(dir, "tag-jsfunction.yaml");
     for (const [script, reason] of [
-      [f, /YAML tag/],
+      [f, /tags \(.*\) are not allowed/],
       ["/dev/zero", /not a regular file/],
     ] as const) {
       const out = path.join(dir, `out-${path.basename(script)}`);
