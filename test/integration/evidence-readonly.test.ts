@@ -143,10 +143,9 @@ describe("reading evidence changes nothing", () => {
     expect(fs.readdirSync(outs).filter((f) => /^(empty|random|truncated|foreign|newer|custos-id|a-folder)/.test(f))).toEqual([]);
   });
 
-  // SQLite rebuilds the -shm wal-index of a live WAL even on a read-only connection: today
-  // TranscriptStore.openReadOnly changes transcript.sqlite-shm. The lead's openReadOnly change
-  // (never create or change a file, even with a -wal) fixes it: then turn it.fails into it.
-  it.fails("verify, report and export leave a crashed run's transcript, -wal and -shm as they were", async () => {
+  // SQLite rebuilds the -shm wal-index of a live WAL even on a read-only connection, so evidence is
+  // read through a private copy (TranscriptStore.openReadOnly): the crashed run's files stay as they were.
+  it("verify, report and export leave a crashed run's transcript, -wal and -shm as they were", async () => {
     const file = inputs.crashed!;
     for (const cmd of ["verify", "report", "export"]) {
       const before = fingerprint(folderOf(file));
