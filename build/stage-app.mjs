@@ -50,7 +50,10 @@ function externalsOf(file) {
   const names = [...code.matchAll(/\brequire\(\s*["']([^"'./][^"']*)["']\s*\)/g)].map((m) => m[1]);
   return names.filter((n) => n !== "electron" && !n.startsWith("node:") && !builtinModules.includes(n)).map((n) => (n.startsWith("@") ? n.split("/").slice(0, 2).join("/") : n.split("/")[0]));
 }
-const externals = [...new Set(["core-host.cjs", "cli.cjs"].flatMap((b) => externalsOf(path.join(root, "dist", "electron", b))))].sort();
+// Data packages the core reads files from at run time (never require()d): the report fonts
+// (electron/core/report/pdf.ts resolves dejavu-fonts-ttf; a report must render the same bytes everywhere).
+const DATA_PACKAGES = ["dejavu-fonts-ttf"];
+const externals = [...new Set([...["core-host.cjs", "cli.cjs"].flatMap((b) => externalsOf(path.join(root, "dist", "electron", b))), ...DATA_PACKAGES])].sort();
 const mainExternals = externalsOf(path.join(root, "dist", "electron", "main.cjs"));
 if (mainExternals.length > 0) fail(`main.cjs requires ${mainExternals.join(", ")}: the main process must load no package from node_modules.`);
 
@@ -111,6 +114,8 @@ for (const [dir, pkg] of closure) {
       return fs.statSync(src).isDirectory() ? !/^(obj|obj\.target|\.deps)$/.test(path.basename(src)) : src.endsWith(".node");
     }
     if (/LICEN[CS]E|COPYING|NOTICE/i.test(path.basename(src))) return true;
+    // Of the font package, only the three faces the reports embed.
+    if (pkg.name === "dejavu-fonts-ttf" && !fs.statSync(src).isDirectory()) return /^ttf[\\/]DejaVuSans(-Bold|Mono)?\.ttf$/.test(rel) || rel === "package.json";
     return !/\.(map|md|markdown|ts|tsbuildinfo)$/.test(src);
   });
   // Install scripts never run in the app, and an install-time dependency is not shipped.

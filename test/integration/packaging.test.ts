@@ -32,7 +32,7 @@ describe("the staged app (what electron-builder packs)", () => {
     for (const f of ["package.json", "dist/electron/main.cjs", "dist/electron/preload.cjs", "dist/electron/core-host.cjs", "dist/electron/cli.cjs", "dist/renderer/index.html", "ceremony-scripts/root-key-generation.yaml", "native-electron/better_sqlite3.node", "node_modules/pkcs11js/build/Release/pkcs11.node"]) expect(files, f).toContain(f);
     const pkg = JSON.parse(fs.readFileSync(path.join(stage, "package.json"), "utf8"));
     expect(pkg.main).toBe("dist/electron/main.cjs");
-    expect(Object.keys(pkg.dependencies).sort()).toEqual(["better-sqlite3", "graphene-pk11", "pdfkit"]);
+    expect(Object.keys(pkg.dependencies).sort()).toEqual(["better-sqlite3", "dejavu-fonts-ttf", "graphene-pk11", "pdfkit"]);
     expect(pkg.devDependencies).toBeUndefined();
     const packages = new Set(files.filter((f) => f.startsWith("node_modules/")).map((f) => f.split("/").slice(1, f.split("/")[1]!.startsWith("@") ? 3 : 2).join("/")));
     for (const tool of ["electron", "esbuild", "tsx", "vite", "vitest", "typescript", "react", "react-dom", "@playwright/test", "electron-builder", "prebuild-install", "zod", "yaml"]) expect(packages.has(tool), tool).toBe(false);

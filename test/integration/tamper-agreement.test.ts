@@ -175,9 +175,13 @@ function casesFor(k: (typeof kinds)[number]): Case[] {
   }
   // Signer substitution: a signature relabelled as another participant's.
   const sub = clone(g);
-  const sigEntry = sub.entries.find((e) => e.signatures.filter((s) => s.kind === "participant").length >= 2)!;
-  const [s0, s1] = sigEntry.signatures.filter((s) => s.kind === "participant");
-  s0!.signer = s1!.signer === "p01" ? "p02" : "p01";
+  const sigEntry = sub.entries.find((e) => e.body.action !== "enrol-participants" && e.signatures.some((s) => s.kind === "participant"))!;
+  const enrolled = (sub.entries.find((e) => e.body.action === "enrol-participants")!.body.outputs.participants as unknown as Array<{ id: string }>).map((p) => p.id);
+  const signed = new Set(sigEntry.signatures.map((s) => s.signer));
+  const s0 = sigEntry.signatures.find((s) => s.kind === "participant")!;
+  // Someone enrolled who did not sign this entry: the signature stays valid, but is made with another key than theirs.
+  s0.signer = enrolled.find((id) => !signed.has(id))!;
+  expect(s0.signer).toBeDefined();
   add("a signature relabelled as another signer's, re-chained", rechain(sub, sigEntry.body.seq - 1));
   // The administrator (or recovery officer) rewrites an entry near the end and re-signs alone.
   const lead = g.entries.some((e) => e.body.action === "collect-shares-and-restore") ? "recovery-officer" : "ceremony-administrator";
