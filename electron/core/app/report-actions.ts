@@ -8,6 +8,9 @@ import fs from "node:fs";
 import path from "node:path";
 import type { ChannelRequest } from "../../shared/ipc";
 import { CustosError } from "../errors";
+import { writeFileAtomic } from "../files/atomic";
+import { toCustosError } from "../files/fault";
+import { isInside } from "../files/paths";
 import { verifyAnyFile } from "../source";
 import { exitStatus } from "../transcript/verify/index";
 import type { FileHandles } from "./file-handles";
@@ -59,18 +62,15 @@ export function reportHandlers(d: ReportActionDeps) {
       const { file } = reportPdf();
       let target = d.files.resolve(req.file, ["report"]);
       if (!target.toLowerCase().endsWith(".pdf")) target += ".pdf";
-      const data = path.resolve(d.dataDir);
-      if (target === data || target.startsWith(data + path.sep)) {
+      // Checked after following symlinks: a link elsewhere that points into the app's folder is refused too.
+      if (isInside(target, d.dataDir)) {
         throw new CustosError("REPORT_PATH", "Copies of the report are not written into Custos's own folders.", "Choose a removable medium or another folder.");
       }
-      // Written aside, then renamed: a cut-off copy never takes the chosen name.
-      const tmp = `${target}.custos-${process.pid}.tmp`;
+      // Atomic and durable: a cut-off copy never takes the chosen name (the dialog already asked about replacing).
       try {
-        fs.copyFileSync(file, tmp);
-        fs.renameSync(tmp, target);
+        writeFileAtomic(target, fs.readFileSync(file));
       } catch (e) {
-        fs.rmSync(tmp, { force: true });
-        throw new CustosError("REPORT_SAVE_FAILED", `The report could not be saved (${(e as Error).message}).`, "Choose another place.");
+        throw toCustosError(e, { doing: `saving the report to ${target}`, intact: "The report in the ceremony's folder is unchanged.", next: "Choose another place." });
       }
       d.files.drop(req.file);
       return { saved: path.basename(target) };

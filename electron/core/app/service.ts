@@ -1,24 +1,32 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { ChannelRequest } from "../../shared/ipc";
-import { Ceremony } from "../engine/ceremony";
+import { Ceremony, newCeremonyId, resolveSettings } from "../engine/ceremony";
 import { listNetworkInterfaces } from "../engine/network";
 import type { EngineDeps } from "../engine/types";
 import { CustosError } from "../errors";
+import { lexists, removeStaleTemps, writeFileAtomic } from "../files/atomic";
+import { toCustosError } from "../files/fault";
+import { FolderLock, LOCK_NAMES } from "../files/lock";
+import { isInside, realTarget } from "../files/paths";
 import { Hsm, findPkcs11Module, openRehearsalHsm, prepareRehearsalTokenDir } from "../hsm";
 import { renderReport } from "../report";
 import { shareCardPdf } from "../rehearse/rehearse";
-import { lintScriptText, loadScriptFile } from "../script/load";
+import { lintScriptFile, loadScriptFile } from "../script/load";
 import { readVerifiedSource, verifyAnyFile } from "../source";
 import { bundleToJson, exportBundle } from "../transcript/bundle";
 import { TranscriptStore } from "../transcript/store";
+import { detailOf, guardHandlers, shownOf, type AppLogger } from "./boundary";
 import type { Handlers } from "./dispatch";
 import { FileHandles } from "./file-handles";
 import { lpPrinter, type PrintPdf } from "./print";
 import { PromptBroker, type Prompt, type ShownError } from "./prompts";
 import { reportHandlers } from "./report-actions";
 import { UiDriver } from "./ui-driver";
+import { CEREMONY_ID, SessionFileSchema, type SessionFile } from "./session-file";
 import { hashWords } from "./words";
+
+export type { AppLogger } from "./boundary";
 
 export interface AppServiceOptions {
   /** Where the transcript database, rehearsal tokens and ceremony artifacts live. */
@@ -36,9 +44,14 @@ export interface AppServiceOptions {
   files?: FileHandles;
   /** The printer (CUPS lp by default). */
   print?: PrintPdf;
-  /** Where the service reports what it could not tell the screen (the host's log); never secrets. */
+  /**
+   * Where the service reports what it could not tell the screen (the host's log): the original error
+   * and its stack behind a plain message. Never secrets: messages are built without share material,
+   * PINs or passphrases.
+   */
   log?: (line: string) => void;
 }
+
 
 /** What the renderer shows; the only prompt carrying secrets is a share being handed out, and only while open. */
 export interface SessionState {
@@ -64,22 +77,24 @@ export interface SessionState {
   lastEntry: null | { seq: number; stepId: string; action: string; entryHash: string };
 }
 
-interface SessionFile {
-  ceremonyId: string;
-  /** The start settings, so a resume before entry 1 keeps them. */
-  settings?: { algorithm: string; threshold: number; shares: number };
-  mode: "rehearsal" | "production";
-  softhsmConfig?: string;
-  modulePath: string;
-}
 
 /** The core object behind the IPC channels: one ceremony session at a time. */
 export function createAppService(o: AppServiceOptions): { handlers: Handlers; files: FileHandles; close(): void } {
+  const log: AppLogger = (level, message, detail) => o.log?.(`${level}: ${message}${detail ? `\n${detail}` : ""}`);
   fs.mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
   const files = o.files ?? new FileHandles();
   const print = o.print ?? lpPrinter();
   const scriptsDir = path.join(o.resourcesDir, "ceremony-scripts");
-  const store = TranscriptStore.open(path.join(o.dataDir, "transcript.sqlite"));
+  // One writer per installation: a second app on the same data folder is refused here, naming the first.
+  const lock = FolderLock.acquire(o.dataDir, "Custos desktop app");
+  if (lock.previous) log("warn", `Custos was not closed cleanly last time (process ${lock.previous.pid}, since ${lock.previous.since}).`);
+  let store: TranscriptStore;
+  try {
+    store = TranscriptStore.open(path.join(o.dataDir, "transcript.sqlite"));
+  } catch (e) {
+    lock.release();
+    throw toCustosError(e, { doing: `opening ${path.join(o.dataDir, "transcript.sqlite")}` });
+  }
   let version = 1;
   const waiters: Array<() => void> = [];
   const bump = () => {
@@ -146,30 +161,64 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
     };
   }
 
+  /** Shows an error on screen and logs its detail; the screen never gets a stack trace. */
+  function showError(e: unknown, ctx?: Parameters<typeof toCustosError>[1]): CustosError {
+    const err = toCustosError(e, ctx);
+    log("error", `${err.code}: ${err.message}`, detailOf(e));
+    return err;
+  }
+
+  /** Writes the closed ceremony's bundle and report; a failure is shown, the sealed transcript stays whole. */
   function finish(c: Ceremony): void {
-    const bundle = exportBundle(store, c.id);
-    fs.mkdirSync(ceremonyDir(c.id), { recursive: true });
-    fs.writeFileSync(path.join(ceremonyDir(c.id), "bundle.json"), bundleToJson(bundle));
+    const dir = ceremonyDir(c.id);
+    const ctx = { intact: "The ceremony is complete and sealed in the transcript.", next: "Run `custos report` and `custos export` on the transcript to write them again." };
+    let bundle: ReturnType<typeof exportBundle>;
+    try {
+      bundle = exportBundle(store, c.id);
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      writeFileAtomic(path.join(dir, "bundle.json"), bundleToJson(bundle));
+    } catch (e) {
+      lastError = shownOf(showError(e, { doing: `writing ${path.join(dir, "bundle.json")}`, ...ctx }));
+      return;
+    }
     void renderReport(bundle)
-      .then((pdf) => fs.writeFileSync(path.join(ceremonyDir(c.id), "report.pdf"), pdf))
+      .then((pdf) => writeFileAtomic(path.join(dir, "report.pdf"), pdf))
       .catch((e: unknown) => {
-        // The transcript is complete either way; say so instead of an unhandled rejection.
-        lastError = { code: "REPORT_FAILED", message: `The ceremony is complete, but its report could not be written (${e instanceof Error ? e.message : String(e)}).`, hint: "Run `custos report` on the transcript to print it again.", details: {} };
-        o.log?.(`report of ${c.id} not written: ${e instanceof Error ? e.message : String(e)}`);
+        lastError = shownOf(showError(e, { doing: `writing ${path.join(dir, "report.pdf")}`, ...ctx }));
       })
       .finally(bump);
   }
 
+  /**
+   * Opens a ceremony for this session. The new one is made first and the one on
+   * screen is closed only when that worked: a refused start never touches an
+   * open ceremony.
+   */
   function open(session: SessionFile, make: (d: EngineDeps) => Ceremony): SessionState {
     if (running) throw new CustosError("SESSION_BUSY", "A step is running.", "Finish or abandon it first.");
-    ceremony?.close();
-    ceremony = make(deps(session));
-    fs.mkdirSync(ceremonyDir(ceremony.id), { recursive: true, mode: 0o700 });
-    fs.writeFileSync(path.join(ceremonyDir(ceremony.id), "session.json"), JSON.stringify({ ...session, ceremonyId: ceremony.id, settings: { ...ceremony.settings } }, null, 2));
+    const previous = ceremony;
+    const previousDriver = driver;
+    let next: Ceremony;
+    try {
+      next = make(deps(session));
+    } catch (e) {
+      driver = previousDriver;
+      throw e;
+    }
+    previous?.close();
+    ceremony = next;
+    removeStaleTemps(ceremonyDir(next.id), 0);
     lastError = null;
     lastEntry = null;
     bump();
     return state();
+  }
+
+  /** Writes session.json (atomically) before the ceremony exists, so a started ceremony can always be resumed. */
+  function writeSession(session: SessionFile): void {
+    const dir = ceremonyDir(session.ceremonyId);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileAtomic(path.join(dir, "session.json"), JSON.stringify(session, null, 2) + "\n", { mode: 0o600 });
   }
 
   const handlers: Handlers = {
@@ -179,7 +228,7 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
         .filter((f) => f.endsWith(".yaml"))
         .sort()
         .map((file) => {
-          const r = lintScriptText(fs.readFileSync(path.join(scriptsDir, file), "utf8"), file);
+          const r = lintScriptFile(path.join(scriptsDir, file));
           return { file, id: r.script?.id ?? file, title: r.script?.title ?? file, kind: r.script?.kind ?? "invalid", valid: !!r.script, quorum: r.script?.quorum ?? null, algorithms: r.script?.policy.algorithms ?? [] };
         });
       let softhsm: string | null = null;
@@ -194,26 +243,51 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
       return store.listCeremonies().map((c) => ({ id: c.id, title: c.scriptTitle, mode: c.mode, status: c.status, createdAt: c.createdAt, entries: store.head(c.id)?.seq ?? 0 }));
     },
     async "ceremony:start"(req: ChannelRequest<"ceremony:start">) {
-      const loaded = loadScriptFile(path.join(scriptsDir, req.script));
-      let session: Omit<SessionFile, "ceremonyId">;
-      if (req.mode === "rehearsal") {
-        // A fresh throwaway SoftHSM token folder for every rehearsal.
-        const dir = path.join(o.dataDir, "rehearsal-tokens", `${Date.now()}-${loaded.script.id}`);
-        const t = prepareRehearsalTokenDir(dir);
-        session = { mode: "rehearsal", softhsmConfig: t.configPath, modulePath: t.modulePath };
-      } else {
-        const mod = o.modulePath ?? process.env.CUSTOS_PKCS11_MODULE;
-        if (!mod) throw new CustosError("HSM_NOT_CONFIGURED", "No HSM is configured for a production ceremony.", "Set CUSTOS_PKCS11_MODULE to your HSM's PKCS#11 module, or run a rehearsal on a throwaway SoftHSM token.");
-        session = { mode: "production", modulePath: findPkcs11Module(mod) };
+      if (running) throw new CustosError("SESSION_BUSY", "A step is running.", "Finish or abandon it first.");
+      if (path.basename(req.script) !== req.script || !req.script.endsWith(".yaml")) {
+        throw new CustosError("SCRIPT_UNREADABLE", "Choose one of the shipped ceremony scripts.", "");
       }
-      return open({ ...session, ceremonyId: "" }, (d) =>
-        Ceremony.start(d, loaded, { mode: req.mode, algorithm: req.algorithm, shares: req.custodians, threshold: req.threshold }),
-      );
+      const loaded = loadScriptFile(path.join(scriptsDir, req.script));
+      const startOptions = { mode: req.mode, algorithm: req.algorithm, shares: req.custodians, threshold: req.threshold };
+      // Refusals first (settings, module): nothing is written for a start that cannot happen.
+      const settings = resolveSettings(loaded.script, startOptions);
+      const mod = req.mode === "rehearsal" ? findPkcs11Module() : o.modulePath ?? process.env.CUSTOS_PKCS11_MODULE;
+      if (!mod) throw new CustosError("HSM_NOT_CONFIGURED", "No HSM is configured for a production ceremony.", "Set CUSTOS_PKCS11_MODULE to your HSM's PKCS#11 module, or run a rehearsal on a throwaway SoftHSM token.");
+      const modulePath = req.mode === "rehearsal" ? mod : findPkcs11Module(mod);
+      const ceremonyId = newCeremonyId(loaded.script.id, new Date());
+      const made: string[] = [ceremonyDir(ceremonyId)];
+      try {
+        let session: SessionFile = { ceremonyId, settings, mode: req.mode, modulePath };
+        if (req.mode === "rehearsal") {
+          // A fresh throwaway SoftHSM token folder for every rehearsal.
+          const dir = path.join(o.dataDir, "rehearsal-tokens", ceremonyId);
+          made.push(dir);
+          const t = prepareRehearsalTokenDir(dir, modulePath);
+          session = { ...session, softhsmConfig: t.configPath, tokenFolder: dir };
+        }
+        writeSession(session);
+        return open(session, (d) => Ceremony.start(d, loaded, { ...startOptions, ceremonyId }));
+      } catch (e) {
+        // A failed start leaves nothing behind: its folders go (the transcript has no row for it unless start succeeded).
+        if (!store.getCeremony(ceremonyId)) for (const d of made) fs.rmSync(d, { recursive: true, force: true });
+        throw e;
+      }
     },
     async "ceremony:resume"(req: ChannelRequest<"ceremony:resume">) {
+      // Only ids of ceremonies in this transcript: never a path, never `../..`.
+      if (!CEREMONY_ID.test(req.ceremonyId) || !store.getCeremony(req.ceremonyId)) {
+        throw new CustosError("CEREMONY_NOT_FOUND", "There is no such ceremony to resume.", "Choose one from the list on the home screen.");
+      }
       const f = path.join(ceremonyDir(req.ceremonyId), "session.json");
-      if (!fs.existsSync(f)) throw new CustosError("CEREMONY_NOT_FOUND", `No ceremony ${req.ceremonyId} to resume.`, "");
-      const session = JSON.parse(fs.readFileSync(f, "utf8")) as SessionFile;
+      let session: SessionFile;
+      try {
+        session = SessionFileSchema.parse(JSON.parse(fs.readFileSync(f, "utf8")));
+      } catch (e) {
+        log("error", `session.json of ${req.ceremonyId} unusable`, detailOf(e));
+        // The message never echoes the file's content.
+        throw new CustosError("SESSION_FILE", `The ceremony ${req.ceremonyId} cannot be resumed here: its session.json is missing or damaged.`, "Its transcript is intact; verify it from the auditor's screen.");
+      }
+      if (session.ceremonyId !== req.ceremonyId) throw new CustosError("SESSION_FILE", `The session.json of ${req.ceremonyId} names another ceremony.`, "Its transcript is intact; verify it from the auditor's screen.");
       return open(session, (d) => Ceremony.resume(d, req.ceremonyId));
     },
     async "session:state"(req: ChannelRequest<"session:state">) {
@@ -242,8 +316,7 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
           if (c.done) finish(c);
         })
         .catch((e: unknown) => {
-          const err = e instanceof CustosError ? e : new CustosError("INTERNAL", String(e), "");
-          lastError = { code: err.code, message: err.message, hint: err.hint, details: { ...err.details } };
+          lastError = shownOf(showError(e, { intact: "Every step recorded before this one is kept in the transcript." }));
           broker.cancel("The step stopped.");
         })
         .finally(() => {
@@ -258,6 +331,8 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
     },
     async "session:exception"(req: ChannelRequest<"session:exception">) {
       if (!ceremony) throw new CustosError("NO_CEREMONY", "No ceremony is open.", "");
+      // Refused before any passphrase is asked for: a sealed transcript takes no more entries.
+      if (ceremony.done) throw new CustosError("CEREMONY_CLOSED", "The ceremony is complete and sealed; nothing more can be recorded in its transcript.", "Write the exception on the paper record.");
       if (running) throw new CustosError("SESSION_BUSY", "Record the exception when the current step has stopped.", "");
       running = true;
       bump();
@@ -276,7 +351,8 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
       const pdf = await shareCardPdf(card);
       if (req.action === "save") {
         const target = checkedCardPath(files.resolve(req.file, ["share-card"]), o.dataDir);
-        fs.writeFileSync(target, pdf, { mode: 0o600, flag: "wx" });
+        // Atomic and never over an existing file (link(2)), even one that appeared since the check.
+        writeFileAtomic(target, pdf, { mode: 0o600, overwrite: false });
         files.drop(req.file);
         return { saved: path.basename(target) };
       }
@@ -290,25 +366,34 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
       return state();
     },
     async "verify:file"(req: ChannelRequest<"verify:file">) {
-      return verifyAnyFile(files.resolve(req.file, ["verify"]));
+      return verifyAnyFile(notTheLock(files.resolve(req.file, ["verify"])));
     },
     async "transcript:entries"(req: ChannelRequest<"transcript:entries">) {
-      const src = await readVerifiedSourceLoose(files.resolve(req.file, ["verify"]), req.ceremonyId);
+      const src = await readVerifiedSourceLoose(notTheLock(files.resolve(req.file, ["verify"])), req.ceremonyId);
       return src;
     },
     ...reportHandlers({ current: () => (ceremony ? { id: ceremony.id, dir: ceremonyDir(ceremony.id), done: ceremony.done } : null), files, print, dataDir: o.dataDir }),
   };
 
+  /** The lock is a POSIX lock: this process opening and closing the lock file would drop it. */
+  function notTheLock(p: string): string {
+    if (LOCK_NAMES.includes(path.basename(realTarget(p)))) throw new CustosError("VERIFY_UNREADABLE", "That is Custos's lock file, not a transcript, bundle or report.", "Choose a transcript.sqlite, bundle.json or report.pdf.");
+    return p;
+  }
+
+
   return {
-    handlers,
+    handlers: guardHandlers(handlers, log),
     files,
     close() {
       broker.cancel("Custos is closing.");
       ceremony?.close();
       store.close();
+      lock.release();
     },
   };
 }
+
 
 /** Entries for the viewer: verified when possible, shown with the verdict either way. */
 async function readVerifiedSourceLoose(file: string, ceremonyId?: string) {
@@ -328,11 +413,12 @@ async function readVerifiedSourceLoose(file: string, ceremonyId?: string) {
 export function checkedCardPath(p: string | undefined, dataDir: string): string {
   if (!p || !path.isAbsolute(p)) throw new CustosError("SHARE_CARD_PATH", "Choose a full path for the share card file.", "For example a removable medium that goes into the custodian's bag.");
   const target = path.resolve(p);
-  const data = path.resolve(dataDir);
-  if (target === data || target.startsWith(data + path.sep)) {
+  // Checked after following symlinks: a link elsewhere that points into the app's folder is refused too.
+  if (isInside(target, dataDir)) {
     throw new CustosError("SHARE_CARD_PATH", "Share cards are never stored in Custos's own folders.", "Choose a removable medium or print the card.");
   }
   if (!target.toLowerCase().endsWith(".pdf")) throw new CustosError("SHARE_CARD_PATH", "The share card file name must end in .pdf.", "");
-  if (fs.existsSync(target)) throw new CustosError("SHARE_CARD_PATH", `${target} exists; Custos does not overwrite files.`, "Choose a new file name.");
+  if (lexists(target)) throw new CustosError("SHARE_CARD_PATH", `${target} exists; Custos does not overwrite files.`, "Choose a new file name.");
+  if (!fs.existsSync(path.dirname(target))) throw new CustosError("SHARE_CARD_PATH", `The folder ${path.dirname(target)} does not exist.`, "Choose a folder on the removable medium.");
   return target;
 }

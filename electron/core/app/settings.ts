@@ -8,6 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { CustosError } from "../errors";
+import { writeFileAtomic } from "../files/atomic";
 
 /** The sections Custos knows; anything else in the file is preserved as is. */
 export const SettingsSchema = z
@@ -53,8 +54,6 @@ export function readSettings(file: string): Settings {
 export function writeSettings(file: string, patch: Partial<Settings>): Settings {
   const next = SettingsSchema.parse({ ...readSettings(file), ...patch });
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
-  const tmp = `${file}.${process.pid}.tmp`;
-  fs.writeFileSync(tmp, JSON.stringify(next, null, 2) + "\n", { mode: 0o600 });
-  fs.renameSync(tmp, file);
+  writeFileAtomic(file, JSON.stringify(next, null, 2) + "\n", { mode: 0o600 });
   return next;
 }

@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { checkArtifactName } from "../artifact-name";
 import { CustosError } from "../errors";
+import { writeFileAtomic } from "../files/atomic";
 import type { TokenInfo } from "../hsm";
 import type { Driver, Participant, ResolvedField, ShareBrief, ShareCardView, StepView } from "../engine/types";
 import type { FileHandles } from "./file-handles";
@@ -147,7 +148,7 @@ export class UiDriver implements Driver {
   async saveArtifact(name: string, data: Buffer) {
     checkArtifactName(name);
     const dir = this.artifactsDir();
-    fs.mkdirSync(dir, { recursive: true });
-    fs.writeFileSync(path.join(dir, name), data);
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    writeFileAtomic(path.join(dir, name), data);
   }
 }

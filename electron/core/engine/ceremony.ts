@@ -1,5 +1,6 @@
 import crypto from "node:crypto";
 import { CustosError, strictAssert } from "../errors";
+import { explainFault } from "../files/fault";
 import type { Hsm, HsmSession, PinRole } from "../hsm";
 import { algorithmSpec, isRootKeyAlgorithm } from "../hsm/algorithms";
 import { loadScriptText, type LoadedScript } from "../script/load";
@@ -29,7 +30,8 @@ export function newCeremonyId(scriptId: string, now: Date): string {
   return `${scriptId}-${now.toISOString().slice(0, 10)}-${crypto.randomBytes(4).toString("hex")}`;
 }
 
-function resolveSettings(script: CeremonyScript, o: Pick<StartOptions, "algorithm" | "threshold" | "shares">): CeremonySettings {
+/** The settings a start would record, or the refusal: callers check them before they write anything. */
+export function resolveSettings(script: CeremonyScript, o: Pick<StartOptions, "algorithm" | "threshold" | "shares">): CeremonySettings {
   const algorithm = o.algorithm ?? script.policy.defaultAlgorithm;
   if (!isRootKeyAlgorithm(algorithm) || !script.policy.algorithms.includes(algorithm)) {
     throw new CustosError("POLICY_ALGORITHM", `${algorithm} is not allowed by this script.`, `Choose one of: ${script.policy.algorithms.join(", ")}.`);
@@ -469,7 +471,9 @@ function stepError(view: StepView, e: unknown): CustosError {
   if (e instanceof CustosError) {
     return new CustosError(e.code, `${where} failed: ${e.message}`, e.hint, { cause: e, details: { ...e.details, step: view.step.id } });
   }
-  const msg = e instanceof Error ? e.message : String(e);
+  // A file-system or SQLite fault reads as what happened (the disk is full), not as a Node error string.
+  const fault = explainFault(e);
+  const msg = fault ? `${fault.what}${fault.path ? ` (${fault.path.replace(/\/\.([^/]+)\.\d+\.custos-tmp$/, "/$1")})` : ""}` : e instanceof Error ? e.message : String(e);
   return new CustosError("STEP_FAILED", `${where} failed: ${msg}`, "Nothing of this step was recorded; fix the cause and run the step again.", { cause: e, details: { step: view.step.id } });
 }
 

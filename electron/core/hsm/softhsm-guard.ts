@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { writeFileAtomic } from "../files/atomic";
 
 /**
  * SoftHSM2's file store rewrites token.object in place (truncate, then write;
@@ -24,15 +25,13 @@ export class SoftHsmTokenGuard {
       .filter((t) => fs.existsSync(t.file));
   }
 
-  /** Copies every non-empty token.object aside (atomically: write, then rename). */
+  /** Copies every non-empty token.object aside (atomically and durably: a full disk keeps the previous copy). */
   snapshot(): void {
     for (const t of this.tokenFiles()) {
       const data = fs.readFileSync(t.file);
       if (data.length === 0) continue;
       fs.mkdirSync(this.backupDir, { recursive: true, mode: 0o700 });
-      const target = path.join(this.backupDir, `${t.id}.token.object`);
-      fs.writeFileSync(`${target}.tmp`, data, { mode: 0o600 });
-      fs.renameSync(`${target}.tmp`, target);
+      writeFileAtomic(path.join(this.backupDir, `${t.id}.token.object`), data, { mode: 0o600 });
     }
   }
 
@@ -52,7 +51,7 @@ export class SoftHsmTokenGuard {
       const copy = path.join(this.backupDir, `${d.name}.token.object`);
       const intact = fs.existsSync(file) && fs.statSync(file).size > 0;
       if (!intact && fs.existsSync(copy)) {
-        fs.copyFileSync(copy, file);
+        writeFileAtomic(file, fs.readFileSync(copy), { mode: 0o600 });
         done.push(`${d.name} restored`);
         continue;
       }

@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { writeFileAtomic } from "../files/atomic";
 
 /** A SoftHSM2 configuration whose tokens live in a folder of their own. */
 export interface SoftHsmConfig {
@@ -15,7 +16,7 @@ export function writeSoftHsmConfig(dir: string): SoftHsmConfig {
   const tokenDir = path.join(dir, "softhsm-tokens");
   fs.mkdirSync(tokenDir, { recursive: true, mode: 0o700 });
   const configPath = path.join(dir, "softhsm2.conf");
-  fs.writeFileSync(
+  writeFileAtomic(
     configPath,
     [
       "# Throwaway SoftHSM2 token written by Custos for a rehearsal or a test.",

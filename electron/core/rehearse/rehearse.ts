@@ -1,10 +1,13 @@
 import fs from "node:fs";
 import path from "node:path";
-import { Ceremony } from "../engine/ceremony";
+import { Ceremony, newCeremonyId, resolveSettings } from "../engine/ceremony";
 import { listNetworkInterfaces } from "../engine/network";
 import type { EngineDeps } from "../engine/types";
 import { CustosError } from "../errors";
-import { SoftHsmTokenGuard, openRehearsalHsm, prepareRehearsalTokenDir, randomPin } from "../hsm";
+import { writeFileAtomic } from "../files/atomic";
+import { toCustosError, whileDoing } from "../files/fault";
+import type { FolderLock } from "../files/lock";
+import { SoftHsmTokenGuard, findPkcs11Module, openRehearsalHsm, prepareRehearsalTokenDir, randomPin } from "../hsm";
 import { renderFinalHeadSheet } from "../report/final-attestation";
 import { renderReport } from "../report/report";
 import { renderShareCard } from "../report/share-card";
@@ -12,6 +15,7 @@ import { loadScriptFile } from "../script/load";
 import { bundleToJson, exportBundle } from "../transcript/bundle";
 import { TranscriptStore } from "../transcript/store";
 import { readVerifiedSource } from "../source";
+import { abandonNewFolder, claimExistingFolder, claimNewFolder, type ClaimedFolder } from "./folder";
 import { SimulatedRoom, readRehearsalShare, simulatedAttendance, type SimulatedPerson } from "./simulated-room";
 
 export interface RehearseOptions {
@@ -47,14 +51,6 @@ export interface RehearsalOutcome {
 
 const TOKEN_LABEL = "custos-root";
 
-function ensureEmptyDir(dir: string): void {
-  if (fs.existsSync(dir)) {
-    if (!fs.statSync(dir).isDirectory()) throw new CustosError("REHEARSAL_OUT", `${dir} exists and is not a folder.`, "Choose a new folder for the rehearsal.");
-    if (fs.readdirSync(dir).length) throw new CustosError("REHEARSAL_OUT", `${dir} is not empty.`, "Choose a new or empty folder: a rehearsal never overwrites earlier output.");
-  }
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-}
-
 /** Renders a share card view into the report module's input. */
 export function shareCardPdf(card: import("../engine/types").ShareCardView): Promise<Buffer> {
   return renderShareCard({
@@ -78,57 +74,174 @@ export function shareCardPdf(card: import("../engine/types").ShareCardView): Pro
  * participants, and writes the rehearsal folder described in DESIGN.md.
  */
 export async function rehearse(o: RehearseOptions): Promise<RehearsalOutcome> {
+  // Everything that can be refused is checked before the folder is touched: a refused start leaves nothing.
   const loaded = loadScriptFile(o.scriptPath);
-  const outDir = path.resolve(o.outDir);
-  ensureEmptyDir(outDir);
-  const token = prepareRehearsalTokenDir(outDir, o.modulePath);
   const custodianCount = o.custodians ?? loaded.script.quorum.shares;
-  const info: Omit<RehearsalFile, "ceremonyId"> = {
-    format: "custos-rehearsal",
-    version: 1,
-    warning: "REHEARSAL ONLY. This throwaway token, its PINs and these simulated passphrases protect nothing; never use them in production.",
-    script: path.resolve(o.scriptPath),
-    softhsm: { configPath: token.configPath, tokenDir: token.tokenDir, modulePath: token.modulePath, tokenLabel: TOKEN_LABEL, soPin: randomPin(), userPin: randomPin() },
-    participants: simulatedAttendance(loaded.script, custodianCount),
+  const startOptions = {
+    mode: "rehearsal" as const,
+    algorithm: o.algorithm,
+    shares: custodianCount,
+    threshold: o.threshold ?? Math.min(loaded.script.quorum.threshold, custodianCount),
   };
-  return runRehearsal(outDir, info, o.log, (deps) =>
-    Ceremony.start(deps, loaded, {
-      mode: "rehearsal",
-      algorithm: o.algorithm,
-      shares: custodianCount,
-      threshold: o.threshold ?? Math.min(loaded.script.quorum.threshold, custodianCount),
-    }),
-  );
+  const settings = resolveSettings(loaded.script, startOptions);
+  const modulePath = findPkcs11Module(o.modulePath);
+  const outDir = path.resolve(o.outDir);
+  const folder = claimNewFolder(outDir, `custos rehearse ${path.basename(o.scriptPath)} --out`);
+  const info = prepareFolder(folder, loaded.script.id, settings, (token) => ({
+    script: path.resolve(o.scriptPath),
+    softhsm: { configPath: token!.configPath, tokenDir: token!.tokenDir, modulePath: token!.modulePath, tokenLabel: TOKEN_LABEL, soPin: randomPin(), userPin: randomPin() },
+    participants: simulatedAttendance(loaded.script, custodianCount),
+  }), modulePath);
+  return runRehearsal(outDir, info, o.log, (deps) => Ceremony.start(deps, loaded, { ...startOptions, ceremonyId: info.ceremonyId }), folder.lock);
+}
+
+/**
+ * Writes the token config and rehearsal.json, with the ceremony id and settings
+ * fixed before the ceremony exists: from then on the folder can always be
+ * resumed (a resume starts a ceremony the transcript does not have yet). A
+ * failure before that removes everything the run made.
+ */
+function prepareFolder(
+  folder: ClaimedFolder,
+  scriptId: string,
+  settings: NonNullable<RehearsalFile["settings"]>,
+  describe: (token: ReturnType<typeof prepareRehearsalTokenDir> | undefined) => Pick<RehearsalFile, "script" | "softhsm" | "participants" | "from">,
+  modulePath: string | undefined,
+): RehearsalFile {
+  try {
+    const token = modulePath ? prepareRehearsalTokenDir(folder.dir, modulePath) : undefined;
+    const info: RehearsalFile = {
+      format: "custos-rehearsal",
+      version: 1,
+      warning: "REHEARSAL ONLY. This throwaway token, its PINs and these simulated passphrases protect nothing; never use them in production.",
+      ceremonyId: newCeremonyId(scriptId, new Date()),
+      settings: { ...settings },
+      ...describe(token),
+    };
+    writeFileAtomic(path.join(folder.dir, "rehearsal.json"), JSON.stringify(info, null, 2) + "\n", { mode: 0o600 });
+    return info;
+  } catch (e) {
+    abandonQuietly(folder);
+    throw toCustosError(e, { doing: `preparing ${folder.dir}`, intact: `Nothing was left in ${folder.dir}.`, next: "Run the same command again." });
+  }
+}
+
+function abandonQuietly(folder: ClaimedFolder): void {
+  try {
+    abandonNewFolder(folder);
+  } catch {
+    // the folder cannot be cleaned (read-only, vanished): the original error is the one to report
+    folder.lock.release();
+  }
 }
 
 /** Continues an interrupted rehearsal from its folder: the transcript says where it stopped. */
 export async function resumeRehearsal(dir: string, log?: (line: string) => void): Promise<RehearsalOutcome> {
   const outDir = path.resolve(dir);
+  const lock = claimExistingFolder(outDir, "custos rehearse --resume");
   let info: RehearsalFile;
   try {
-    info = JSON.parse(fs.readFileSync(path.join(outDir, "rehearsal.json"), "utf8")) as RehearsalFile;
+    info = readRehearsalFile(outDir);
   } catch (e) {
-    throw new CustosError("REHEARSAL_RESUME", `${outDir} has no readable rehearsal.json (${(e as Error).message}).`, "Point --resume at a rehearsal folder.");
+    lock.release();
+    throw e;
   }
-  return runRehearsal(outDir, info, log, (deps) => Ceremony.resume(deps, info.ceremonyId));
+  const extra = info.from && !info.softhsm.tokenDir.startsWith(outDir + path.sep) ? [info.from.dir] : [];
+  return runRehearsal(
+    outDir,
+    info,
+    log,
+    (deps) => {
+      const meta = deps.store.getCeremony(info.ceremonyId);
+      // Interrupted between rehearsal.json and the ceremony's header: nothing is recorded yet, so it starts now.
+      if (!meta) return Ceremony.start(deps, loadScriptFile(info.script), { mode: "rehearsal", ...info.settings, ceremonyId: info.ceremonyId });
+      // Closed (sealed or aborted): no step is left, only its outputs are written again.
+      if (meta.status !== "open") return null;
+      return Ceremony.resume(deps, info.ceremonyId);
+    },
+    lock,
+    extra,
+  );
 }
 
+/** Reads a rehearsal folder's rehearsal.json, with a message that does not echo its content. */
+function readRehearsalFile(dir: string, code = "REHEARSAL_RESUME", hint = "Point --resume at a rehearsal folder."): RehearsalFile {
+  let info: RehearsalFile;
+  try {
+    info = JSON.parse(fs.readFileSync(path.join(dir, "rehearsal.json"), "utf8")) as RehearsalFile;
+  } catch (e) {
+    const missing = (e as NodeJS.ErrnoException).code === "ENOENT";
+    const why = missing ? "it has no rehearsal.json" : e instanceof SyntaxError ? "its rehearsal.json is damaged" : "its rehearsal.json cannot be read";
+    // A start interrupted before rehearsal.json existed recorded nothing: the same command starts it again.
+    throw new CustosError(code, `${dir} is not a usable rehearsal folder: ${why}.`, missing && code === "REHEARSAL_RESUME" ? `${hint} If a rehearsal was interrupted while starting, run the same \`custos rehearse … --out ${dir}\` again.` : hint);
+  }
+  if (info?.format !== "custos-rehearsal" || typeof info.ceremonyId !== "string" || !info.softhsm || !Array.isArray(info.participants)) {
+    throw new CustosError(code, `${dir} is not a usable rehearsal folder: its rehearsal.json is not one Custos wrote.`, hint);
+  }
+  return info;
+}
+
+/** Runs the ceremony of a locked rehearsal folder to its end; every failure says what is kept and to resume. */
 async function runRehearsal(
   outDir: string,
-  info: Omit<RehearsalFile, "ceremonyId"> & { ceremonyId?: string },
+  info: RehearsalFile,
   logFn: ((line: string) => void) | undefined,
-  open: (deps: EngineDeps) => Ceremony,
+  open: (deps: EngineDeps) => Ceremony | null,
+  lock: FolderLock,
+  sourceFolders: string[] = [],
   shareTextOverride?: ShareTextOverride,
 ): Promise<RehearsalOutcome> {
   const log = logFn ?? (() => {});
+  // A destruction rehearsal changes its source's token: that folder gets a writer's lock too.
+  const sourceLocks: FolderLock[] = [];
+  const at: { phase: "steps" | "outputs" } = { phase: "steps" };
+  let store: TranscriptStore | undefined;
+  try {
+    for (const dir of sourceFolders) sourceLocks.push(claimExistingFolder(dir, `custos rehearse (destruction, from ${outDir})`));
+    if (lock.previous) log(`taking over ${outDir} from an interrupted run (process ${lock.previous.pid}, since ${lock.previous.since})`);
+    store = TranscriptStore.open(path.join(outDir, "transcript.sqlite"));
+    return await runLocked(outDir, info, log, open, store, shareTextOverride, (p) => (at.phase = p));
+  } catch (e) {
+    store?.close();
+    store = undefined;
+    const resume = `run \`custos rehearse --resume ${outDir}\``;
+    if (at.phase === "outputs") throw toCustosError(e, { intact: `The ceremony is complete in ${path.join(outDir, "transcript.sqlite")}; only the final bundle or report is missing.`, next: resume });
+    throw toCustosError(e, { intact: `Every step recorded so far is kept in ${path.join(outDir, "transcript.sqlite")}.`, next: resume });
+  } finally {
+    store?.close();
+    for (const l of sourceLocks) l.release();
+    lock.release();
+  }
+}
+
+async function runLocked(
+  outDir: string,
+  info: RehearsalFile,
+  log: (line: string) => void,
+  open: (deps: EngineDeps) => Ceremony | null,
+  store: TranscriptStore,
+  shareTextOverride: ShareTextOverride | undefined,
+  setPhase: (p: "outputs") => void,
+): Promise<RehearsalOutcome> {
   const token = { configPath: info.softhsm.configPath, tokenDir: info.softhsm.tokenDir, modulePath: info.softhsm.modulePath, env: { SOFTHSM2_CONF: info.softhsm.configPath } };
-  const store = TranscriptStore.open(path.join(outDir, "transcript.sqlite"));
   const guard = new SoftHsmTokenGuard(info.softhsm.tokenDir, path.join(outDir, "softhsm-token-copies"));
   // Only this rehearsal's own token folder is ever repaired; a destruction rehearsal's source token has objects.
-  const initRecorded = !!info.ceremonyId && store.entries(info.ceremonyId).some((e) => e.body.action === "init-token");
-  const repaired = guard.repair(initRecorded);
+  const initRecorded = store.entries(info.ceremonyId).some((e) => e.body.action === "init-token");
+  const snapshot = (after: string) => {
+    try {
+      guard.snapshot();
+    } catch (e) {
+      throw whileDoing(`copying the SoftHSM token ${after}`, e);
+    }
+  };
+  let repaired: string[];
+  try {
+    repaired = guard.repair(initRecorded);
+  } catch (e) {
+    throw whileDoing("repairing the SoftHSM token left by the interruption", e);
+  }
   if (repaired.length) log(`SoftHSM token left broken by the interruption: ${repaired.join(", ")}`);
-  if (initRecorded) guard.snapshot(); // a kill between recording a step and copying the token left no copy
+  if (initRecorded) snapshot("on resuming"); // a kill between recording a step and copying the token left no copy
   const from = info.from;
   const room = new SimulatedRoom({
     outDir,
@@ -150,29 +263,43 @@ async function runRehearsal(
     attestWindowMs: 10 * 60_000,
     renderReport: (b) => renderReport(b),
   };
-  let ceremony: Ceremony | undefined;
+  let ceremony: Ceremony | null | undefined;
   try {
-    ceremony = open(deps);
-    if (!info.ceremonyId) {
-      const full: RehearsalFile = { ...info, ceremonyId: ceremony.id, settings: { ...ceremony.settings } };
-      fs.writeFileSync(path.join(outDir, "rehearsal.json"), JSON.stringify(full, null, 2) + "\n", { mode: 0o600 });
+    try {
+      ceremony = open(deps);
+    } catch (e) {
+      throw whileDoing(`opening the ceremony in ${path.join(outDir, "transcript.sqlite")}`, e);
     }
-    const total = ceremony.script.steps.length;
-    log(`REHEARSAL ${ceremony.id}: ${ceremony.script.title} (sha256 ${ceremony.meta.scriptSha256.slice(0, 16)}…)${ceremony.completedSteps ? `, resuming at step ${ceremony.completedSteps + 1}` : ""}`);
-    await ceremony.runToEnd((e) => {
-      guard.snapshot();
-      log(`  [${ceremony!.completedSteps}/${total}] ${e.body.stepId} (${e.body.action}) entry #${e.body.seq} ${e.entryHash.slice(0, 12)}`);
-    });
-    const bundle = exportBundle(store, ceremony.id);
-    fs.writeFileSync(path.join(outDir, "bundle.json"), bundleToJson(bundle));
-    fs.writeFileSync(path.join(outDir, "report.pdf"), await renderReport(bundle));
+    if (ceremony) {
+      const c = ceremony;
+      const total = c.script.steps.length;
+      log(`REHEARSAL ${c.id}: ${c.script.title} (sha256 ${c.meta.scriptSha256.slice(0, 16)}…)${c.completedSteps ? `, resuming at step ${c.completedSteps + 1}` : ""}`);
+      await c.runToEnd((e) => {
+        snapshot(`after entry ${e.body.seq}`);
+        log(`  [${c.completedSteps}/${total}] ${e.body.stepId} (${e.body.action}) entry #${e.body.seq} ${e.entryHash.slice(0, 12)}`);
+      });
+    } else log(`REHEARSAL ${info.ceremonyId}: complete; writing its bundle and reports again`);
+    setPhase("outputs");
+    const id = ceremony?.id ?? info.ceremonyId;
+    const bundle = exportBundle(store, id);
+    const outputs: Array<[string, () => Promise<Buffer>]> = [
+      ["bundle.json", async () => Buffer.from(bundleToJson(bundle))],
+      ["report.pdf", () => renderReport(bundle)],
+    ];
     // The one page signed by hand in the room: its head is what an auditor pins with --expect-head.
-    if (ceremony.done) fs.writeFileSync(path.join(outDir, "final-head.pdf"), await renderFinalHeadSheet(bundle));
+    if (!ceremony || ceremony.done) outputs.push(["final-head.pdf", () => renderFinalHeadSheet(bundle)]);
+    for (const [name, data] of outputs) {
+      const target = path.join(outDir, name);
+      try {
+        writeFileAtomic(target, await data());
+      } catch (e) {
+        throw whileDoing(`writing ${target}`, e);
+      }
+    }
     log(`done: ${outDir}`);
-    return { ceremonyId: ceremony.id, outDir, entries: bundle.entries.length };
+    return { ceremonyId: id, outDir, entries: bundle.entries.length };
   } finally {
     ceremony?.close();
-    store.close();
   }
 }
 
@@ -235,12 +362,7 @@ export async function rehearseFrom(o: RehearseFromOptions): Promise<RehearsalOut
   const loaded = loadScriptFile(o.scriptPath);
   if (loaded.script.kind === "generation") throw new CustosError("USAGE", "--from is for recovery, re-split and destruction scripts.", "Rehearse a generation without --from.");
   const fromDir = path.resolve(o.fromDir);
-  let prior: RehearsalFile;
-  try {
-    prior = JSON.parse(fs.readFileSync(path.join(fromDir, "rehearsal.json"), "utf8")) as RehearsalFile;
-  } catch (e) {
-    throw new CustosError("REHEARSAL_FROM", `${fromDir} is not a rehearsal folder (${(e as Error).message}).`, "Point --from at the folder of an earlier rehearsal.");
-  }
+  const prior = readRehearsalFile(fromDir, "REHEARSAL_FROM", "Point --from at the folder of an earlier rehearsal.");
   const transcript = path.join(fromDir, "transcript.sqlite");
   const backupPath = path.join(fromDir, "backup.json");
   const { participants, shares, backup } = await sourceFacts(transcript);
@@ -254,33 +376,25 @@ export async function rehearseFrom(o: RehearseFromOptions): Promise<RehearsalOut
     if (!person) throw new CustosError("REHEARSAL_FROM", `The source rehearsal does not know custodian ${rec.custodian}.`, "");
     return { name: person.name, roles: ["custodian"], passphrase: person.passphrase, sourceId: rec.custodian };
   });
-  const outDir = path.resolve(o.outDir);
-  ensureEmptyDir(outDir);
   const newSet = o.custodians ?? loaded.script.quorum.shares;
-  const officers = simulatedAttendance(loaded.script, newSet, ["custodian"], prior.participants.map((p) => p.name));
+  const startOptions = {
+    mode: "rehearsal" as const,
+    shares: loaded.script.kind === "resplit" ? newSet : undefined,
+    threshold: loaded.script.kind === "resplit" ? (o.threshold ?? Math.min(loaded.script.quorum.threshold, newSet)) : undefined,
+  };
+  const settings = resolveSettings(loaded.script, startOptions);
   const destruction = loaded.script.kind === "destruction";
-  const token = destruction ? undefined : prepareRehearsalTokenDir(outDir, o.modulePath);
-  const info: Omit<RehearsalFile, "ceremonyId"> = {
-    format: "custos-rehearsal",
-    version: 1,
-    warning: "REHEARSAL ONLY. This throwaway token, its PINs and these simulated passphrases protect nothing; never use them in production.",
+  const modulePath = destruction ? undefined : findPkcs11Module(o.modulePath);
+  const outDir = path.resolve(o.outDir);
+  const folder = claimNewFolder(outDir, `custos rehearse ${path.basename(o.scriptPath)} --from`);
+  const officers = simulatedAttendance(loaded.script, newSet, ["custodian"], prior.participants.map((p) => p.name));
+  const info = prepareFolder(folder, loaded.script.id, settings, (token) => ({
     script: path.resolve(o.scriptPath),
     softhsm: token
       ? { configPath: token.configPath, tokenDir: token.tokenDir, modulePath: token.modulePath, tokenLabel: TOKEN_LABEL, soPin: randomPin(), userPin: randomPin() }
       : { ...prior.softhsm },
     participants: [...officers, ...present],
     from: { dir: fromDir, transcript, backup: backupPath, shares: chosen },
-  };
-  return runRehearsal(
-    outDir,
-    info,
-    o.log,
-    (deps) =>
-      Ceremony.start(deps, loaded, {
-        mode: "rehearsal",
-        shares: loaded.script.kind === "resplit" ? newSet : undefined,
-        threshold: loaded.script.kind === "resplit" ? (o.threshold ?? Math.min(loaded.script.quorum.threshold, newSet)) : undefined,
-      }),
-    o.shareTextOverride,
-  );
+  }), modulePath);
+  return runRehearsal(outDir, info, o.log, (deps) => Ceremony.start(deps, loaded, { ...startOptions, ceremonyId: info.ceremonyId }), folder.lock, destruction ? [fromDir] : [], o.shareTextOverride);
 }

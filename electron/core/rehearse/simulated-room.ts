@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { checkArtifactName } from "../artifact-name";
 import { CustosError } from "../errors";
+import { writeFileAtomic } from "../files/atomic";
 import type { TokenInfo } from "../hsm";
 import type { CeremonyScript } from "../script/schema";
 import type { Driver, Participant, ShareCardView } from "../engine/types";
@@ -121,9 +122,9 @@ export class SimulatedRoom implements Driver {
     const base = `share-${String(card.index).padStart(2, "0")}-of-${String(card.total).padStart(2, "0")}`;
     const cards = path.join(this.o.outDir, "share-cards");
     const texts = path.join(this.o.outDir, "shares");
-    fs.mkdirSync(cards, { recursive: true });
-    fs.mkdirSync(texts, { recursive: true });
-    fs.writeFileSync(path.join(cards, `${base}.pdf`), await this.o.renderShareCard(card), { mode: 0o600 });
+    fs.mkdirSync(cards, { recursive: true, mode: 0o700 });
+    fs.mkdirSync(texts, { recursive: true, mode: 0o700 });
+    writeFileAtomic(path.join(cards, `${base}.pdf`), await this.o.renderShareCard(card), { mode: 0o600 });
     const text = [
       `# REHEARSAL share ${card.index} of ${card.total} (threshold ${card.threshold}) for ${card.custodian.name}`,
       `# ceremony ${card.ceremonyId}; never produced in production`,
@@ -131,7 +132,7 @@ export class SimulatedRoom implements Driver {
       `hex: ${card.hex}`,
       "",
     ].join("\n");
-    fs.writeFileSync(path.join(texts, `${base}.txt`), text, { mode: 0o600 });
+    writeFileAtomic(path.join(texts, `${base}.txt`), text, { mode: 0o600 });
     this.shareText.set(card.index, card.words.join(" "));
     this.o.log?.(`  share ${card.index}/${card.total} handed to ${card.custodian.name}`);
   }
@@ -169,7 +170,7 @@ export class SimulatedRoom implements Driver {
   }
 
   async saveArtifact(name: string, data: Buffer) {
-    fs.writeFileSync(path.join(this.o.outDir, checkArtifactName(name)), data);
+    writeFileAtomic(path.join(this.o.outDir, checkArtifactName(name)), data);
   }
 }
 

@@ -1,16 +1,16 @@
 import crypto from "node:crypto";
-import fs from "node:fs";
 import YAML from "yaml";
 import type { z } from "zod";
 import { CustosError } from "../errors";
 import { ACTION_PARAMS, type ActionName } from "./params";
 import { checkAlgorithmPolicy } from "./policy";
 import { closingRuleIssues } from "./closing-rules";
+import { checkFieldPattern } from "./pattern";
+import { MAX_SCRIPT_BYTES, readScriptFile } from "./read";
 import { ScriptSchema, type CeremonyScript } from "./schema";
 import { portableYamlIssues } from "./yaml-strict";
 
-/** Scripts are short documents; anything larger is refused before parsing. */
-export const MAX_SCRIPT_BYTES = 256 * 1024;
+export { MAX_SCRIPT_BYTES } from "./read";
 
 export interface LintIssue {
   file: string;
@@ -45,7 +45,7 @@ export function lintScriptText(text: string, file = "<script>"): { script?: Cere
   let raw: unknown;
   try {
     // Aliases are capped so an alias bomb cannot expand to gigabytes; duplicate keys are an error.
-    const doc = YAML.parseDocument(text, { uniqueKeys: true, prettyErrors: true });
+    const doc = YAML.parseDocument(text, { uniqueKeys: true, prettyErrors: true, schema: "core" });
     if (doc.errors.length) {
       return { issues: doc.errors.map((e) => ({ file, path: "", message: `YAML: ${e.message.split("\n")[0]}` })) };
     }
@@ -110,7 +110,12 @@ function semanticIssues(s: CeremonyScript, file: string): LintIssue[] {
     const schema = ACTION_PARAMS[st.action as ActionName];
     const p = schema.safeParse(st.params);
     if (!p.success) out.push(...zodIssues(file, p.error, ["steps", i, "params"]));
-    else if (st.action === "generate-key-pair") {
+    else if (st.action === "checklist") {
+      (p.data as unknown as { fields: Array<{ pattern?: string }> }).fields.forEach((f, j) => {
+        const why = f.pattern === undefined ? null : checkFieldPattern(f.pattern);
+        if (why) add(`steps[${i}].params.fields[${j}].pattern`, `not a valid field pattern (${why}); patterns use RE2 syntax: no backreferences or lookaround`);
+      });
+    }    else if (st.action === "generate-key-pair") {
       const alg = (p.data as { algorithm?: string }).algorithm;
       if (alg && !s.policy.algorithms.includes(alg as never)) add(`steps[${i}].params.algorithm`, `${alg} is not allowed by policy.algorithms`);
     }
@@ -162,21 +167,25 @@ function semanticIssues(s: CeremonyScript, file: string): LintIssue[] {
   return out;
 }
 
+/**
+ * Reads and lints a script file exactly as loadScriptFile does (lint = load):
+ * the same regular-file, size and UTF-8 checks, then the same lint.
+ */
+export function lintScriptFile(file: string): { script?: CeremonyScript; issues: LintIssue[] } {
+  let text: string;
+  try {
+    text = readScriptFile(file).text;
+  } catch (e) {
+    if (e instanceof CustosError) return { issues: [{ file, path: "", message: e.message.startsWith(`${file}: `) ? e.message.slice(file.length + 2) : e.message }] };
+    throw e;
+  }
+  return lintScriptText(text, file);
+}
+
 /** Reads and lints a script file; throws CustosError "SCRIPT_INVALID" listing every issue. */
 export function loadScriptFile(file: string): LoadedScript {
-  let buf: Buffer;
-  try {
-    const st = fs.statSync(file);
-    if (!st.isFile()) throw new Error("not a file");
-    if (st.size > MAX_SCRIPT_BYTES) {
-      throw new CustosError("SCRIPT_INVALID", `${file}: the script is larger than ${MAX_SCRIPT_BYTES / 1024} KiB.`, "Ceremony scripts are short documents; check you chose the right file.");
-    }
-    buf = fs.readFileSync(file);
-  } catch (e) {
-    if (e instanceof CustosError) throw e;
-    throw new CustosError("SCRIPT_UNREADABLE", `${file}: cannot read the script (${(e as Error).message}).`, "Check the path and permissions.");
-  }
-  return loadScriptText(buf.toString("utf8"), file, buf);
+  const { bytes, text } = readScriptFile(file);
+  return loadScriptText(text, file, bytes);
 }
 
 /** Lints script text already in memory; the hash is over the exact bytes. */

@@ -44,6 +44,8 @@ const WORDS = wordlist.length; // 2048
 const MIN_WORDS = wordsForPayload(MIN_SHARE_BYTES + OVERHEAD_BYTES);
 const MAX_WORDS = wordsForPayload(MAX_SHARE_BYTES + OVERHEAD_BYTES);
 const LONGEST_WORD = Math.max(...wordlist.map((w) => w.length));
+/** The longest share input read at all: a 64-byte share's words with numbering and spacing fit many times over. */
+export const MAX_SHARE_INPUT = 2048;
 
 const WORD_INDEX = new Map<string, number>(wordlist.map((w, i) => [w, i]));
 // BIP39 English words are unique by their first four letters.
@@ -185,14 +187,26 @@ function tokenize(text: string): Token[] {
   const out: Token[] = [];
   for (const raw of text.normalize("NFKC").toLowerCase().split(/[\s,;]+/)) {
     // Card numbering: "1.", "12)", "3:" on its own or glued to the word.
-    const t = raw
-      .replace(/^[^\p{L}\p{N}]+/u, "")
-      .replace(/^\d+[.):]?/, "")
-      .replace(/^[^\p{L}\p{N}]+|[^\p{L}\p{N}]+$/gu, "");
+    const t = trimToAlnum(trimToAlnum(raw).replace(/^\d+[.):]?/, ""));
     if (t === "") continue;
     out.push({ text: t, index: lookupWord(t) });
   }
   return out;
+}
+
+/**
+ * Strips leading and trailing characters that are not letters or digits, in
+ * one pass from each end: the regex /[^\p{L}\p{N}]+$/ it replaces rescanned the
+ * rest of the token from every position (quadratic on "x-----…-----x").
+ */
+function trimToAlnum(t: string): string {
+  const chars = Array.from(t);
+  const alnum = (c: string) => /[\p{L}\p{N}]/u.test(c);
+  let start = 0;
+  let end = chars.length;
+  while (start < end && !alnum(chars[start]!)) start++;
+  while (end > start && !alnum(chars[end - 1]!)) end--;
+  return chars.slice(start, end).join("");
 }
 
 /** Hex if it has a digit (word cards have none, numbering aside) and is all, or nearly all, hex digits. */
@@ -223,6 +237,11 @@ function editDistance(a: string, b: string): number {
 }
 
 function closeWords(token: string): string[] {
+  // Nothing within two edits of a word list entry can be this long; skip the distance work.
+  if (token.length > LONGEST_WORD + 2) {
+    const i = PREFIX_INDEX.get(token.slice(0, 4));
+    return i === undefined ? [] : [wordlist[i]!];
+  }
   const scored: { w: string; score: number }[] = [];
   for (const w of wordlist) {
     const dist = editDistance(token, w);
@@ -541,6 +560,9 @@ function decodeHex(compact: string, expectedTag: string | undefined): Uint8Array
 export function decodeShare(text: string, expect?: { ceremonyId?: string }): DecodedShare {
   const expectedTag = expect?.ceremonyId !== undefined ? ceremonyTag(expect.ceremonyId) : undefined;
   const input = typeof text === "string" ? text : "";
+  if (input.length > MAX_SHARE_INPUT) {
+    throw new CustosError("SHARE_FORMAT", `The share entered is ${input.length} characters long; a share card has far fewer.`, "Type the words from one share card, or scan its QR code.");
+  }
   const compact = input.replace(/\s+/g, "");
   const hex = looksLikeHex(compact);
   const tokens = hex ? [] : tokenize(input);

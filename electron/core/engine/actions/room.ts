@@ -1,5 +1,6 @@
 import { CustosError } from "../../errors";
 import type { ActionParams } from "../../script/params";
+import { MAX_FIELD_VALUE, matchesFieldPattern } from "../../script/pattern";
 import { deriveAttestationKey, newKdfParams } from "../../transcript/identity";
 import { airGapViolations } from "../network";
 import { checkAttendance } from "../participants";
@@ -20,7 +21,11 @@ export const checklist: ActionImpl<ActionParams<"checklist">> = {
       if (f.required && (list.length < want || list.some((s) => !s))) {
         throw new CustosError("CHECKLIST_INCOMPLETE", `"${f.label}" needs ${want} value(s).`, "Fill in every field before confirming the step.");
       }
-      if (f.pattern && list.some((s) => !new RegExp(`^(?:${f.pattern})$`).test(s))) {
+      if (list.some((s) => s.length > MAX_FIELD_VALUE)) {
+        throw new CustosError("CHECKLIST_INVALID", `"${f.label}" is longer than ${MAX_FIELD_VALUE} characters.`, "Check the value and type it again.");
+      }
+      // Linear-time matching (RE2JS): a pattern cannot make a short entry hang the step.
+      if (f.pattern && list.some((s) => !matchesFieldPattern(f.pattern!, s))) {
         throw new CustosError("CHECKLIST_INVALID", `"${f.label}" does not have the expected form.`, "Check the value and type it again.");
       }
       if (f.kind === "serial" && new Set(list).size !== list.length) {

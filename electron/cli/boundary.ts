@@ -1,0 +1,20 @@
+import { toCustosError } from "../core/files/fault";
+import { safe } from "./escape";
+import type { Out } from "./io";
+
+/**
+ * The CLI's one error boundary: whatever a command throws is printed as a
+ * message and a hint, never as a stack trace (CUSTOS_DEBUG=1 adds the
+ * original error for developers). Returns the exit status.
+ */
+export function reportFailure(cmd: string | undefined, e: unknown, io: Out, usage: string): number {
+  if (e instanceof TypeError && /ERR_PARSE_ARGS/.test((e as { code?: string }).code ?? "")) {
+    io.err(`custos ${cmd}: ${e.message}\n\n${usage}`);
+    return 2;
+  }
+  const err = toCustosError(e);
+  // Messages may quote what a transcript says (attacker-controlled): escaped, never raw control characters.
+  io.err(`custos ${safe(cmd)}: ${safe(err.message)}${err.hint ? `\n  ${safe(err.hint)}` : ""}`);
+  if (process.env.CUSTOS_DEBUG === "1") io.err(String((e as Error)?.stack ?? e));
+  return err.code === "USAGE" ? 2 : 1;
+}
