@@ -23,6 +23,7 @@ export async function rehearseCommand(args: string[], io: Out, usage: string): P
       resume: { type: "string" },
       from: { type: "string" },
       shares: { type: "string" },
+      input: { type: "string", multiple: true },
     },
   });
   const done = (r: { ceremonyId: string; entries: number; outDir: string }) => {
@@ -37,12 +38,19 @@ export async function rehearseCommand(args: string[], io: Out, usage: string): P
   if (!script || !values.out) throw new CustosError("USAGE", "rehearse needs a script and --out DIR.", usage);
   const custodians = int(values.custodians, "custodians", usage);
   const threshold = int(values.threshold, "threshold", usage);
+  const inputs: Record<string, string> = {};
+  for (const v of values.input ?? []) {
+    const i = v.indexOf("=");
+    if (i <= 0) throw new CustosError("USAGE", `--input takes NAME=FILE, not ${JSON.stringify(v.slice(0, 80))}.`, usage);
+    inputs[v.slice(0, i)] = v.slice(i + 1);
+  }
   if (values.from) {
     const shares = values.shares?.split(",").map((x) => int(x.trim(), "shares", usage)!);
     return done(
-      await rehearseFrom({ scriptPath: script, fromDir: values.from, outDir: values.out, shares, custodians, threshold, modulePath: values.module, log: io.out }),
+      await rehearseFrom({ scriptPath: script, fromDir: values.from, outDir: values.out, shares, custodians, threshold, modulePath: values.module, log: io.out, inputs }),
     );
   }
+  if (Object.keys(inputs).length) throw new CustosError("USAGE", "--input goes with --from (a signing rehearsal).", usage);
   if (values.shares) throw new CustosError("USAGE", "--shares goes with --from.", usage);
   return done(await rehearse({ scriptPath: script, outDir: values.out, custodians, threshold, algorithm: values.algorithm, modulePath: values.module, log: io.out }));
 }

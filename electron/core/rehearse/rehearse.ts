@@ -16,6 +16,7 @@ import { bundleToJson, exportBundle } from "../transcript/bundle";
 import { TranscriptStore } from "../transcript/store";
 import { readVerifiedSource } from "../source";
 import { abandonNewFolder, claimExistingFolder, claimNewFolder, type ClaimedFolder } from "./folder";
+import { rehearseSigning } from "./signing";
 import { SimulatedRoom, readRehearsalShare, simulatedAttendance, type SimulatedPerson } from "./simulated-room";
 
 export interface RehearseOptions {
@@ -41,6 +42,8 @@ export interface RehearsalFile {
   from?: { dir: string; transcript: string; backup: string; shares: number[] };
   /** The settings the rehearsal started with, so a resume before entry 1 keeps them. */
   settings?: { algorithm: string; threshold: number; shares: number };
+  /** Signing rehearsals: the files given as --input name=FILE, read as if brought on a medium. */
+  inputs?: Record<string, string>;
 }
 
 export interface RehearsalOutcome {
@@ -101,11 +104,11 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalOutcome> {
  * resumed (a resume starts a ceremony the transcript does not have yet). A
  * failure before that removes everything the run made.
  */
-function prepareFolder(
+export function prepareFolder(
   folder: ClaimedFolder,
   scriptId: string,
   settings: NonNullable<RehearsalFile["settings"]>,
-  describe: (token: ReturnType<typeof prepareRehearsalTokenDir> | undefined) => Pick<RehearsalFile, "script" | "softhsm" | "participants" | "from">,
+  describe: (token: ReturnType<typeof prepareRehearsalTokenDir> | undefined) => Pick<RehearsalFile, "script" | "softhsm" | "participants" | "from" | "inputs">,
   modulePath: string | undefined,
 ): RehearsalFile {
   try {
@@ -165,7 +168,7 @@ export async function resumeRehearsal(dir: string, log?: (line: string) => void)
 }
 
 /** Reads a rehearsal folder's rehearsal.json, with a message that does not echo its content. */
-function readRehearsalFile(dir: string, code = "REHEARSAL_RESUME", hint = "Point --resume at a rehearsal folder."): RehearsalFile {
+export function readRehearsalFile(dir: string, code = "REHEARSAL_RESUME", hint = "Point --resume at a rehearsal folder."): RehearsalFile {
   let info: RehearsalFile;
   try {
     info = JSON.parse(fs.readFileSync(path.join(dir, "rehearsal.json"), "utf8")) as RehearsalFile;
@@ -182,7 +185,7 @@ function readRehearsalFile(dir: string, code = "REHEARSAL_RESUME", hint = "Point
 }
 
 /** Runs the ceremony of a locked rehearsal folder to its end; every failure says what is kept and to resume. */
-async function runRehearsal(
+export async function runRehearsal(
   outDir: string,
   info: RehearsalFile,
   logFn: ((line: string) => void) | undefined,
@@ -224,19 +227,22 @@ async function runLocked(
   setPhase: (p: "outputs") => void,
 ): Promise<RehearsalOutcome> {
   const token = { configPath: info.softhsm.configPath, tokenDir: info.softhsm.tokenDir, modulePath: info.softhsm.modulePath, env: { SOFTHSM2_CONF: info.softhsm.configPath } };
+  // Only this rehearsal's own token folder is ever repaired or copied: a destruction or signing rehearsal
+  // works on its source's token, which belongs to the source folder and is never removed from here.
+  const ownToken = path.resolve(info.softhsm.tokenDir).startsWith(path.resolve(outDir) + path.sep);
   const guard = new SoftHsmTokenGuard(info.softhsm.tokenDir, path.join(outDir, "softhsm-token-copies"));
-  // Only this rehearsal's own token folder is ever repaired; a destruction rehearsal's source token has objects.
   const initRecorded = store.entries(info.ceremonyId).some((e) => e.body.action === "init-token");
   const snapshot = (after: string) => {
+    if (!ownToken) return;
     try {
       guard.snapshot();
     } catch (e) {
       throw whileDoing(`copying the SoftHSM token ${after}`, e);
     }
   };
-  let repaired: string[];
+  let repaired: string[] = [];
   try {
-    repaired = guard.repair(initRecorded);
+    if (ownToken) repaired = guard.repair(initRecorded);
   } catch (e) {
     throw whileDoing("repairing the SoftHSM token left by the interruption", e);
   }
@@ -252,6 +258,7 @@ async function runLocked(
     log,
     tokenSlot: from && info.softhsm.tokenDir.startsWith(from.dir) ? (tokens) => (tokens.find((t) => t.initialized && t.label === TOKEN_LABEL) ?? tokens[0]!).slotId : undefined,
     source: from ? { transcript: from.transcript, backup: from.backup, shareText: sourceShareReader(from.dir, from.transcript, shareTextOverride) } : undefined,
+    inputs: info.inputs,
   });
   const deps: EngineDeps = {
     store,
@@ -351,6 +358,8 @@ export interface RehearseFromOptions {
   modulePath?: string;
   log?: (line: string) => void;
   shareTextOverride?: ShareTextOverride;
+  /** Signing scripts: the files brought into the room, by input name. */
+  inputs?: Record<string, string>;
 }
 
 /**
@@ -360,7 +369,8 @@ export interface RehearseFromOptions {
  */
 export async function rehearseFrom(o: RehearseFromOptions): Promise<RehearsalOutcome> {
   const loaded = loadScriptFile(o.scriptPath);
-  if (loaded.script.kind === "generation") throw new CustosError("USAGE", "--from is for recovery, re-split and destruction scripts.", "Rehearse a generation without --from.");
+  if (loaded.script.kind === "generation") throw new CustosError("USAGE", "--from is for recovery, re-split, destruction and signing scripts.", "Rehearse a generation without --from.");
+  if (loaded.script.kind === "signing") return rehearseSigning({ ...o, loaded });
   const fromDir = path.resolve(o.fromDir);
   const prior = readRehearsalFile(fromDir, "REHEARSAL_FROM", "Point --from at the folder of an earlier rehearsal.");
   const transcript = path.join(fromDir, "transcript.sqlite");

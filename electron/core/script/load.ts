@@ -86,7 +86,7 @@ function semanticIssues(s: CeremonyScript, file: string): LintIssue[] {
   const { threshold, shares } = s.quorum;
   if (threshold > shares) add("quorum.threshold", `threshold ${threshold} exceeds the ${shares} shares (one per custodian): the backup could never be restored`);
   const custodian = s.roles.find((r) => r.id === "custodian");
-  const needsCustodians = s.steps.some((st) => ["wrap-and-split-backup", "verify-shares"].includes(st.action)) || s.kind !== "generation";
+  const needsCustodians = s.steps.some((st) => ["wrap-and-split-backup", "verify-shares"].includes(st.action)) || (s.kind !== "generation" && s.kind !== "signing");
   if (needsCustodians && !custodian) add("roles", 'a ceremony with shares needs a "custodian" role');
   if (custodian) {
     const ci = s.roles.indexOf(custodian);
@@ -145,12 +145,32 @@ function semanticIssues(s: CeremonyScript, file: string): LintIssue[] {
     if (s.kind !== "generation") order("load-source-ceremony", a);
   }
   order("quorum-approval", "destroy-key");
+  for (const a of ["sign-certificate", "issue-crl", "cross-certify"]) {
+    order("prove-root-key", a);
+    if (s.kind !== "signing" && first(a) >= 0) add(`steps[${first(a)}].action`, `"${a}" belongs in a signing ceremony (kind: signing)`);
+  }
+  order("select-token", "prove-root-key");
+  order("load-source-ceremony", "prove-root-key");
+  if (s.kind === "signing") {
+    if (!["sign-certificate", "issue-crl", "cross-certify"].some((a) => first(a) >= 0)) add("steps", "a signing ceremony needs a sign-certificate, issue-crl or cross-certify step");
+    const src = first("load-source-ceremony");
+    if (src >= 0 && (s.steps[src]!.params as { purpose?: string }).purpose !== "root-key") add(`steps[${src}].params.purpose`, 'a signing ceremony loads its source for the root key: purpose: root-key');
+    const inputs = new Map<string, number>();
+    s.steps.forEach((st, i) => {
+      if (st.action === "load-input") inputs.set((st.params as { name: string }).name, i);
+      const wanted = (st.params as { input?: string }).input;
+      if (["sign-certificate", "issue-crl", "cross-certify"].includes(st.action) && wanted !== undefined && !(inputs.has(wanted) && inputs.get(wanted)! < i)) {
+        add(`steps[${i}].params.input`, `no load-input step named "${wanted}" comes before this step`);
+      }
+    });
+  }
   order("collect-shares-and-restore", "test-signature");
   const needs: Record<CeremonyScript["kind"], string[]> = {
     generation: ["enrol-participants", "select-token", "generate-key-pair", "wrap-and-split-backup", "seal-transcript"],
     recovery: ["load-source-ceremony", "enrol-participants", "select-token", "collect-shares-and-restore", "seal-transcript"],
     resplit: ["load-source-ceremony", "enrol-participants", "select-token", "resplit-backup"],
     destruction: ["load-source-ceremony", "enrol-participants", "select-token", "quorum-approval", "destroy-key"],
+    signing: ["load-source-ceremony", "enrol-participants", "select-token", "prove-root-key", "seal-transcript"],
   };
   for (const needed of needs[s.kind]) if (first(needed) < 0) add("steps", `a ${s.kind} ceremony needs a "${needed}" step`);
   if (s.kind === "resplit" && !roleIds.has("new-custodian")) add("roles", 'a re-split needs a "new-custodian" role for the new shares');

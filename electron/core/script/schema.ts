@@ -40,16 +40,18 @@ export const ScriptSchema = z
     version: z.string().regex(/^\d+\.\d+\.\d+$/, "must be a semantic version such as 1.0.0"),
     title: z.string().min(1).max(200),
     purpose: z.string().min(1).max(10_000),
-    kind: z.enum(["generation", "recovery", "resplit", "destruction"]),
+    kind: z.enum(["generation", "recovery", "resplit", "destruction", "signing"]),
     roles: z.array(RoleSchema).min(1).max(20),
     /** Pairs of roles one person may not hold together (separation of duties). */
     separation: z.array(z.tuple([id, id])).max(50).default([]),
+    /** M of N for the shares a ceremony makes or needs; a signing ceremony makes none and may leave it out. */
     quorum: z
       .object({
         threshold: z.number().int().min(2).max(255),
         shares: z.number().int().min(2).max(255),
       })
-      .strict(),
+      .strict()
+      .default({ threshold: 2, shares: 2 }),
     policy: z
       .object({
         algorithms: z.array(z.enum(ROOT_KEY_ALGORITHMS)).min(1),

@@ -24,8 +24,8 @@ export const SEAL_ACTION = "seal-transcript";
 export const EXCEPTION_ACTION = "exception";
 export const DEVIATION_ACTION = "deviation";
 export const ABORT_ACTION = "abort";
-/** §6.4 actions whose outputs.rootKey gives the ceremony its root key. */
-export const ROOT_KEY_ACTIONS: readonly string[] = ["generate-key-pair", "collect-shares-and-restore"];
+/** §6.4 actions whose outputs.rootKey gives the ceremony its root key (made, restored, or proved on the token). */
+export const ROOT_KEY_ACTIONS: readonly string[] = ["generate-key-pair", "collect-shares-and-restore", "prove-root-key"];
 /** Entries that are not script steps: they never move the step cursor. */
 export const NON_STEP_ACTIONS: readonly string[] = [OPEN_ACTION, EXCEPTION_ACTION, DEVIATION_ACTION, ABORT_ACTION];
 

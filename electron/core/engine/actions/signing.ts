@@ -6,6 +6,7 @@
  * Which root signs is proved, not assumed: the token must produce a signature
  * that verifies with the key the source ceremony recorded.
  */
+import "reflect-metadata";
 import crypto from "node:crypto";
 import * as x509 from "@peculiar/x509";
 import { hashWords } from "../../app/words";

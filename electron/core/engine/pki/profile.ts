@@ -2,6 +2,7 @@
  * Certificate profiles fixed by a signing script: what the root certifies is
  * decided in the script (hashed into the transcript), never typed in the room.
  */
+import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { GeneralName, GeneralSubtree, GeneralSubtrees, NameConstraints, id_ce_nameConstraints } from "@peculiar/asn1-x509";

@@ -21,8 +21,19 @@ function der(bytes: Buffer, label: string): ArrayBuffer {
   throw new CustosError("INPUT_FORM", `The file is not a ${label} in PEM or DER form.`, "Bring the file the requester sent, unchanged.");
 }
 
-const WEAK_HASH = /(md2|md4|md5|sha1)WithRSA|ecdsa-with-SHA1|dsa/i;
-const WEAK_OIDS = new Set(["1.2.840.113549.1.1.2", "1.2.840.113549.1.1.4", "1.2.840.113549.1.1.5", "1.2.840.10045.4.1", "1.3.14.3.2.29"]);
+/** Signature algorithms refused in what comes into the room: MD2/MD4/MD5/SHA-1 with RSA, ECDSA with SHA-1, DSA (all forms). */
+const WEAK_OIDS = new Set([
+  "1.2.840.113549.1.1.2",
+  "1.2.840.113549.1.1.3",
+  "1.2.840.113549.1.1.4",
+  "1.2.840.113549.1.1.5",
+  "1.2.840.10045.4.1",
+  "1.3.14.3.2.29",
+  "1.2.840.10040.4.3",
+  "2.16.840.1.101.3.4.3.1",
+  "2.16.840.1.101.3.4.3.2",
+]);
+const WEAK_HASH_NAME = /^(MD2|MD4|MD5|SHA-1)$/i;
 
 /** The subject key's strength against the profile's key policy; a CustosError naming what is weak. */
 export function checkSubjectKey(spki: Buffer, policy: CertificateProfile["keyPolicy"], what: string): string {
@@ -42,8 +53,8 @@ export function checkSubjectKey(spki: Buffer, policy: CertificateProfile["keyPol
   throw new CustosError("INPUT_WEAK_KEY", `${what} has a ${key.asymmetricKeyType ?? "unknown"} key, which the profile does not allow.`, "Refuse the request.");
 }
 
-function weakSignature(oid: string, name: string): boolean {
-  return WEAK_OIDS.has(oid) || WEAK_HASH.test(name);
+function weakSignature(oid: string, hashName: string | undefined): boolean {
+  return WEAK_OIDS.has(oid) || (hashName !== undefined && WEAK_HASH_NAME.test(hashName));
 }
 
 export interface CheckedRequest {
@@ -65,7 +76,7 @@ export async function checkCsr(bytes: Buffer, profile: CertificateProfile): Prom
   const sigAlg = csr.signatureAlgorithm as { name?: string; hash?: { name?: string } };
   const sigName = `${sigAlg.name ?? "?"}${sigAlg.hash?.name ? ` ${sigAlg.hash.name}` : ""}`;
   const oid = (csr as unknown as { asn: { signatureAlgorithm: { algorithm: string } } }).asn.signatureAlgorithm.algorithm;
-  if (weakSignature(oid, sigName) || /SHA-1/i.test(sigAlg.hash?.name ?? "")) {
+  if (weakSignature(oid, sigAlg.hash?.name)) {
     throw new CustosError("INPUT_WEAK_SIGNATURE", `The certificate request is signed with a weak algorithm (${sigName}).`, "Refuse the request; ask for one signed with SHA-256 or better.");
   }
   let ok = false;
@@ -90,7 +101,8 @@ export async function checkOtherRoot(bytes: Buffer, profile: CertificateProfile)
   }
   const sigAlg = cert.signatureAlgorithm as { name?: string; hash?: { name?: string } };
   const sigName = `${sigAlg.name ?? "?"}${sigAlg.hash?.name ? ` ${sigAlg.hash.name}` : ""}`;
-  if (/SHA-1/i.test(sigAlg.hash?.name ?? "") || WEAK_HASH.test(sigName)) throw new CustosError("INPUT_WEAK_SIGNATURE", `The other root's certificate is signed with a weak algorithm (${sigName}).`, "Refuse it.");
+  const certOid = (cert as unknown as { asn: { signatureAlgorithm: { algorithm: string } } }).asn.signatureAlgorithm.algorithm;
+  if (weakSignature(certOid, sigAlg.hash?.name)) throw new CustosError("INPUT_WEAK_SIGNATURE", `The other root's certificate is signed with a weak algorithm (${sigName}).`, "Refuse it.");
   if (cert.subject !== cert.issuer || !(await cert.verify({ signatureOnly: true }))) {
     throw new CustosError("INPUT_BAD_SIGNATURE", "The other root's certificate is not a self-signed certificate whose signature verifies.", "Refuse it; ask for the other root's own certificate.");
   }

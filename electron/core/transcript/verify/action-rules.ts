@@ -10,6 +10,7 @@ import { ed25519PublicKeyFromRaw } from "../identity";
 import { enrolledParticipantSchema, firstIssue } from "../schema";
 import type { EntryBody, SignatureAlgorithm } from "../types";
 import type { ScriptRules } from "./script-rules";
+import { applySigningRules } from "./signing-rules";
 
 export interface Enrolled {
   id: string;
@@ -41,6 +42,8 @@ export interface WalkState {
   sourceCustodians?: Map<string, string>;
   /** §7.4: the source backup's threshold, once a source ceremony is loaded. */
   sourceThreshold?: number;
+  /** §6.10: inputs recorded by load-input, by name. */
+  inputs?: Map<string, { kind: string; bytes: Buffer }>;
 }
 
 function isMap(v: unknown): v is Record<string, unknown> {
@@ -140,7 +143,8 @@ export function applyActionRules(body: EntryBody, rules: ScriptRules, state: Wal
     case "abort":
       return nonEmptyString(inp.reason) ? undefined : "an abort needs its reason in inputs.reason.";
     case "generate-key-pair":
-    case "collect-shares-and-restore": {
+    case "collect-shares-and-restore":
+    case "prove-root-key": {
       const rk = readRootKey(o);
       if (typeof rk === "string") return rk;
       if (body.action === "generate-key-pair" && state.settings && rk.algorithm !== state.settings.algorithm) {
@@ -149,11 +153,19 @@ export function applyActionRules(body: EntryBody, rules: ScriptRules, state: Wal
       if (body.action === "collect-shares-and-restore" && state.sourceRootSpki !== undefined && rk.spki !== state.sourceRootSpki) {
         return "the restored root key is not the root key of the source ceremony (outputs.sourceRootKey of load-source-ceremony).";
       }
+      if (body.action === "prove-root-key" && (state.sourceRootSpki === undefined || rk.spki !== state.sourceRootSpki)) {
+        return "the proved root key is not the root key of the source ceremony (outputs.sourceRootKey of load-source-ceremony).";
+      }
       state.rootKey = rk;
       return undefined;
     }
     case "self-sign-certificate":
       return checkCertificate(o, state);
+    case "load-input":
+    case "sign-certificate":
+    case "cross-certify":
+    case "issue-crl":
+      return applySigningRules(body, state);
     default:
       return undefined;
   }
