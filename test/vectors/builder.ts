@@ -8,12 +8,12 @@
 import { generateKeyPairSync, sign as nodeSign, type KeyObject } from "node:crypto";
 import fs from "node:fs";
 import Database from "better-sqlite3";
-import { createRootCertificate } from "../../electron/core/engine/certificate";
 import { loadScriptFile } from "../../electron/core/script/load";
 import type { CeremonyScript } from "../../electron/core/script/schema";
 import { canonicalJson, sha256Hex } from "../../electron/core/transcript/canonical";
 import { attestationMessage, bodyHash, entryHash, sortSignatures } from "../../electron/core/transcript/chain";
 import { deriveAttestationKey, newKdfParams, type AttestationKey, type KdfParams } from "../../electron/core/transcript/identity";
+import { certificateRequest, crlFor, issueFor, otherRoot, rootCertificate } from "./signing-builder";
 import { CUSTOS_APPLICATION_ID, MIGRATIONS } from "../../electron/core/transcript/migrations";
 import { GENESIS_HASH, TRANSCRIPT_FORMAT_VERSION, type Bundle, type CeremonyMeta, type EntryBody, type Json, type Signature } from "../../electron/core/transcript/types";
 
@@ -98,6 +98,8 @@ export async function planCeremony(scriptPath: string, o: { mode?: "rehearsal" |
     }
   }
   const root = makeRootKey();
+  const rootCert = await rootCertificate(root, "Vector Root CA", new Date(BASE_TIME));
+  const inputsMade = new Map<string, { pem: string; spki: Buffer }>();
   const id = o.id ?? `${script.id}-2026-11-30-v3ct0r`;
   const meta: CeremonyMeta = {
     id,
@@ -135,7 +137,8 @@ export async function planCeremony(scriptPath: string, o: { mode?: "rehearsal" |
       case "load-source-ceremony":
         spec.outputs = {
           source: { ceremonyId: "root-key-generation-2026-11-01-50urce", head: "a".repeat(64), sealed: true },
-          sourceRootKey: { algorithm: "EC-P384", spki: root.spki, fingerprint: root.fingerprint },
+          sourceRootKey: { algorithm: "EC-P384", spki: root.spki, fingerprint: root.fingerprint, label: "custos-root-source" },
+          sourceCertificate: { pem: rootCert.pem, sha256: rootCert.sha256 },
           sourceBackup: { threshold: settings.threshold, total: custodians },
           sourceCustodians: sourced.map((p, k) => ({ id: p.sourceId!, name: p.name, publicKey: p.key.publicKey, kdf: { ...p.kdf }, shareIndex: k + 1 })),
         };
@@ -147,18 +150,38 @@ export async function planCeremony(scriptPath: string, o: { mode?: "rehearsal" |
       case "checklist":
         spec.inputs = { confirmedItems: ["The room is secured."] };
         break;
-      case "self-sign-certificate": {
-        const cert = await createRootCertificate({
-          algorithm: "EC-P384",
-          spki: Buffer.from(root.spki, "base64"),
-          subject: { commonName: "Vector Root CA" },
-          notBefore: new Date(BASE_TIME),
-          validityYears: 20,
-          sign: (tbs) => nodeSign("sha384", tbs, { key: root.privateKey, dsaEncoding: "ieee-p1363" }),
-        });
-        spec.outputs = { certificate: { pem: cert.pem, sha256: cert.sha256, serialNumber: cert.serialNumber } };
+      case "self-sign-certificate":
+        spec.outputs = { certificate: { pem: rootCert.pem, sha256: rootCert.sha256 } };
+        break;
+      case "prove-root-key":
+        spec.outputs = { rootKey: { label: `custos-root-source`, algorithm: "EC-P384", spki: root.spki, fingerprint: root.fingerprint }, proof: { verifies: true } };
+        break;
+      case "load-input": {
+        const p = step.params as { name: string; kind: string };
+        const made =
+          p.kind === "certificate-request"
+            ? await certificateRequest("Vector Intermediate CA")
+            : p.kind === "certificate"
+              ? await otherRoot("Vector Other Root CA", new Date(BASE_TIME))
+              : { pem: "0a1b2c keyCompromise\n1234 superseded\n", spki: Buffer.alloc(0) };
+        inputsMade.set(p.name, made);
+        const bytes = Buffer.from(made.pem);
+        spec.outputs = { input: { name: p.name, kind: p.kind, sha256: sha256Hex(bytes), bytes: bytes.length, content: bytes.toString("base64") } };
         break;
       }
+      case "sign-certificate":
+      case "cross-certify": {
+        const p = step.params as { input: string };
+        const made = inputsMade.get(p.input)!;
+        const subject = step.action === "sign-certificate" ? "CN=Vector Intermediate CA" : "CN=Vector Other Root CA";
+        spec.inputs = { input: p.input };
+        spec.outputs = { certificate: await issueFor(root, rootCert.pem, subject, made.spki, new Date(BASE_TIME)) };
+        break;
+      }
+      case "issue-crl":
+        spec.inputs = { input: (step.params as { input: string }).input };
+        spec.outputs = { crl: await crlFor(root, rootCert.pem, ["0a1b2c", "1234"], new Date(BASE_TIME)) };
+        break;
     }
     specs.push(spec);
   }
@@ -167,7 +190,7 @@ export async function planCeremony(scriptPath: string, o: { mode?: "rehearsal" |
 
 /** Marks the seal for the root key's signature where the plan has one on the token; fills sealedEntries. */
 function finalise(plan: Plan, specs: Spec[]): Spec[] {
-  const hasRoot = (upTo: number) => specs.slice(0, upTo).some((s) => s.action === "generate-key-pair" || s.action === "collect-shares-and-restore");
+  const hasRoot = (upTo: number) => specs.slice(0, upTo).some((s) => ["generate-key-pair", "collect-shares-and-restore", "prove-root-key"].includes(s.action));
   return specs.map((s, i) => (s.action === "seal-transcript" ? { ...s, outputs: { sealedEntries: i, ...s.outputs }, rootSign: s.rootSign ?? hasRoot(i) } : s));
 }
 

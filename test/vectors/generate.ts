@@ -13,7 +13,7 @@ import { rehearse, rehearseFrom } from "../../electron/core/rehearse/rehearse";
 import { renderReport } from "../../electron/core/report/report";
 import { attestationMessage, bodyHash, entryHash } from "../../electron/core/transcript/chain";
 import type { Bundle, Signature } from "../../electron/core/transcript/types";
-import { assemble, bundleText, makePerson, planCeremony, writeSqlite, type Plan, type Spec } from "./builder";
+import { assemble, bundleText, makePerson, makeRootKey, planCeremony, writeSqlite, type Plan, type Spec } from "./builder";
 
 const OUT = path.dirname(new URL(import.meta.url).pathname);
 const SCRIPTS = path.resolve(OUT, "../../ceremony-scripts");
@@ -33,6 +33,7 @@ const manifest: Vector[] = [];
 
 function write(dir: "valid" | "invalid", name: string, data: string | Buffer, v: Omit<Vector, "file">): void {
   const rel = `${dir}/${name}`;
+  if (manifest.some((v) => v.file === rel)) throw new Error(`two vectors are named ${rel}`);
   fs.mkdirSync(path.join(OUT, dir), { recursive: true });
   fs.writeFileSync(path.join(OUT, rel), data);
   manifest.push({ file: rel, ...v });
@@ -99,6 +100,53 @@ write("valid", "production.bundle.json", bundleText(assemble(await planCeremony(
   const sqlite = path.join(OUT, "valid", "two-ceremonies.sqlite");
   writeSqlite(sqlite, [good, rec]);
   manifest.push({ file: "valid/two-ceremonies.sqlite", expect: "complete", rule: "§4.1", description: "a database holding a generation and a recovery" });
+}
+
+// ---------------------------------------------------------------- signing ceremonies (§6.10)
+for (const kind of ["sign-intermediate", "issue-crl", "cross-certify"]) {
+  const plan = await planCeremony(script(kind));
+  write("valid", `${kind}.bundle.json`, bundleText(assemble(plan)), { expect: "complete", rule: "§6.10", description: `a complete ${kind} ceremony` });
+}
+{
+  const plan = await planCeremony(script("sign-intermediate"));
+  const at = (id: string) => plan.specs.findIndex((s) => s.stepId === id);
+  const variant = (name: string, edit: (s: Spec[]) => Spec[], seq: number, rule: string, description: string) =>
+    write("invalid", `${name}.bundle.json`, bundleText(assemble(plan, edit(clone(plan.specs)))), { expect: "not-intact", code: "ACTION_MALFORMED", seq, rule, description });
+  const req = at("request");
+  variant(
+    "input-not-the-hashed-file",
+    (s) => s.map((x, i) => (i === req ? { ...x, outputs: { input: { ...(x.outputs.input as object), content: Buffer.from("another request").toString("base64") } } } : x)),
+    req + 1,
+    "§6.10",
+    "the recorded input is not the file whose hash was compared aloud",
+  );
+  const sign = at("sign");
+  const stranger = makeRootKey();
+  const foreignReq = await (await import("./signing-builder")).certificateRequest("Another Intermediate");
+  const cert = await (await import("./signing-builder")).issueFor(plan.root, (plan.specs[at("source")]!.outputs.sourceCertificate as { pem: string }).pem, "CN=Vector Intermediate CA", foreignReq.spki, new Date("2026-11-30T09:00:00.000Z"));
+  variant("issued-certificate-of-another-key", (s) => s.map((x, i) => (i === sign ? { ...x, outputs: { certificate: cert } } : x)), sign + 1, "§6.10", "the certificate is not of the key the request names");
+  const prove = at("prove-root");
+  variant(
+    "prove-root-of-another-key",
+    (s) => s.map((x, i) => (i === prove ? { ...x, outputs: { ...x.outputs, rootKey: { label: "custos-root-source", algorithm: "EC-P384", spki: stranger.spki, fingerprint: stranger.fingerprint } } } : x)),
+    prove + 1,
+    "§6.4",
+    "the key proved on the token is not the source's root key",
+  );
+}
+{
+  const plan = await planCeremony(script("issue-crl"));
+  const crlAt = plan.specs.findIndex((s) => s.stepId === "crl");
+  const stranger = makeRootKey();
+  const srcPem = (plan.specs.find((s) => s.action === "load-source-ceremony")!.outputs.sourceCertificate as { pem: string }).pem;
+  const forged = await (await import("./signing-builder")).crlFor(plan.root, srcPem, ["0a1b2c"], new Date("2026-11-30T09:00:00.000Z"), stranger.privateKey);
+  write("invalid", "crl-signed-by-another-key.bundle.json", bundleText(assemble(plan, plan.specs.map((x, i) => (i === crlAt ? { ...x, outputs: { crl: forged } } : x)))), {
+    expect: "not-intact",
+    code: "ACTION_MALFORMED",
+    seq: crlAt + 1,
+    rule: "§6.10",
+    description: "a CRL whose signature is not the root key's",
+  });
 }
 
 // ---------------------------------------------------------------- file form (§4.2)
@@ -380,6 +428,21 @@ try {
   await rehearse({ scriptPath: script("root-key-generation"), outDir: g, custodians: 3, threshold: 2 });
   fs.copyFileSync(path.join(g, "bundle.json"), path.join(OUT, "valid", "rehearsal-generation.bundle.json"));
   manifest.push({ file: "valid/rehearsal-generation.bundle.json", expect: "complete", rule: "§7.6", description: "a real rehearsal on SoftHSM2 (EC P-384 root key)" });
+  // Signing first: the destruction rehearsal below destroys this root on its token.
+  const csrFile = path.join(tmp, "intermediate.csr");
+  const q0 = spawnSync("openssl", ["req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-384", "-nodes", "-keyout", path.join(tmp, "intermediate.key"), "-out", csrFile, "-subj", "/CN=Vector Intermediate"], { encoding: "utf8" });
+  if (q0.status !== 0) throw new Error(`openssl req: ${q0.stderr}`);
+  const revoked = path.join(tmp, "revoked.txt");
+  fs.writeFileSync(revoked, "0a1b2c keyCompromise\n");
+  for (const [kind, inputs] of [
+    ["sign-intermediate", { csr: csrFile }],
+    ["issue-crl", { revoked }],
+  ] as const) {
+    const d = path.join(tmp, kind);
+    await rehearseFrom({ scriptPath: script(kind), fromDir: g, outDir: d, inputs });
+    fs.copyFileSync(path.join(d, "bundle.json"), path.join(OUT, "valid", `rehearsal-${kind}.bundle.json`));
+    manifest.push({ file: `valid/rehearsal-${kind}.bundle.json`, expect: "complete", rule: "§6.10", description: `a real ${kind} rehearsal with the generation's root on its SoftHSM2 token` });
+  }
   for (const kind of ["root-key-recovery", "share-resplit", "key-destruction"]) {
     const d = path.join(tmp, kind);
     await rehearseFrom({ scriptPath: script(kind), fromDir: g, outDir: d });
