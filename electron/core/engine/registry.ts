@@ -6,6 +6,7 @@ import { airGapCheck, checklist, enrolParticipants } from "./actions/room";
 import { initToken, selectToken } from "./actions/token";
 import { destroyKey, quorumApproval } from "./actions/destruction";
 import { collectSharesAndRestore, resplitBackup, testSignature } from "./actions/recovery";
+import { checkShares } from "./actions/health-check";
 import { crossCertify, issueCrl, loadInput, proveRootKey, signCertificate } from "./actions/signing";
 import { loadSourceCeremony } from "./actions/source";
 import type { ActionImpl } from "./types";
@@ -31,6 +32,7 @@ export const ACTIONS: { [A in ActionName]: ActionImpl<never> } = {
   "quorum-approval": quorumApproval,
   "destroy-key": destroyKey,
   "prove-root-key": proveRootKey,
+  "check-shares": checkShares,
   "load-input": loadInput,
   "sign-certificate": signCertificate,
   "issue-crl": issueCrl,

@@ -376,7 +376,9 @@ export async function rehearseFrom(o: RehearseFromOptions): Promise<RehearsalOut
   const transcript = path.join(fromDir, "transcript.sqlite");
   const backupPath = path.join(fromDir, "backup.json");
   const { participants, shares, backup } = await sourceFacts(transcript);
-  const chosen = o.shares ?? shares.slice(0, backup.threshold).map((s) => s.index);
+  const healthCheck = loaded.script.kind === "health-check";
+  // A health check asks every custodian by default; a recovery or destruction a quorum.
+  const chosen = o.shares ?? (healthCheck ? shares : shares.slice(0, backup.threshold)).map((s) => s.index);
   if (new Set(chosen).size !== chosen.length) throw new CustosError("USAGE", `--shares lists a share twice (${chosen.join(",")}).`, "");
   const present: SimulatedPerson[] = chosen.map((index) => {
     const rec = shares.find((s) => s.index === index);
@@ -389,12 +391,14 @@ export async function rehearseFrom(o: RehearseFromOptions): Promise<RehearsalOut
   const newSet = o.custodians ?? loaded.script.quorum.shares;
   const startOptions = {
     mode: "rehearsal" as const,
-    shares: loaded.script.kind === "resplit" ? newSet : undefined,
-    threshold: loaded.script.kind === "resplit" ? (o.threshold ?? Math.min(loaded.script.quorum.threshold, newSet)) : undefined,
+    // A health check counts the custodians present (one bag serial each); the quorum it reports is the source's.
+    shares: loaded.script.kind === "resplit" ? newSet : healthCheck ? chosen.length : undefined,
+    threshold: loaded.script.kind === "resplit" ? (o.threshold ?? Math.min(loaded.script.quorum.threshold, newSet)) : healthCheck ? Math.min(2, chosen.length) : undefined,
   };
   const settings = resolveSettings(loaded.script, startOptions);
   const destruction = loaded.script.kind === "destruction";
-  const modulePath = destruction ? undefined : findPkcs11Module(o.modulePath);
+  // A destruction works on its source's token; a health check uses no HSM at all.
+  const modulePath = destruction || healthCheck ? undefined : findPkcs11Module(o.modulePath);
   const outDir = path.resolve(o.outDir);
   const folder = claimNewFolder(outDir, `custos rehearse ${path.basename(o.scriptPath)} --from`);
   const officers = simulatedAttendance(loaded.script, newSet, ["custodian"], prior.participants.map((p) => p.name));

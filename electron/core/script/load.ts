@@ -90,7 +90,7 @@ function semanticIssues(s: CeremonyScript, file: string): LintIssue[] {
   if (needsCustodians && !custodian) add("roles", 'a ceremony with shares needs a "custodian" role');
   if (custodian) {
     const ci = s.roles.indexOf(custodian);
-    if (custodian.min < 2) add(`roles[${ci}].min`, "at least two custodians are needed so no single person holds the backup");
+    if (custodian.min < 2 && s.kind !== "health-check") add(`roles[${ci}].min`, "at least two custodians are needed so no single person holds the backup");
     if (threshold > Math.max(custodian.max ?? shares, custodian.min)) {
       add("quorum.threshold", `threshold ${threshold} exceeds the custodian count (at most ${custodian.max ?? shares})`);
     }
@@ -141,6 +141,8 @@ function semanticIssues(s: CeremonyScript, file: string): LintIssue[] {
   const split = [first("wrap-and-split-backup"), first("resplit-backup")].filter((i) => i >= 0);
   if (verify >= 0 && !split.some((i) => i < verify)) add(`steps[${verify}].action`, '"verify-shares" needs a "wrap-and-split-backup" or "resplit-backup" step before it');
   for (const a of ["collect-shares-and-restore", "resplit-backup", "destroy-key"]) order("select-token", a);
+  order("load-source-ceremony", "check-shares");
+  order("enrol-participants", "check-shares");
   for (const a of ["enrol-participants", "collect-shares-and-restore", "resplit-backup", "quorum-approval", "destroy-key"]) {
     if (s.kind !== "generation") order("load-source-ceremony", a);
   }
@@ -171,6 +173,7 @@ function semanticIssues(s: CeremonyScript, file: string): LintIssue[] {
     resplit: ["load-source-ceremony", "enrol-participants", "select-token", "resplit-backup"],
     destruction: ["load-source-ceremony", "enrol-participants", "select-token", "quorum-approval", "destroy-key"],
     signing: ["load-source-ceremony", "enrol-participants", "select-token", "prove-root-key", "seal-transcript"],
+    "health-check": ["load-source-ceremony", "enrol-participants", "check-shares", "seal-transcript"],
   };
   for (const needed of needs[s.kind]) if (first(needed) < 0) add("steps", `a ${s.kind} ceremony needs a "${needed}" step`);
   if (s.kind === "resplit" && !roleIds.has("new-custodian")) add("roles", 'a re-split needs a "new-custodian" role for the new shares');

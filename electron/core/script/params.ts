@@ -47,6 +47,8 @@ export const ACTION_PARAMS = {
    * for a signing ceremony (no backup read).
    */
   "load-source-ceremony": z.object({ purpose: z.enum(["backup", "root-key"]).default("backup") }).strict(),
+  /** Each present custodian's share is checked against its recorded commitment; the KEK is never reconstructed, no HSM is used. */
+  "check-shares": none,
   /** Proves the selected token holds the source's root key: a fresh challenge signed and checked against the recorded key. */
   "prove-root-key": none,
   /** Reads a file brought on a medium (never typed); its SHA-256 is shown as hex and words to compare aloud. */

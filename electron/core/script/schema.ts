@@ -40,7 +40,7 @@ export const ScriptSchema = z
     version: z.string().regex(/^\d+\.\d+\.\d+$/, "must be a semantic version such as 1.0.0"),
     title: z.string().min(1).max(200),
     purpose: z.string().min(1).max(10_000),
-    kind: z.enum(["generation", "recovery", "resplit", "destruction", "signing"]),
+    kind: z.enum(["generation", "recovery", "resplit", "destruction", "signing", "health-check"]),
     roles: z.array(RoleSchema).min(1).max(20),
     /** Pairs of roles one person may not hold together (separation of duties). */
     separation: z.array(z.tuple([id, id])).max(50).default([]),
