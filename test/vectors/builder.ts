@@ -25,6 +25,14 @@ export interface Person {
   key: AttestationKey;
   passphrase: string;
   sourceId?: string;
+  /** §2.4a: this person signs with a P-256 key on their own token instead of a passphrase key. */
+  token?: { privateKey: KeyObject; spki: string; serial: string };
+}
+
+/** Gives a person a key on their "own token" (a software P-256 key standing in for one). */
+export function withTokenKey(p: Person, serial: string): Person {
+  const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  return { ...p, token: { privateKey, spki: publicKey.export({ format: "der", type: "spki" }).toString("base64"), serial } };
 }
 
 export interface Spec {
@@ -85,7 +93,7 @@ export function signersOf(attest: CeremonyScript["steps"][number]["attest"], peo
 }
 
 /** A complete, valid plan for a shipped script: every step, every signature the script asks for. */
-export async function planCeremony(scriptPath: string, o: { mode?: "rehearsal" | "production"; custodians?: number; threshold?: number; id?: string } = {}): Promise<Plan> {
+export async function planCeremony(scriptPath: string, o: { mode?: "rehearsal" | "production"; custodians?: number; threshold?: number; id?: string; tokenHolders?: string[] } = {}): Promise<Plan> {
   const loaded = loadScriptFile(scriptPath);
   const script = loaded.script;
   const custodians = o.custodians ?? 3;
@@ -94,7 +102,8 @@ export async function planCeremony(scriptPath: string, o: { mode?: "rehearsal" |
   for (const { role, count } of holdersFor(script, custodians)) {
     for (let k = 0; k < count; k++) {
       const id = `p${String(people.length + 1).padStart(2, "0")}`;
-      people.push(makePerson(id, NAMES[people.length % NAMES.length]!, [role]));
+      const person = makePerson(id, NAMES[people.length % NAMES.length]!, [role]);
+      people.push(o.tokenHolders?.includes(id) ? withTokenKey(person, `serial-${id}`) : person);
     }
   }
   const root = makeRootKey();
@@ -130,7 +139,15 @@ export async function planCeremony(scriptPath: string, o: { mode?: "rehearsal" |
     switch (step.action) {
       case "enrol-participants":
         spec.outputs = {
-          participants: people.map((p) => ({ id: p.id, name: p.name, roles: p.roles, publicKey: p.key.publicKey, kdf: { ...p.kdf }, ...(p.sourceId ? { sourceId: p.sourceId } : {}) })),
+          participants: people.map((p) => ({
+            id: p.id,
+            name: p.name,
+            roles: p.roles,
+            ...(p.token
+              ? { publicKey: p.token.spki, token: { serial: p.token.serial, label: `${p.name}'s token`, model: "SoftHSM v2", algorithm: "ECDSA-SHA256" } }
+              : { publicKey: p.key.publicKey, kdf: { ...p.kdf } }),
+            ...(p.sourceId ? { sourceId: p.sourceId } : {}),
+          })),
         };
         spec.signers = [...new Set([...people.map((p) => p.id), ...spec.signers])];
         break;
@@ -218,6 +235,9 @@ export function assemble(plan: Plan, specs: Spec[] = plan.specs, tweak?: (body: 
     const msg = attestationMessage(bh);
     const sigs: Signature[] = s.signers.map((id) => {
       const p = people.get(id)!;
+      if (p.token) {
+        return { signer: p.id, kind: "participant", algorithm: "ECDSA-SHA256", publicKey: p.token.spki, signature: nodeSign("sha256", msg, { key: p.token.privateKey, dsaEncoding: "ieee-p1363" }).toString("base64") };
+      }
       return { signer: p.id, kind: "participant", algorithm: "Ed25519", publicKey: p.key.publicKey, signature: p.key.sign(msg) };
     });
     if (s.rootSign) {

@@ -40,6 +40,20 @@ function write(dir: "valid" | "invalid", name: string, data: string | Buffer, v:
 }
 
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
+
+/** Recomputes entry hashes and the chain from index `from` on, keeping bodies (except prevHash) and signatures. */
+function rechainFrom(b: Bundle, from: number): Bundle {
+  let prev = from === 0 ? "0".repeat(64) : b.entries[from - 1]!.entryHash;
+  for (let i = from; i < b.entries.length; i++) {
+    const e = b.entries[i]!;
+    if (i > from) e.body = { ...e.body, prevHash: prev };
+    e.bodyHash = bodyHash(e.body);
+    e.entryHash = entryHash(e.bodyHash, e.signatures);
+    prev = e.entryHash;
+  }
+  b.head = prev;
+  return b;
+}
 const gen = await planCeremony(script("root-key-generation"));
 const idx = (p: Plan, stepId: string) => p.specs.findIndex((s) => s.stepId === stepId);
 const good = assemble(gen);
@@ -100,6 +114,34 @@ write("valid", "production.bundle.json", bundleText(assemble(await planCeremony(
   const sqlite = path.join(OUT, "valid", "two-ceremonies.sqlite");
   writeSqlite(sqlite, [good, rec]);
   manifest.push({ file: "valid/two-ceremonies.sqlite", expect: "complete", rule: "§4.1", description: "a database holding a generation and a recovery" });
+}
+
+// ---------------------------------------------------------------- keys on the participants' own tokens (§2.4a)
+{
+  const plan = await planCeremony(script("root-key-generation"), { tokenHolders: ["p01", "p03"], id: "root-key-generation-2026-11-30-t0ken5" });
+  write("valid", "token-held-keys.bundle.json", bundleText(assemble(plan)), { expect: "complete", rule: "§2.4a, §6.3", description: "the administrator and the witness sign with P-256 keys on their own tokens" });
+  // The administrator's token replaced by another one after the enrolment: its signatures do not verify with the enrolled key.
+  const other = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
+  const swapped: Plan = { ...plan, people: plan.people.map((p) => (p.id === "p01" ? { ...p, token: { ...p.token!, privateKey: other } } : p)) };
+  const b = assemble(swapped);
+  write("invalid", "token-key-swapped.bundle.json", bundleText(b), {
+    expect: "not-intact",
+    code: "SIGNATURE_INVALID",
+    seq: b.entries.find((e) => e.signatures.some((x) => x.signer === "p01"))!.body.seq,
+    rule: "§2.4a, §7.2.10",
+    description: "the administrator's token key swapped for another: the enrolment's own signature no longer verifies",
+  });
+  // A token participant's signature labelled with the other curve's algorithm.
+  const relabelled = clone(assemble(plan));
+  const e = relabelled.entries.find((x) => x.body.action !== "enrol-participants" && x.signatures.some((y) => y.signer === "p03"))!;
+  e.signatures = e.signatures.map((x) => (x.signer === "p03" ? { ...x, algorithm: "ECDSA-SHA384" as const } : x));
+  write("invalid", "token-signature-wrong-algorithm.bundle.json", bundleText(rechainFrom(relabelled, e.body.seq - 1)), {
+    expect: "not-intact",
+    code: "SIGNATURE_INVALID",
+    seq: e.body.seq,
+    rule: "§2.4a, §7.2.10",
+    description: "a P-256 token signature labelled ECDSA-SHA384",
+  });
 }
 
 // ---------------------------------------------------------------- signing ceremonies (§6.10)
@@ -255,7 +297,7 @@ bad("chain-broken", assemble(gen, gen.specs, (b, i) => i === 6 && Object.assign(
   bad("signatures-unsorted", b, "SIGNATURES_MALFORMED", e.body.seq, "§2.3, §7.2.8", "signatures out of order");
 }
 for (const [name, edit, what] of [
-  ["signature-participant-ecdsa", (x: Signature) => (x.kind === "participant" ? { ...x, algorithm: "ECDSA-SHA384" as const } : x), "a participant signature labelled ECDSA"],
+  ["signature-participant-ecdsa-p521", (x: Signature) => (x.kind === "participant" ? { ...x, algorithm: "ECDSA-SHA512" as const } : x), "a participant signature labelled ECDSA-SHA512, which no participant key uses"],
   ["signature-root-other-signer", (x: Signature) => (x.kind === "root-key" ? { ...x, signer: "p01" } : x), "a root-key signature whose signer is not root-key"],
 ] as const) {
   const b = clone(good);

@@ -64,12 +64,14 @@ export function verifySignature(sig: Signature, message: Uint8Array): boolean {
   try {
     const signature = decodeBase64Strict(sig.signature);
     if (!signature || signature.length === 0) return false;
-    if (sig.kind === "participant") {
-      if (sig.algorithm !== "Ed25519" || signature.length !== 64) return false;
+    if (sig.kind === "participant" && sig.algorithm === "Ed25519") {
+      if (signature.length !== 64) return false;
       const key = cachedKey(`raw:${sig.publicKey}`, () => ed25519PublicKeyFromRaw(sig.publicKey));
       return key !== undefined && verify(null, message, key, signature);
     }
-    if (sig.kind !== "root-key") return false;
+    // §2.4a: a participant's own token signs ECDSA over P-256/P-384, as a root key does.
+    if (sig.kind === "participant" && sig.algorithm !== "ECDSA-SHA256" && sig.algorithm !== "ECDSA-SHA384") return false;
+    if (sig.kind !== "root-key" && sig.kind !== "participant") return false;
     const key = spkiKey(sig.publicKey);
     if (!key) return false;
     switch (sig.algorithm) {

@@ -63,12 +63,12 @@ export const entryBodySchema = z.strictObject({
   prevHash: hashSchema,
 });
 
-/** §2.3 shape of a signature: a participant signs with Ed25519; the root key is "root-key" with a root algorithm. */
+/** §2.3 shape of a signature: a participant signs with Ed25519 or, from their own token, ECDSA; the root key is "root-key" with a root algorithm. */
 export const signatureSchema = z.discriminatedUnion("kind", [
   z.strictObject({
     signer: z.string().min(1),
     kind: z.literal("participant"),
-    algorithm: z.literal("Ed25519"),
+    algorithm: z.enum(["Ed25519", "ECDSA-SHA256", "ECDSA-SHA384"]),
     publicKey: z.string().min(1),
     signature: z.string().min(1),
   }),
@@ -94,8 +94,7 @@ export const ceremonyMetaSchema = z.strictObject({
   createdAt: z.string(),
 });
 
-/** §6.3 one enrolled participant. */
-export const enrolledParticipantSchema = z.strictObject({
+const participantCommon = {
   id: z.string().regex(PARTICIPANT_ID_RE, "expected a participant id (p01, p02, …)"),
   name: z.string().min(1),
   roles: z
@@ -103,15 +102,31 @@ export const enrolledParticipantSchema = z.strictObject({
     .min(1)
     .refine((a) => new Set(a).size === a.length, "lists a role twice"),
   publicKey: z.string().min(1),
-  kdf: z.strictObject({
-    algorithm: z.literal("scrypt"),
-    N: z.number().int().positive(),
-    r: z.number().int().positive(),
-    p: z.number().int().positive(),
-    salt: z.string().regex(/^[0-9a-f]{32}$/),
-  }),
   sourceId: z.string().min(1).optional(),
-});
+};
+
+/** §6.3 one enrolled participant: a passphrase key (kdf) or a key on their own token (token), never both. */
+export const enrolledParticipantSchema = z.union([
+  z.strictObject({
+    ...participantCommon,
+    kdf: z.strictObject({
+      algorithm: z.literal("scrypt"),
+      N: z.number().int().positive(),
+      r: z.number().int().positive(),
+      p: z.number().int().positive(),
+      salt: z.string().regex(/^[0-9a-f]{32}$/),
+    }),
+  }),
+  z.strictObject({
+    ...participantCommon,
+    token: z.strictObject({
+      serial: z.string(),
+      label: z.string(),
+      model: z.string(),
+      algorithm: z.enum(["ECDSA-SHA256", "ECDSA-SHA384"]),
+    }),
+  }),
+]);
 
 /** "entries[3].body.seq" from a zod issue path. */
 export function formatIssuePath(path: readonly PropertyKey[]): string {

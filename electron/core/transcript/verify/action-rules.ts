@@ -17,6 +17,8 @@ export interface Enrolled {
   name: string;
   roles: string[];
   publicKey: string;
+  /** The algorithm this participant signs with (§6.3): Ed25519 for a passphrase key, the token's for a token key. */
+  algorithm: string;
 }
 
 export interface RootKey {
@@ -85,6 +87,19 @@ export function readRootKey(outputs: Record<string, unknown>): RootKey | string 
   const fingerprint = sha256Hex(der);
   if (rk.fingerprint !== fingerprint) return "outputs.rootKey.fingerprint is not the SHA-256 of the key's SPKI.";
   return { spki: rk.spki, algorithm: rk.algorithm, signatureAlgorithm: spec.signature, fingerprint };
+}
+
+/** §6.3: the canonical DER SPKI of an EC key on the curve the token algorithm uses. */
+function isTokenKey(publicKey: string, algorithm: string): boolean {
+  const der = decodeBase64Strict(publicKey);
+  if (!der) return false;
+  try {
+    const key = createPublicKey({ key: der, format: "der", type: "spki" });
+    const curve = algorithm === "ECDSA-SHA256" ? "prime256v1" : "secp384r1";
+    return key.asymmetricKeyType === "ec" && key.asymmetricKeyDetails?.namedCurve === curve && key.export({ format: "der", type: "spki" }).equals(der);
+  } catch {
+    return false;
+  }
 }
 
 function nonEmptyString(v: unknown): v is string {
@@ -200,12 +215,14 @@ function applyEnrolment(body: EntryBody, rules: ScriptRules, state: WalkState, s
     const r = enrolledParticipantSchema.safeParse(p);
     if (!r.success) return `enrolled participant ${k + 1} is malformed at ${firstIssue(r.error)}.`;
     const { id, name, roles, publicKey } = r.data;
-    if (!ed25519PublicKeyFromRaw(publicKey)) return `participant '${id}' was enrolled with a public key that is not a 32-byte Ed25519 key.`;
+    const token = "token" in r.data ? r.data.token : undefined;
+    if (!token && !ed25519PublicKeyFromRaw(publicKey)) return `participant '${id}' was enrolled with a public key that is not a 32-byte Ed25519 key.`;
+    if (token && !isTokenKey(publicKey, token.algorithm)) return `participant '${id}' was enrolled with a token key that is not a ${token.algorithm === "ECDSA-SHA256" ? "P-256" : "P-384"} public key in SubjectPublicKeyInfo DER.`;
     if (enrolled.has(id)) return `participant '${id}' is enrolled twice.`;
     if (keys.has(publicKey)) return `participant '${id}' is enrolled with the same key as another participant.`;
     const unknown = roles.find((x) => !roleIds.has(x));
     if (unknown) return `participant '${id}' holds the role '${unknown}', which the script does not define.`;
-    enrolled.set(id, { id, name, roles, publicKey });
+    enrolled.set(id, { id, name, roles, publicKey, algorithm: token ? token.algorithm : "Ed25519" });
     keys.add(publicKey);
   }
   const people = [...enrolled.values()];

@@ -178,7 +178,7 @@ export async function verifyCeremony(rawMeta: unknown, rows: readonly RawEntry[]
         if (s.kind === "participant") {
           const p = state.enrolled?.get(s.signer);
           if (!p) fail("SIGNER_NOT_AUTHORISED", 13, `it is signed by '${s.signer}', who is not an enrolled participant.`);
-          else if (p.publicKey !== s.publicKey || s.algorithm !== "Ed25519") fail("SIGNER_NOT_AUTHORISED", 13, `the signature of '${s.signer}' is made with another key than the one '${s.signer}' enrolled with.`);
+          else if (p.publicKey !== s.publicKey || s.algorithm !== p.algorithm) fail("SIGNER_NOT_AUTHORISED", 13, `the signature of '${s.signer}' is made with another key than the one '${s.signer}' enrolled with.`);
         } else if (b.action !== SEAL_ACTION) fail("SIGNER_NOT_AUTHORISED", 13, "a root-key signature is allowed only on the seal.");
         else if (!state.rootKey) fail("SIGNER_NOT_AUTHORISED", 13, "the seal carries a root-key signature, but the ceremony recorded no root key.");
         else if (s.signer !== "root-key" || s.publicKey !== state.rootKey.spki || s.algorithm !== state.rootKey.signatureAlgorithm) {

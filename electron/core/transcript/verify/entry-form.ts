@@ -59,6 +59,7 @@ function bodyLooksRight(b: unknown): boolean {
 
 const SIGNATURE_KEYS = ["algorithm", "kind", "publicKey", "signature", "signer"];
 const ROOT_ALGORITHMS = new Set(["ECDSA-SHA256", "ECDSA-SHA384", "ECDSA-SHA512", "RSA-PKCS1-SHA256"]);
+const PARTICIPANT_ALGORITHMS = new Set(["Ed25519", "ECDSA-SHA256", "ECDSA-SHA384"]);
 
 function signatureLooksRight(s: unknown): boolean {
   if (!isPlainObject(s)) return false;
@@ -66,7 +67,7 @@ function signatureLooksRight(s: unknown): boolean {
   return (
     keys.length === 5 &&
     SIGNATURE_KEYS.every((k) => typeof s[k] === "string" && (s[k] as string).length > 0) &&
-    ((s.kind === "participant" && s.algorithm === "Ed25519") || (s.kind === "root-key" && s.signer === "root-key" && ROOT_ALGORITHMS.has(s.algorithm as string)))
+    ((s.kind === "participant" && PARTICIPANT_ALGORITHMS.has(s.algorithm as string)) || (s.kind === "root-key" && s.signer === "root-key" && ROOT_ALGORITHMS.has(s.algorithm as string)))
   );
 }
 

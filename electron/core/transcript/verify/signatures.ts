@@ -47,8 +47,8 @@ function key(kind, pk) {
   let k = null;
   try {
     const raw = strictB64(pk);
-    if (raw && kind === "participant" && raw.length === 32) k = createPublicKey({ key: Buffer.concat([ED_PREFIX, raw]), format: "der", type: "spki" });
-    else if (raw && kind === "root-key") k = createPublicKey({ key: raw, format: "der", type: "spki" });
+    if (raw && kind === "participant-ed25519" && raw.length === 32) k = createPublicKey({ key: Buffer.concat([ED_PREFIX, raw]), format: "der", type: "spki" });
+    else if (raw && kind === "spki") k = createPublicKey({ key: raw, format: "der", type: "spki" });
   } catch { k = null; }
   if (keys.size > 512) keys.clear();
   keys.set(id, k);
@@ -59,11 +59,13 @@ function check(t) {
     const s = t.signature;
     const sig = strictB64(s.signature);
     if (!sig || sig.length === 0) return false;
-    const k = key(s.kind, s.publicKey);
+    const ed = s.kind === "participant" && s.algorithm === "Ed25519";
+    if (s.kind === "participant" && !ed && s.algorithm !== "ECDSA-SHA256" && s.algorithm !== "ECDSA-SHA384") return false;
+    if (s.kind !== "participant" && s.kind !== "root-key") return false;
+    const k = key(ed ? "participant-ed25519" : "spki", s.publicKey);
     if (!k) return false;
     const msg = Buffer.from(CONTEXT + t.bodyHash, "utf8");
-    if (s.kind === "participant") return s.algorithm === "Ed25519" && sig.length === 64 && verify(null, msg, k, sig);
-    if (s.kind !== "root-key") return false;
+    if (ed) return sig.length === 64 && verify(null, msg, k, sig);
     if (s.algorithm === "Ed25519") return k.asymmetricKeyType === "ed25519" && verify(null, msg, k, sig);
     if (s.algorithm.startsWith("ECDSA-")) return k.asymmetricKeyType === "ec" && verify(HASH[s.algorithm], msg, { key: k, dsaEncoding: "ieee-p1363" }, sig);
     if (s.algorithm === "RSA-PKCS1-SHA256") return k.asymmetricKeyType === "rsa" && verify("sha256", msg, k, sig);
