@@ -37,7 +37,19 @@ const secret = z.string().min(1).max(4096);
 export const ANSWERS = {
   checklist: z.object({ confirmed: z.literal(true), values: z.record(z.string(), z.union([z.string().max(500), z.array(z.string().max(500)).max(255)])) }).strict(),
   enrol: z
-    .array(z.object({ name: z.string().min(1).max(200), roles: z.array(z.string().max(64)).min(1).max(10), passphrase: secret, sourceId: z.string().max(20).optional() }).strict())
+    .array(
+      z
+        .object({
+          name: z.string().min(1).max(200),
+          roles: z.array(z.string().max(64)).min(1).max(10),
+          passphrase: secret.optional(),
+          // §2.4a: a key on the participant's own token instead of a passphrase.
+          token: z.object({ serial: z.string().min(1).max(64), keyLabel: z.string().min(1).max(64), pin: z.string().min(1).max(256) }).strict().optional(),
+          sourceId: z.string().max(20).optional(),
+        })
+        .strict()
+        .refine((p) => (p.passphrase === undefined) !== (p.token === undefined), "give either a passphrase or a token, not both"),
+    )
     .min(1)
     .max(300),
   passphrase: z.object({ passphrase: secret }).strict(),

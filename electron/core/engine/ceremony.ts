@@ -11,6 +11,7 @@ import type { CeremonyMeta, CeremonyMode, EntryBody, Json, Signature, StoredEntr
 import { ABORT_ACTION, DEVIATION_ACTION, EXCEPTION_ACTION, GENESIS_HASH, NON_STEP_ACTIONS, OPEN_ACTION, TRANSCRIPT_FORMAT_VERSION } from "../transcript/types";
 import { recipientsRole, recordedToken, rootKeyOnToken } from "./actions/util";
 import { Keyring } from "./keyring";
+import { unlockTokenKey } from "./token-keys";
 import { runAction } from "./registry";
 import type { CeremonySettings, EngineDeps, Participant, StepContext, StepView } from "./types";
 
@@ -65,7 +66,7 @@ export class Ceremony {
     readonly script: CeremonyScript,
     readonly settings: CeremonySettings,
   ) {
-    this.keyring = new Keyring(deps.attestWindowMs, () => deps.now().getTime());
+    this.keyring = new Keyring(deps.attestWindowMs, () => deps.now().getTime(), (p, pin) => unlockTokenKey(this.personal(), p.token!, p.publicKey, pin));
     this.entries = deps.store.entries(meta.id);
     this.participants.push(...participantsFrom(this.entries));
   }
@@ -330,8 +331,18 @@ export class Ceremony {
   /** Drops unlocked keys and unloads the PKCS#11 module. */
   close(): void {
     this.keyring.clear();
+    this.personalInstance?.close();
+    this.personalInstance = undefined;
     this.hsmInstance?.close();
     this.hsmInstance = undefined;
+  }
+
+  private personalInstance: Hsm | undefined;
+  /** The module of the participants' own tokens (§2.4a): a configured one, or the HSM's. */
+  private personal(): Hsm {
+    if (!this.deps.openPersonalTokens) return this.hsm();
+    this.personalInstance ??= this.deps.openPersonalTokens();
+    return this.personalInstance;
   }
 
   private hsm(): Hsm {
@@ -349,7 +360,7 @@ export class Ceremony {
       settings: this.settings,
       view,
       driver: this.deps.driver,
-      deps: this.deps,
+      deps: { ...this.deps, openPersonalTokens: () => this.personal() },
       history,
       participants: this.participants,
       keyring: this.keyring,
@@ -432,7 +443,7 @@ export class Ceremony {
     const p = this.participants.find((x) => x.id === participantId);
     strictAssert(p, `participant ${participantId} is enrolled`);
     const key = await this.unlockKey(view, p);
-    const sig: Signature = { signer: p.id, kind: "participant", algorithm: "Ed25519", publicKey: p.publicKey, signature: key.sign(message) };
+    const sig: Signature = { signer: p.id, kind: "participant", algorithm: p.token ? p.token.algorithm : "Ed25519", publicKey: p.publicKey, signature: key.sign(message) };
     if (this.deps.attestWindowMs <= 0) key.dispose();
     return sig;
   }

@@ -1,3 +1,4 @@
+import { CustosError } from "../errors";
 import { deriveAttestationKey, type AttestationKey } from "../transcript/identity";
 import type { Participant } from "./types";
 
@@ -11,6 +12,8 @@ export class Keyring {
   constructor(
     private readonly windowMs: number,
     private readonly now: () => number = Date.now,
+    /** Opens a participant's key on their own token with its PIN (§2.4a). */
+    private readonly unlockToken?: (p: Participant, pin: string) => AttestationKey | undefined,
   ) {}
 
   /** The unlocked key of a participant, if its window is still open. */
@@ -25,9 +28,17 @@ export class Keyring {
     return k.key;
   }
 
-  /** Derives the key from the passphrase; returns undefined if it is not the enrolled key. */
+  /** Derives the key from the passphrase (or opens the token with its PIN); returns undefined if it is not the enrolled key. */
   unlock(p: Participant, passphrase: string): AttestationKey | undefined {
-    const key = deriveAttestationKey(passphrase, p.kdf);
+    let key: AttestationKey | undefined;
+    try {
+      key = p.token ? this.unlockToken?.(p, passphrase) : p.kdf ? deriveAttestationKey(passphrase, p.kdf) : undefined;
+    } catch (e) {
+      // A wrong token PIN is asked again like a wrong passphrase (the HSM layer counts the tries left).
+      if (e instanceof CustosError && e.code === "HSM_PIN_INCORRECT") return undefined;
+      throw e;
+    }
+    if (!key) return undefined;
     if (key.publicKey !== p.publicKey) {
       key.dispose();
       return undefined;

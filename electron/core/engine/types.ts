@@ -12,9 +12,12 @@ export interface Participant {
   id: string;
   name: string;
   roles: string[];
-  /** base64 of the raw Ed25519 public key. */
+  /** base64 of the raw Ed25519 public key (a passphrase key), or of the SPKI of a key on their own token. */
   publicKey: string;
-  kdf: KdfParams;
+  /** A passphrase key's derivation parameters (docs/transcript-format.md §2.4). */
+  kdf?: KdfParams;
+  /** A key on the participant's own token instead (§2.4a). */
+  token?: import("./token-keys").TokenRecord;
   /** At a recovery, re-split or destruction: the id this person had in the source ceremony. */
   sourceId?: string;
 }
@@ -70,7 +73,7 @@ export interface Driver {
     roles: CeremonyScript["roles"],
     error?: CustosError,
     source?: { roles: string[]; participants: Participant[] },
-  ): Promise<Array<{ name: string; roles: string[]; passphrase: string; sourceId?: string }>>;
+  ): Promise<Array<{ name: string; roles: string[]; passphrase?: string; token?: { serial: string; keyLabel: string; pin: string }; sourceId?: string }>>;
   /** The earlier ceremony's transcript (database, bundle or report PDF) and its backup.json. */
   selectSource(view: StepView, error?: CustosError): Promise<{ transcript: string; backup?: string }>;
   /** Shows the share brief before the first share is entered; resolves when the room has read it. */
@@ -118,6 +121,8 @@ export interface EngineDeps {
   kdfCost: "interactive" | "test";
   /** How long an attestation key stays unlocked after a passphrase (ms). */
   attestWindowMs: number;
+  /** The PKCS#11 module of the participants' own tokens (smart cards, USB tokens); default: the HSM's. */
+  openPersonalTokens?: () => Hsm;
   /** Renders a report PDF for print-report. */
   renderReport: (bundle: import("../transcript/types").Bundle) => Promise<Buffer>;
 }

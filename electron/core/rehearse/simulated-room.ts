@@ -15,6 +15,8 @@ export interface SimulatedPerson {
   passphrase: string;
   /** Their participant id in the source ceremony (custodians at a recovery, re-split or destruction). */
   sourceId?: string;
+  /** §2.4a: they sign with a key on their own token (its serial, the key's label, the token's PIN). */
+  token?: { serial: string; keyLabel: string; pin: string };
 }
 
 const FIRST = ["Ada", "Brian", "Chiara", "Dmitri", "Esther", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemi", "Lars", "Mira", "Nadia", "Oskar", "Priya"];
@@ -82,7 +84,7 @@ export class SimulatedRoom implements Driver {
   }
 
   async enrol() {
-    return this.o.people.map((p) => ({ name: p.name, roles: p.roles, passphrase: p.passphrase, sourceId: p.sourceId }));
+    return this.o.people.map((p) => ({ name: p.name, roles: p.roles, ...(p.token ? { token: p.token } : { passphrase: p.passphrase }), sourceId: p.sourceId }));
   }
 
   async selectSource() {
@@ -101,7 +103,9 @@ export class SimulatedRoom implements Driver {
   }
 
   async passphrase(_v: unknown, p: Participant) {
-    return this.person(p).passphrase;
+    // A participant with a token key types the token's PIN where others type their passphrase.
+    const person = this.person(p);
+    return person.token ? person.token.pin : person.passphrase;
   }
 
   async chooseSigners(_v: unknown, _role: string, count: number, candidates: Participant[]) {

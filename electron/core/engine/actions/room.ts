@@ -4,7 +4,8 @@ import { MAX_FIELD_VALUE, matchesFieldPattern } from "../../script/pattern";
 import { deriveAttestationKey, newKdfParams } from "../../transcript/identity";
 import { airGapViolations } from "../network";
 import { checkAttendance } from "../participants";
-import type { ActionImpl, Participant, ResolvedField } from "../types";
+import { enrolTokenKey } from "../token-keys";
+import type { ActionImpl, Participant, ResolvedField, StepContext } from "../types";
 import { recordedSource } from "./source";
 import { json, recipientsRole } from "./util";
 
@@ -62,19 +63,27 @@ export const enrolParticipants: ActionImpl<ActionParams<"enrol-participants">> =
             if (!orig) throw new CustosError("ENROL_IDENTITY", `${p.name} must be identified as one of the source ceremony's custodians.`, "Choose their name from the source ceremony's custodian list.");
             if (usedSources.has(orig.id)) throw new CustosError("ENROL_IDENTITY", `${orig.name} is enrolled twice.`, "Each custodian is enrolled once.");
             usedSources.add(orig.id);
-            const key = deriveAttestationKey(p.passphrase, orig.kdf);
+            // Their key from the source ceremony: the same passphrase, or the same key on the same token.
+            const key = orig.token
+              ? enrolTokenKey(personalTokens(ctx), { serial: p.token?.serial ?? orig.token.serial, keyLabel: orig.token.label, pin: secretOf(p, "token PIN") }).key
+              : deriveAttestationKey(secretOf(p, "passphrase"), orig.kdf!);
             keys.push(key);
             if (key.publicKey !== orig.publicKey) {
               throw new CustosError(
                 "ENROL_IDENTITY",
-                `The passphrase does not give the attestation key ${orig.name} enrolled at ceremony ${src!.source.ceremonyId}.`,
-                "The custodian types the passphrase they chose at the generation ceremony; nobody else can stand in for them.",
+                `${orig.token ? "The token" : "The passphrase"} does not give the attestation key ${orig.name} enrolled at ceremony ${src!.source.ceremonyId}.`,
+                "The custodian brings the token or types the passphrase they used at the generation ceremony; nobody else can stand in for them.",
               );
             }
-            participants.push({ id, name: orig.name, roles: [...p.roles], publicKey: orig.publicKey, kdf: orig.kdf, sourceId: orig.id });
+            participants.push({ id, name: orig.name, roles: [...p.roles], publicKey: orig.publicKey, ...(orig.token ? { token: orig.token } : { kdf: orig.kdf }), sourceId: orig.id });
+          } else if (p.token) {
+            // A key on the participant's own token (§2.4a): proved by a signature made inside it.
+            const { record, key } = enrolTokenKey(personalTokens(ctx), { serial: p.token.serial, keyLabel: p.token.keyLabel, pin: p.token.pin });
+            keys.push(key);
+            participants.push({ id, name: p.name.trim(), roles: [...p.roles], publicKey: key.publicKey, token: record });
           } else {
             const kdf = newKdfParams(ctx.deps.kdfCost);
-            const key = deriveAttestationKey(p.passphrase, kdf);
+            const key = deriveAttestationKey(secretOf(p, "passphrase"), kdf);
             keys.push(key);
             participants.push({ id, name: p.name.trim(), roles: [...p.roles], publicKey: key.publicKey, kdf });
           }
@@ -95,6 +104,17 @@ export const enrolParticipants: ActionImpl<ActionParams<"enrol-participants">> =
     throw error!;
   },
 };
+
+/** The module the participants' own tokens are read through (the HSM's unless configured otherwise). */
+export function personalTokens(ctx: StepContext) {
+  return ctx.deps.openPersonalTokens?.() ?? ctx.hsm();
+}
+
+function secretOf(p: { name: string; passphrase?: string; token?: { pin: string } }, what: "passphrase" | "token PIN"): string {
+  const v = what === "passphrase" ? p.passphrase : (p.token?.pin ?? p.passphrase);
+  if (!v) throw new CustosError("ENROL_IDENTITY", `${p.name} gave no ${what}.`, `Type the ${what} to enrol.`);
+  return v;
+}
 
 /** Records every interface; a production ceremony stops while any non-loopback one is up. */
 export const airGapCheck: ActionImpl<ActionParams<"air-gap-check">> = {
