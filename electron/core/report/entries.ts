@@ -88,7 +88,7 @@ function readAloud(pen: Pen, text: string, withBox: boolean, lead = "Read aloud:
 export function renderEntry(pen: Pen, entry: Entry, view: ScriptView): void {
   const b = entry.body;
   const kind = entryKind(entry);
-  const where = `${stepLabel(view, b.stepId)} · ${stepTitle(view, b.stepId)}`;
+  const where = view.stepById.has(b.stepId) ? `${stepLabel(view, b.stepId)} · ${stepTitle(view, b.stepId)}` : stepLabel(view, b.stepId);
   const right = `entry ${b.seq} · ${humanTime(b.timestamp)}`;
   if (kind === "step" || kind === "opening") {
     band(pen, kind === "opening" ? `${stepLabel(view, b.stepId)} · Ceremony opened` : where, right, COLOR.band, COLOR.text);
@@ -100,7 +100,7 @@ export function renderEntry(pen: Pen, entry: Entry, view: ScriptView): void {
     pen.continuation = `${EVENT_WORD[kind]} (entry ${b.seq}, continued)`;
   }
   const kv = (label: string, value: string, mono = false): void => {
-    keyValue(pen, label, value, { labelWidth: 128, font: mono ? "mono" : "sans", size: mono ? 9 : 9.5 });
+    keyValue(pen, label, value, { labelWidth: 124, font: mono ? "mono" : "sans", size: mono ? 9 : 9.5 });
     pen.gap(2.5);
   };
   if (kind === "step" || kind === "opening") {
@@ -138,7 +138,7 @@ function eventHead(pen: Pen, entry: Entry, view: ScriptView): void {
   }
   const rest = Object.fromEntries(Object.entries(b.inputs).filter(([k]) => !(kind !== "deviation" && (k === "text" || k === "reason")) && !(kind === "deviation" && k === "kind")));
   renderFacts(pen, entryFacts({ ...entry, body: { ...b, inputs: rest } }, view));
-  keyValue(pen, kind === "deviation" ? "Recorded by" : "Signed by", kind === "deviation" && entry.signatures.length === 0 ? "Custos, by itself (a deviation needs no signature: the signatures of every later entry cover it)" : signedBy(entry, view), { labelWidth: 128 });
+  keyValue(pen, kind === "deviation" ? "Recorded by" : "Signed by", kind === "deviation" && entry.signatures.length === 0 ? "Custos, by itself (a deviation needs no signature: the signatures of every later entry cover it)" : signedBy(entry, view), { labelWidth: 124 });
   pen.gap(2.5);
 }
 

@@ -102,6 +102,9 @@ const isScalar = (x: Json): boolean => x === null || typeof x !== "object";
 const isFlat = (v: Json): v is { [k: string]: Json } =>
   v !== null && typeof v === "object" && !Array.isArray(v) && Object.values(v).every((x) => isScalar(x) || (Array.isArray(x) && x.every(isScalar)));
 
+const FIRST = ["index", "name", "id", "custodian"];
+const rank = (k: string): number => (FIRST.includes(k) ? FIRST.indexOf(k) - FIRST.length : 0);
+
 function labelOf(ctx: Ctx, key: string): string {
   return ctx.fieldLabels.get(key) ?? humanLabel(key);
 }
@@ -120,7 +123,8 @@ function valueFacts(ctx: Ctx, key: string, label: string, v: Json, depth: number
       const mark = key === "confirmedItems" ? "✓ " : "";
       out.push({ kind: "row", label, value: { text: cells.map((c) => mark + c.text).join("\n"), mono: cells.every((c) => c.mono) }, depth });
     } else if (v.every(isFlat) && new Set(v.flatMap((x) => Object.keys(x as object))).size <= 6) {
-      const keys = [...new Set(v.flatMap((x) => Object.keys(x as object)))];
+      // Numbers and names first: "Index 1, Custodian …" reads better than the sorted keys of JCS.
+      const keys = [...new Set(v.flatMap((x) => Object.keys(x as object)))].sort((a, b) => rank(a) - rank(b));
       out.push({
         kind: "table",
         label,

@@ -25,17 +25,17 @@ const ATTESTERS: Array<{ match: RegExp; title: string; statement: string }> = [
   {
     match: /administrator/,
     title: "Ceremony administrator",
-    statement: "I ran this ceremony from its script, read every step aloud, and recorded every exception; the transcript holds every step, exception and deviation.",
+    statement: "I ran the ceremony from its script and read every step aloud.",
   },
   {
     match: /witness/,
     title: "Witness",
-    statement: "I watched every step as it was read and done, and I signed the exceptions I saw; the transcript records what happened in the room.",
+    statement: "I watched every step as it was read and done, and signed the exceptions I saw.",
   },
   {
     match: /auditor/,
     title: "Auditor",
-    statement: "I observed the ceremony and compared the final head on the screen at its close with the one printed on this page.",
+    statement: "I observed the ceremony and compared the final head on the screen with this page.",
   },
 ];
 
@@ -68,35 +68,36 @@ export function renderFinalAttestation(pen: Pen, bundle: Bundle, view: ScriptVie
   const aborted = last?.body.action === "abort";
   const counts = eventCounts(bundle);
   pen.text("Final attestation", { font: "bold", size: 20, tag: "H1" });
-  pen.gap(3);
-  pen.text(`${c.scriptTitle} — ceremony ${c.id}${c.mode === "rehearsal" ? " — REHEARSAL" : ""}`, { size: 10.5, color: COLOR.muted });
-  pen.gap(8);
+  pen.gap(4);
+  pen.text(`${c.scriptTitle} — ceremony ${c.id}${c.mode === "rehearsal" ? " — REHEARSAL" : ""}`, { size: 11, color: COLOR.muted });
+  pen.gap(12);
   pen.text(aborted ? `The ceremony was ABORTED: ${String(last?.body.inputs["reason"] ?? "")}` : "The ceremony was completed and its transcript sealed.", { font: "bold", size: 11 });
-  pen.gap(8);
+  pen.gap(10);
   pen.text("Final head of the transcript (give it to custos verify --expect-head):", { size: 10.5 });
-  pen.gap(3);
+  pen.gap(4);
   pen.text(bundle.head, { font: "mono", size: 11 });
+  pen.gap(4);
+  pen.text(`In words: ${hashWords(bundle.head, 4).join(" ")}`, { font: "bold", size: 12 });
   pen.gap(6);
-  const qr = 92;
+  // The QR code sits to the right of the facts, below the head and its words.
+  const qr = 84;
   pen.ensure(qr + 4);
-  const top = pen.doc.y;
-  drawQrFigure(pen.doc, pen.root, bundle.head, { x: pen.left + pen.width - qr, y: top, size: qr }, "QR code of the final head hash");
-  const w = pen.width - qr - 12;
-  pen.text(`In words: ${hashWords(bundle.head, 4).join(" ")}`, { font: "bold", size: 12, width: w });
-  pen.gap(6);
+  const y = pen.doc.y;
+  drawQrFigure(pen.doc, pen.root, bundle.head, { x: pen.left + pen.width - qr, y, size: qr }, "QR code of the final head hash");
+  const root = rootFingerprint(bundle);
   const facts: Array<[string, string, boolean]> = [
-    ["Entries", `${bundle.entries.length}; last entry ${last ? `${last.body.seq} at ${humanTime(last.body.timestamp)}` : "—"}`, false],
+    ["Entries", `${bundle.entries.length}; the last, entry ${last ? `${last.body.seq}, at ${humanTime(last.body.timestamp)}` : "—"}`, false],
     ["Exceptions and deviations", `${counts.exceptions} exception${counts.exceptions === 1 ? "" : "s"}, ${counts.deviations} deviation${counts.deviations === 1 ? "" : "s"} (each listed in the report)`, false],
     ["Script SHA-256", c.scriptSha256, true],
+    ...(root ? [["Root key SPKI SHA-256", root, true] as [string, string, boolean]] : []),
   ];
-  const root = rootFingerprint(bundle);
-  if (root) facts.push(["Root key (SPKI SHA-256)", root, true]);
+  const w = pen.width - qr - 10;
   for (const [k, v, mono] of facts) {
     pen.text(k, { size: 9, color: COLOR.muted, width: w });
-    pen.text(v, { font: mono ? "mono" : "sans", size: mono ? 9 : 9.5, width: mono ? pen.width : w });
+    pen.text(v, { font: mono ? "mono" : "sans", size: mono ? 9 : 9.5, width: w });
     pen.gap(2);
   }
-  pen.doc.y = Math.max(pen.doc.y, top + qr + 4);
+  pen.doc.y = Math.max(pen.doc.y, y + qr + 4);
   pen.gap(6);
   pen.text(
     "We, the undersigned, were present and attest that the ceremony took place as its transcript records, and that the final head above is the one shown on the screen at its close.",

@@ -49,7 +49,7 @@ export function note(pen: Pen, text: string, size = 9.5): void {
 }
 
 /** Width of the label column of an entry's facts. */
-const LABEL_WIDTH = 128;
+const LABEL_WIDTH = 124;
 const INDENT = 12;
 const CELL_PAD = 4;
 const SIZE = 9.5;
@@ -75,22 +75,32 @@ function cellStyle(c: Cell, width: number) {
   return { font: c.mono ? ("mono" as const) : ("sans" as const), size: c.mono ? MONO_SIZE : SIZE, width };
 }
 
+/** Each column's width with no cell wrapped. */
+function naturalWidths(pen: Pen, columns: string[], rows: Cell[][]): number[] {
+  return columns.map((title, i) => {
+    pen.style({ font: "bold", size: 9 });
+    let w = pen.doc.widthOfString(title);
+    for (const r of rows) {
+      const c = r[i];
+      if (!c) continue;
+      pen.style(cellStyle(c, 0));
+      for (const line of c.text.split("\n")) w = Math.max(w, pen.doc.widthOfString(line));
+    }
+    return w + 2 * CELL_PAD + 1;
+  });
+}
+
+/** Width of a table whose cells are not wrapped. */
+function tableWidth(pen: Pen, columns: string[], rows: Cell[][]): number {
+  return naturalWidths(pen, columns, rows).reduce((a, b) => a + b, 0);
+}
+
 /** A table with a header row, repeated on a new page; cells wrap. */
 export function table(pen: Pen, columns: string[], rows: Cell[][], indent = 0, fixed?: number[]): void {
   const doc = pen.doc;
   const x0 = pen.left + indent;
   const avail = pen.width - indent;
-  const natural = (): number[] => columns.map((title, i) => {
-    pen.style({ font: "bold", size: 9 });
-    let w = doc.widthOfString(title);
-    for (const r of rows) {
-      const c = r[i];
-      if (!c) continue;
-      pen.style(cellStyle(c, avail));
-      for (const line of c.text.split("\n")) w = Math.max(w, doc.widthOfString(line));
-    }
-    return w + 2 * CELL_PAD + 1;
-  });
+  const natural = (): number[] => naturalWidths(pen, columns, rows);
   // Fixed widths (0: the rest) spare measuring every cell of a long table.
   const widths = fixed ? fixed.map((w) => w || avail - fixed.reduce((a, b) => a + b, 0)) : fitColumns(natural(), avail);
   const header = (): void => {
@@ -141,6 +151,17 @@ export function renderFacts(pen: Pen, facts: Fact[]): void {
       pen.ensure(30);
       pen.text(f.label, { font: "bold", size: 9, color: COLOR.muted, x: pen.left + indent });
       pen.gap(2);
+    } else if (tableWidth(pen, f.columns, f.rows) > (pen.width - indent) * 1.1) {
+      // Too wide to read as a table (long hashes side by side): one group of rows per item.
+      f.rows.forEach((r, i) => {
+        pen.ensure(30);
+        pen.text(`${f.label} ${i + 1}`, { font: "bold", size: 9, color: COLOR.muted, x: pen.left + indent });
+        pen.gap(2);
+        r.forEach((c, j) => {
+          keyValue(pen, f.columns[j]!, c.text, { labelWidth: LABEL_WIDTH, indent: indent + INDENT, font: c.mono ? "mono" : "sans", size: c.mono ? MONO_SIZE : SIZE });
+          pen.gap(2.5);
+        });
+      });
     } else {
       pen.ensure(64);
       pen.text(f.label, { font: "bold", size: 9, color: COLOR.muted, x: pen.left + indent });

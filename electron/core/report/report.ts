@@ -329,7 +329,8 @@ function renderVerification(pen: Pen, bundle: Bundle, sealed: boolean): void {
       ? "The transcript ends with a seal-transcript entry: nothing can be appended to it without breaking the seal."
       : "The transcript is NOT sealed: it does not end with a seal-transcript entry, so it may be incomplete.",
   );
-  if (bundle.ceremony.mode === "rehearsal") {
+  // Only where it fits: a page of its own would hold nothing else (every page has the watermark and footer anyway).
+  if (bundle.ceremony.mode === "rehearsal" && pen.doc.y + 14 + 40 <= pen.bottom) {
     pen.gap(14);
     pen.banner(REHEARSAL_BANNER, pen.doc.y, 40, 15);
   }

@@ -139,7 +139,7 @@ export function entryKind(entry: Entry): EntryKind {
 /** "Step 3 of 15", as the room's screen showed it while the entry was written. */
 export function stepLabel(view: ScriptView, stepId: string): string {
   const s = view.stepById.get(stepId);
-  return s ? `Step ${s.number} of ${view.total}` : `Step ${stepId}`;
+  return s ? `Step ${s.number} of ${view.total}` : `Step "${stepId}" (not in the script)`;
 }
 
 /** Counts of the entries the cover and the attestation name. */
