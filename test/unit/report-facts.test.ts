@@ -98,3 +98,14 @@ describe("report: facts as labelled rows", () => {
     expect(text).toMatch(/Confirmed: ✓ The room is secured/);
   });
 });
+
+describe("report: deviations in one line", () => {
+  it("names people in a deviation's details, never by participant id", async () => {
+    const { inlineFact } = await import("../../electron/core/report/facts");
+    const v = scriptView(withEvents);
+    const custodian = v.people.find((p) => p.roles.includes("custodian"))!;
+    expect(inlineFact(v, "backup", "custodian", custodian.id)).toBe(`custodian ${custodian.name} (Custodian)`);
+    expect(inlineFact(v, "backup", "attempts", 3)).toBe("attempts 3");
+    expect(inlineFact(v, "backup", "soPinLocked", true)).toBe("SO PIN locked yes");
+  });
+});

@@ -7,7 +7,7 @@
  * are listed again on a page of their own.
  */
 import type { Bundle } from "../transcript/types";
-import { entryFacts, humanLabel } from "./facts";
+import { entryFacts, humanLabel, inlineFact } from "./facts";
 import type { Cell } from "./facts";
 import { keyValue, note, renderFacts, table } from "./layout";
 import { COLOR, Pen, asArtifact, humanTime } from "./pdf";
@@ -163,7 +163,7 @@ export function renderEvents(pen: Pen, bundle: Bundle, view: ScriptView): void {
     const kind = entryKind(e) as Exclude<EntryKind, "step" | "opening">;
     const detail = Object.entries(b.inputs)
       .filter(([k]) => k !== "kind" && k !== "text" && k !== "reason")
-      .map(([k, v]) => `${humanLabel(k).toLowerCase()} ${typeof v === "string" ? v : JSON.stringify(v)}`)
+      .map(([k, v]) => inlineFact(view, b.stepId, k, v))
       .join(", ");
     const said = kind === "exception" ? b.inputs["text"] : kind === "abort" ? b.inputs["reason"] : undefined;
     const what =

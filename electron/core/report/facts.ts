@@ -186,6 +186,15 @@ export function entryFacts(entry: Entry, view: ScriptView): Fact[] {
   return out;
 }
 
+/** One member of an entry's inputs or outputs on one line, people by name: "custodian Esther Kaur (Custodian)". */
+export function inlineFact(view: ScriptView, stepId: string, key: string, v: Json): string {
+  const ctx: Ctx = { view, fieldLabels: view.stepById.get(stepId)?.fieldLabels ?? new Map() };
+  const label = labelOf(ctx, key);
+  const first = label.split(" ")[0]!;
+  const lead = first.length > 1 && first === first.toUpperCase() ? label : label[0]!.toLowerCase() + label.slice(1);
+  return `${lead} ${cell(ctx, key, v).text.replace(/\n/g, ", ")}`;
+}
+
 /** A key fingerprint on two lines of four groups, so it fits a narrow column at a readable size. */
 export function fingerprintLines(publicKey: string): string {
   const g = keyFingerprint(publicKey).split(" ");
