@@ -178,6 +178,9 @@ export class Ceremony {
 
   /** Runs the current step to completion and records it in one transaction. */
   async runNextStep(): Promise<StoredEntry> {
+    // PKCS#11 and SQLite calls are synchronous: between steps, let the host's
+    // event loop answer its messages (an exception or abort asked for meanwhile).
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const view = this.currentStep();
     if (!view) throw new CustosError("CEREMONY_DONE", "The ceremony is complete.", "Nothing is left to run.");
     let session: HsmSession | undefined;
