@@ -6,11 +6,18 @@ from . import formats as F
 from .errors import Fail
 from .script import ENROL, SEAL
 
-ROOT_KEY_ACTIONS = ("generate-key-pair", "collect-shares-and-restore")
+ROOT_KEY_ACTIONS = ("generate-key-pair", "collect-shares-and-restore", "prove-root-key")
+PROVE_ROOT = "prove-root-key"
 LOAD_SOURCE = "load-source-ceremony"
 SELF_SIGN = "self-sign-certificate"
-PARTICIPANT_MEMBERS = {"id", "name", "roles", "publicKey", "kdf"}
+LOAD_INPUT = "load-input"                                  # §6.10
+ISSUES_CERTIFICATE = ("sign-certificate", "cross-certify")  # §6.10
+ISSUE_CRL = "issue-crl"                                    # §6.10
+INPUT_KINDS = ("certificate-request", "certificate", "revocation-list")
+PARTICIPANT_MEMBERS = {"id", "name", "roles", "publicKey"}  # + exactly one of kdf, token
 KDF_MEMBERS = {"algorithm", "N", "r", "p", "salt"}
+TOKEN_MEMBERS = {"serial", "label", "model", "algorithm"}    # §6.3, §2.4a
+TOKEN_CURVE = {"ECDSA-SHA256": "P-256", "ECDSA-SHA384": "P-384"}
 SETTINGS_MEMBERS = {"algorithm", "threshold", "shares"}
 
 
@@ -48,6 +55,12 @@ def check_rules(seq, body, sigs, kind, script, state, header):
             _certificate(seq, outputs, state)
         elif action == LOAD_SOURCE:
             _load_source(seq, outputs)
+        elif action == LOAD_INPUT:
+            load_input(seq, outputs)
+        elif action in ISSUES_CERTIFICATE:
+            _issued_certificate(seq, action, inputs, outputs, state)
+        elif action == ISSUE_CRL:
+            _crl(seq, outputs, state)
         elif action == SEAL:  # §6.5
             n = outputs.get("sealedEntries")
             if not F.is_int(n) or n != seq - 1:
@@ -90,8 +103,11 @@ def participants(seq, outputs, script, state):
     by_id, keys = {}, set()
     for p in ps:
         if not isinstance(p, dict) or not (PARTICIPANT_MEMBERS <= set(p) <=
-                                           PARTICIPANT_MEMBERS | {"sourceId"}):
-            raise _malformed(seq, "a participant does not have exactly the members of §6.3")
+                                           PARTICIPANT_MEMBERS | {"kdf", "token", "sourceId"}) \
+                or ("kdf" in p) == ("token" in p):
+            raise _malformed(seq, "a participant does not have exactly the members of §6.3 "
+                                  "(id, name, roles, publicKey, exactly one of kdf and token, "
+                                  "optionally sourceId)")
         pid = p["id"]
         if not F.full(F.PARTICIPANT_ID, pid) or pid in by_id:
             raise _malformed(seq, f"participant id {pid!r} is not a unique participant id")
@@ -103,17 +119,32 @@ def participants(seq, outputs, script, state):
                 or len(set(roles)) != len(roles):
             raise _malformed(seq, f"{pid}: roles is not a non-empty list of distinct script roles")
         raw = F.b64(p["publicKey"])
-        if raw is None or len(raw) != 32 or not cryptox.ed25519_point_valid(raw):
-            raise _malformed(seq, f"{pid}: publicKey is not a valid Ed25519 public key")
+        if "kdf" in p:  # a passphrase key (§2.4)
+            if raw is None or len(raw) != 32 or not cryptox.ed25519_point_valid(raw):
+                raise _malformed(seq, f"{pid}: publicKey is not a valid Ed25519 public key")
+            kdf = p["kdf"]
+            if not isinstance(kdf, dict) or set(kdf) != KDF_MEMBERS \
+                    or kdf["algorithm"] != "scrypt" \
+                    or not all(F.is_int(kdf[k]) and kdf[k] > 0 for k in ("N", "r", "p")) \
+                    or not F.is_hex(kdf["salt"], 32):
+                raise _malformed(seq, f"{pid}: kdf is not exactly {{scrypt, N, r, p > 0, "
+                                      "salt: 32 hex}")
+        else:  # a key on the participant's own token (§2.4a)
+            tok = p["token"]
+            if not isinstance(tok, dict) or set(tok) != TOKEN_MEMBERS \
+                    or not all(isinstance(tok[k], str) for k in TOKEN_MEMBERS) \
+                    or tok["algorithm"] not in TOKEN_CURVE:
+                raise _malformed(seq, f"{pid}: token is not exactly {{serial, label, model: "
+                                      "strings, algorithm: ECDSA-SHA256 | ECDSA-SHA384}")
+            found = cryptox.token_key(raw) if raw is not None else None
+            if found is None or found[0] != TOKEN_CURVE[tok["algorithm"]]:
+                raise _malformed(seq, f"{pid}: publicKey is not base64 of the canonical DER "
+                                      f"SPKI of an EC {TOKEN_CURVE[tok['algorithm']]} key (for "
+                                      f"token.algorithm {tok['algorithm']})")
+            raw = found[1]  # "unique": the key, whether its point is compressed or not
         if raw in keys:
             raise _malformed(seq, f"{pid}: publicKey is used by another participant")
         keys.add(raw)
-        kdf = p["kdf"]
-        if not isinstance(kdf, dict) or set(kdf) != KDF_MEMBERS or kdf["algorithm"] != "scrypt" \
-                or not all(F.is_int(kdf[k]) and kdf[k] > 0 for k in ("N", "r", "p")) \
-                or not F.is_hex(kdf["salt"], 32):
-            raise _malformed(seq, f"{pid}: kdf is not exactly {{scrypt, N, r, p > 0, "
-                                  "salt: 32 hex}")
         if "sourceId" in p and not isinstance(p["sourceId"], str):
             raise _malformed(seq, f"{pid}: sourceId is not a string")
         by_id[pid] = p
@@ -171,6 +202,16 @@ def root_key(seq, action, outputs, state):
         if algorithm != chosen:
             raise _malformed(seq, f"a {algorithm} root key where entry 1's settings.algorithm "
                                   f"is {chosen}")
+    elif action == PROVE_ROOT:
+        # §6.4: "spki equals that member [outputs.sourceRootKey.spki of the latest
+        # load-source-ceremony entry before it], which must exist" (compared as strings)
+        src = state.source.get("sourceRootKey") if state.source is not None else None
+        if not (isinstance(src, dict) and "spki" in src):
+            raise _malformed(seq, "prove-root-key, but no load-source-ceremony before it records "
+                                  "sourceRootKey.spki (it must exist)")
+        if rk["spki"] != src["spki"]:
+            raise _malformed(seq, "the proved rootKey.spki is not the source's "
+                                  "sourceRootKey.spki: the token holds another key")
     else:  # collect-shares-and-restore: the source's key, when recorded
         src = state.source.get("sourceRootKey") if state.source is not None else None
         if isinstance(src, dict) and "spki" in src and rk["spki"] != src["spki"]:
@@ -196,6 +237,66 @@ def _certificate(seq, outputs, state):
         raise _malformed(seq, "the certificate's signature does not verify with the root key")
 
 
+def load_input(seq, outputs):
+    """§6.10 load-input: returns (name, kind, content bytes) of outputs.input.
+
+    `name` a string, `kind` one of the three kinds, `content` strict base64 (§1) of the file's
+    bytes, `sha256` = hex SHA-256 of the decoded content. Other members are allowed ("has").
+    """
+    inp = outputs.get("input")
+    if not isinstance(inp, dict):
+        raise _malformed(seq, "outputs.input is not an object")
+    if not isinstance(inp.get("name"), str):
+        raise _malformed(seq, "outputs.input.name is not a string")
+    if inp.get("kind") not in INPUT_KINDS:
+        raise _malformed(seq, f"outputs.input.kind {inp.get('kind')!r} is not one of "
+                              f"{', '.join(INPUT_KINDS)}")
+    content = F.b64(inp.get("content"))
+    if content is None:
+        raise _malformed(seq, "outputs.input.content is not strict base64")
+    if inp.get("sha256") != cryptox.sha256_hex(content):
+        raise _malformed(seq, "outputs.input.sha256 is not the SHA-256 of the recorded content: "
+                              "the file recorded is not the one whose hash was compared aloud")
+    return inp["name"], inp["kind"], content
+
+
+def _issued_certificate(seq, action, inputs, outputs, state):
+    """§6.10 sign-certificate and cross-certify."""
+    if state.root_key is None:
+        raise _malformed(seq, f"{action}, but the ceremony has no root key (§6.4)")
+    cert = outputs.get("certificate")
+    pem = cert.get("pem") if isinstance(cert, dict) else None
+    parsed = cryptox.load_certificate(pem) if isinstance(pem, str) else None
+    if parsed is None:
+        raise _malformed(seq, "outputs.certificate.pem is not an X.509 certificate (PEM)")
+    if not cryptox.certificate_signed_by(parsed, state.root_key["spki"]):
+        raise _malformed(seq, "the certificate's signature does not verify with the root key")
+    name = inputs.get("input")
+    if not isinstance(name, str) or name not in state.inputs:
+        raise _malformed(seq, f"inputs.input {name!r} names no input loaded before")
+    kind, content = state.inputs[name]
+    key = cryptox.input_spki(kind, content)
+    if key is None:
+        raise _malformed(seq, f"input {name!r} ({kind}) names no key: not a readable "
+                              "certificate request or certificate")
+    if cryptox.certificate_spki(parsed) != key:
+        raise _malformed(seq, f"the certificate's SubjectPublicKeyInfo is not the key input "
+                              f"{name!r} names")
+
+
+def _crl(seq, outputs, state):
+    """§6.10 issue-crl."""
+    if state.root_key is None:
+        raise _malformed(seq, "issue-crl, but the ceremony has no root key (§6.4)")
+    crl = outputs.get("crl")
+    der = cryptox.load_crl(crl.get("pem") if isinstance(crl, dict) else None)
+    if der is None:
+        raise _malformed(seq, "outputs.crl.pem is not a PEM (X509 CRL) DER CertificateList")
+    if not cryptox.crl_signed_by(der, state.root_key["spki"], state.root_key["algorithm"]):
+        raise _malformed(seq, "the CRL's signature does not verify with the root key "
+                              f"({state.root_key['algorithm']}, hashed as §2.3 pairs it)")
+
+
 def _load_source(seq, outputs):
     """§6.4b: the source's values, each checked when present."""
     if "sourceBackup" in outputs:
@@ -219,6 +320,11 @@ def _load_source(seq, outputs):
 # ---------------------------------------------------------------------------------------------
 # Check 13: every signature is authorised
 
+def signing_algorithm(participant):
+    """§6.3: Ed25519 for a passphrase key (kdf), token.algorithm for a token key."""
+    return participant["token"]["algorithm"] if "token" in participant else "Ed25519"
+
+
 def check_authorised(seq, body, sigs, kind, state, enrolled):
     is_seal = kind == "step" and body["action"] == SEAL
     for s in sigs:
@@ -229,6 +335,10 @@ def check_authorised(seq, body, sigs, kind, state, enrolled):
             if p["publicKey"] != s["publicKey"]:
                 raise Fail("SIGNER_NOT_AUTHORISED", seq,
                            f"{s['signer']} signed with another key than the enrolled one")
+            if s["algorithm"] != signing_algorithm(p):
+                raise Fail("SIGNER_NOT_AUTHORISED", seq,
+                           f"{s['signer']} signed with {s['algorithm']}, but the enrolled key "
+                           f"signs with {signing_algorithm(p)} (§6.3)")
         else:
             rk = state.root_key
             if s["signer"] != "root-key":

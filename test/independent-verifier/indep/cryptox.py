@@ -1,6 +1,10 @@
-"""§2.2-§2.4 and §6.4: hashes, the signed message, signatures, keys and fingerprints."""
+"""§2.2-§2.4, §6.4, §6.4a and §6.10: hashes, the signed message, signatures, keys, fingerprints,
+certificates, certificate requests and CRLs."""
 
+import base64
+import binascii
 import hashlib
+import re
 
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -25,6 +29,10 @@ SIGNATURE_FOR_KEY = {
     "RSA-3072": "RSA-PKCS1-SHA256", "RSA-4096": "RSA-PKCS1-SHA256",
 }
 _CURVE_NAMES = {"secp256r1": "EC-P256", "secp384r1": "EC-P384", "secp521r1": "EC-P521"}
+# §2.3 / §2.4a: participant signature algorithms; the ECDSA ones are keys on the participant's
+# own token (P-256 / P-384), signing as a root key does (raw r||s over SHA-256 / SHA-384)
+PARTICIPANT_ALGORITHMS = ("Ed25519", "ECDSA-SHA256", "ECDSA-SHA384")
+TOKEN_ALGORITHMS = ("ECDSA-SHA256", "ECDSA-SHA384")
 
 
 def sha256_hex(data):
@@ -82,15 +90,22 @@ def verify_ed25519(public_key, signature, msg):
 
 
 def participant_fingerprint(public_key):
-    """§2.4: first 16 bytes of SHA-256 of the raw key, hex (grouping is for people)."""
+    """§2.4: first 16 bytes of SHA-256 over the recorded public key bytes (the 32 raw bytes of
+    a passphrase key, the SPKI DER of a token key), hex (grouping is for people)."""
     return hashlib.sha256(public_key).hexdigest()[:32]
 
 
 # ---------------------------------------------------------------------------------------------
 # Root keys
 
-def load_spki(spki):
-    """Parse DER SubjectPublicKeyInfo; None unless it is canonical DER of an EC or RSA key."""
+def load_spki(spki, compressed_ok=False):
+    """Parse DER SubjectPublicKeyInfo; None unless it is canonical DER of an EC or RSA key.
+
+    An EC point must be uncompressed (§6.4 says so of root keys), unless compressed_ok: then the
+    SPKI may also be the canonical DER of the same key with its point compressed (SEC 1 §2.3.3;
+    the point's encoding is not a matter of DER, and §6.3 and §2.3 ask only for "canonical DER"
+    / "SubjectPublicKeyInfo DER" of the participants' token keys).
+    """
     try:
         key = serialization.load_der_public_key(spki)
     except (ValueError, UnsupportedAlgorithm, TypeError):
@@ -99,9 +114,44 @@ def load_spki(spki):
         return None
     again = key.public_bytes(serialization.Encoding.DER,
                              serialization.PublicFormat.SubjectPublicKeyInfo)
-    if again != spki:
-        return None  # BER, compressed point, trailing bytes...: not "DER SPKI" as recorded
-    return key
+    if again == spki:
+        return key
+    if compressed_ok and isinstance(key, ec.EllipticCurvePublicKey) \
+            and _compressed_spki(again, key) == spki:
+        return key
+    return None  # BER, (compressed point,) trailing bytes...: not "DER SPKI" as recorded
+
+
+def _der_len(n):
+    if n < 0x80:
+        return bytes([n])
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(raw)]) + raw
+
+
+def _compressed_spki(uncompressed_spki, key):
+    """The canonical DER SPKI of an EC key with its point compressed."""
+    _, pos, _ = _der_element(uncompressed_spki, 0)
+    alg_start, _, alg_end = _der_element(uncompressed_spki, pos)      # AlgorithmIdentifier
+    point = key.public_bytes(serialization.Encoding.X962,
+                             serialization.PublicFormat.CompressedPoint)
+    bits = b"\x03" + _der_len(len(point) + 1) + b"\x00" + point
+    inner = uncompressed_spki[alg_start:alg_end] + bits
+    return b"\x30" + _der_len(len(inner)) + inner
+
+
+def token_key(spki):
+    """§6.3 / §2.4a: (curve, key) if spki is the canonical DER SPKI of an EC key on P-256 or
+    P-384 -- curve "P-256" / "P-384", key the SPKI DER with the point uncompressed (the same key
+    whatever its point encoding) -- else None."""
+    key = load_spki(spki, compressed_ok=True)
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        return None
+    curve = {"secp256r1": "P-256", "secp384r1": "P-384"}.get(key.curve.name)
+    if curve is None:
+        return None
+    return curve, key.public_bytes(serialization.Encoding.DER,
+                                   serialization.PublicFormat.SubjectPublicKeyInfo)
 
 
 def root_key_algorithm(key):
@@ -113,10 +163,25 @@ def root_key_algorithm(key):
     return None
 
 
+def verify_participant(algorithm, public_key, signature, msg):
+    """§2.3 / §2.4a: a participant signature over msg. Ed25519: the 32 raw key bytes and a
+    64-byte RFC 8032 signature; ECDSA-SHA256 / -SHA384: the SPKI DER of a P-256 / P-384 key and
+    raw r||s over SHA-256 / SHA-384 of msg, "as for a root key" (the algorithm must fit the
+    curve: ECDSA-SHA256 only with P-256, ECDSA-SHA384 only with P-384)."""
+    if algorithm == "Ed25519":
+        return verify_ed25519(public_key, signature, msg)
+    if algorithm in TOKEN_ALGORITHMS:
+        return verify_root(algorithm, public_key, signature, msg)
+    return False
+
+
 def verify_root(algorithm, spki, signature, msg):
-    """§2.3: a root-key signature over msg (the HSM hashes it)."""
+    """§2.3: a root-key signature over msg (the HSM hashes it). The algorithm must fit the key:
+    ECDSA-SHA256 only with P-256, -SHA384 with P-384, -SHA512 with P-521, RSA-PKCS1-SHA256 with an
+    RSA key of 3072 or 4096 bits. The SPKI must be canonical DER; a compressed point parses (check
+    10 judges "a key that does not parse"), whether it is *the* root key is check 13's."""
     spec = ROOT_ALGORITHMS.get(algorithm)
-    key = load_spki(spki)
+    key = load_spki(spki, compressed_ok=True)
     if spec is None or key is None:
         return False
     curve, hash_cls, n = spec
@@ -217,3 +282,159 @@ def certificate_signed_by(cert, spki):
 def certificate_sha256(cert):
     """SHA-256 hex of the certificate's DER (what `openssl x509 -fingerprint -sha256` shows)."""
     return sha256_hex(cert.public_bytes(serialization.Encoding.DER))
+
+
+# ---------------------------------------------------------------------------------------------
+# Signing ceremonies (§6.10): inputs, issued certificates, CRLs
+
+_PEM = re.compile(rb"-----BEGIN ([A-Z0-9 ]+)-----\r?\n(.*?)-----END \1-----", re.S)
+CSR_LABELS = (b"CERTIFICATE REQUEST", b"NEW CERTIFICATE REQUEST")
+CERT_LABELS = (b"CERTIFICATE",)
+CRL_LABELS = (b"X509 CRL",)
+
+
+def pem_der(data, labels):
+    """The DER bytes of the first PEM block of `data` (bytes) whose label is one of `labels`,
+    or None. Text around the block is ignored (RFC 7468 explanatory text)."""
+    for m in _PEM.finditer(data):
+        if m.group(1) not in labels:
+            continue
+        body = re.sub(rb"[ \t\r\n]", b"", m.group(2))
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            return None
+    return None
+
+
+def _is_pem(data):
+    return b"-----BEGIN " in data
+
+
+def _children(der, start, end):
+    """The (start, content start, end) of each DER element between start and end."""
+    out, pos = [], start
+    while pos < end:
+        el = _der_element(der, pos)
+        if el[2] > end:
+            raise ValueError("element runs past its parent")
+        out.append(el)
+        pos = el[2]
+    return out
+
+
+def _outer(der):
+    """The elements inside the outer SEQUENCE, which must span all of der."""
+    if not der or der[0] != 0x30:
+        raise ValueError("not a SEQUENCE")
+    _, pos, end = _der_element(der, 0)
+    if end != len(der):
+        raise ValueError("bytes after the outer SEQUENCE")
+    return _children(der, pos, end)
+
+
+def _certificate_der(data):
+    """A certificate file's bytes (PEM: its first CERTIFICATE block; else DER) -> DER or None."""
+    from cryptography import x509
+    der = pem_der(data, CERT_LABELS) if _is_pem(data) else data
+    if der is None:
+        return None
+    try:
+        x509.load_der_x509_certificate(der)
+    except (ValueError, TypeError):
+        return None
+    return der
+
+
+def _request_der(data):
+    """A PKCS#10 request file's bytes (PEM or DER) -> DER, or None."""
+    from cryptography import x509
+    der = pem_der(data, CSR_LABELS) if _is_pem(data) else data
+    if der is None:
+        return None
+    try:
+        x509.load_der_x509_csr(der)
+    except (ValueError, TypeError):
+        return None
+    return der
+
+
+def input_spki(kind, content):
+    """§6.10: the SubjectPublicKeyInfo (bytes, as encoded in the file) of the key an input
+    names -- the request's subject key for `certificate-request`, the certificate's key for
+    `certificate` -- or None (another kind, or bytes that are not such a file).
+
+    A file is read as PEM when it holds a PEM boundary (its first block of the right label),
+    else as DER.
+    """
+    try:
+        if kind == "certificate-request":
+            der = _request_der(content)
+            if der is None:
+                return None
+            # CertificationRequest ::= SEQUENCE { certificationRequestInfo, ... }
+            # CertificationRequestInfo ::= SEQUENCE { version, subject, subjectPKInfo, [0] }
+            info = _outer(der)[0]
+            fields = _children(der, info[1], info[2])
+            start, _, stop = fields[2]
+            return bytes(der[start:stop]) if der[start] == 0x30 else None
+        if kind == "certificate":
+            der = _certificate_der(content)
+            if der is None:
+                return None
+            from cryptography import x509
+            return certificate_spki(x509.load_der_x509_certificate(der))
+    except (ValueError, IndexError):
+        return None
+    return None
+
+
+def load_crl(pem):
+    """§6.10: a PEM (`X509 CRL`) DER CertificateList -> its DER bytes, or None."""
+    from cryptography import x509
+    if not isinstance(pem, str):
+        return None
+    try:
+        der = pem_der(pem.encode("utf-8"), CRL_LABELS)
+    except UnicodeEncodeError:
+        return None
+    if der is None:
+        return None
+    try:
+        x509.load_der_x509_crl(der)
+        tbs, alg, sig = _outer(der)
+    except (ValueError, TypeError, IndexError):
+        return None
+    if der[tbs[0]] != 0x30 or der[alg[0]] != 0x30 or der[sig[0]] != 0x03:
+        return None
+    return der
+
+
+def crl_signed_by(der, spki, key_algorithm):
+    """§6.10: the CRL's signature, over the exact tbsCertList bytes, verifies with the root key,
+    hashed as §2.3 pairs the root key's algorithm (ECDSA signatures DER-encoded, as in X.509)."""
+    key = load_spki(spki)
+    spec = ROOT_ALGORITHMS.get(SIGNATURE_FOR_KEY.get(key_algorithm))
+    if key is None or spec is None:
+        return False
+    try:
+        (tbs_start, _, tbs_end), _, (_, sig_pos, sig_end) = _outer(der)
+    except (ValueError, IndexError):
+        return False
+    tbs = bytes(der[tbs_start:tbs_end])
+    if sig_end - sig_pos < 1 or der[sig_pos] != 0:
+        return False  # a BIT STRING with unused bits is not a signature
+    signature = bytes(der[sig_pos + 1:sig_end])
+    curve, hash_cls, _ = spec
+    try:
+        if curve == "rsa":
+            if not isinstance(key, rsa.RSAPublicKey):
+                return False
+            key.verify(signature, tbs, padding.PKCS1v15(), hash_cls())
+        else:
+            if not isinstance(key, ec.EllipticCurvePublicKey) or key.curve.name != curve:
+                return False
+            key.verify(signature, tbs, ec.ECDSA(hash_cls()))
+        return True
+    except (InvalidSignature, ValueError, TypeError):
+        return False
