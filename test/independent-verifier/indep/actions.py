@@ -1,7 +1,7 @@
 """§6 (each action's own rules, check §7.2.12), §7.2.13 (authorised signers) and §7.4 (who must
 sign, check §7.2.14)."""
 
-from . import cryptox
+from . import cryptox, signing
 from . import formats as F
 from .errors import Fail
 from .script import ENROL, SEAL
@@ -13,7 +13,6 @@ SELF_SIGN = "self-sign-certificate"
 LOAD_INPUT = "load-input"                                  # §6.10
 ISSUES_CERTIFICATE = ("sign-certificate", "cross-certify")  # §6.10
 ISSUE_CRL = "issue-crl"                                    # §6.10
-INPUT_KINDS = ("certificate-request", "certificate", "revocation-list")
 PARTICIPANT_MEMBERS = {"id", "name", "roles", "publicKey"}  # + exactly one of kdf, token
 KDF_MEMBERS = {"algorithm", "N", "r", "p", "salt"}
 TOKEN_MEMBERS = {"serial", "label", "model", "algorithm"}    # §6.3, §2.4a
@@ -56,11 +55,11 @@ def check_rules(seq, body, sigs, kind, script, state, header):
         elif action == LOAD_SOURCE:
             _load_source(seq, outputs)
         elif action == LOAD_INPUT:
-            load_input(seq, outputs)
+            signing.load_input(seq, outputs)
         elif action in ISSUES_CERTIFICATE:
-            _issued_certificate(seq, action, inputs, outputs, state)
+            signing.issued_certificate(seq, action, inputs, outputs, state)
         elif action == ISSUE_CRL:
-            _crl(seq, outputs, state)
+            signing.crl(seq, outputs, state)
         elif action == SEAL:  # §6.5
             n = outputs.get("sealedEntries")
             if not F.is_int(n) or n != seq - 1:
@@ -235,66 +234,6 @@ def _certificate(seq, outputs, state):
         raise _malformed(seq, "the certificate's SubjectPublicKeyInfo is not the root key")
     if not cryptox.certificate_signed_by(parsed, state.root_key["spki"]):
         raise _malformed(seq, "the certificate's signature does not verify with the root key")
-
-
-def load_input(seq, outputs):
-    """§6.10 load-input: returns (name, kind, content bytes) of outputs.input.
-
-    `name` a string, `kind` one of the three kinds, `content` strict base64 (§1) of the file's
-    bytes, `sha256` = hex SHA-256 of the decoded content. Other members are allowed ("has").
-    """
-    inp = outputs.get("input")
-    if not isinstance(inp, dict):
-        raise _malformed(seq, "outputs.input is not an object")
-    if not isinstance(inp.get("name"), str):
-        raise _malformed(seq, "outputs.input.name is not a string")
-    if inp.get("kind") not in INPUT_KINDS:
-        raise _malformed(seq, f"outputs.input.kind {inp.get('kind')!r} is not one of "
-                              f"{', '.join(INPUT_KINDS)}")
-    content = F.b64(inp.get("content"))
-    if content is None:
-        raise _malformed(seq, "outputs.input.content is not strict base64")
-    if inp.get("sha256") != cryptox.sha256_hex(content):
-        raise _malformed(seq, "outputs.input.sha256 is not the SHA-256 of the recorded content: "
-                              "the file recorded is not the one whose hash was compared aloud")
-    return inp["name"], inp["kind"], content
-
-
-def _issued_certificate(seq, action, inputs, outputs, state):
-    """§6.10 sign-certificate and cross-certify."""
-    if state.root_key is None:
-        raise _malformed(seq, f"{action}, but the ceremony has no root key (§6.4)")
-    cert = outputs.get("certificate")
-    pem = cert.get("pem") if isinstance(cert, dict) else None
-    parsed = cryptox.load_certificate(pem) if isinstance(pem, str) else None
-    if parsed is None:
-        raise _malformed(seq, "outputs.certificate.pem is not an X.509 certificate (PEM)")
-    if not cryptox.certificate_signed_by(parsed, state.root_key["spki"]):
-        raise _malformed(seq, "the certificate's signature does not verify with the root key")
-    name = inputs.get("input")
-    if not isinstance(name, str) or name not in state.inputs:
-        raise _malformed(seq, f"inputs.input {name!r} names no input loaded before")
-    kind, content = state.inputs[name]
-    key = cryptox.input_spki(kind, content)
-    if key is None:
-        raise _malformed(seq, f"input {name!r} ({kind}) names no key: not a readable "
-                              "certificate request or certificate")
-    if cryptox.certificate_spki(parsed) != key:
-        raise _malformed(seq, f"the certificate's SubjectPublicKeyInfo is not the key input "
-                              f"{name!r} names")
-
-
-def _crl(seq, outputs, state):
-    """§6.10 issue-crl."""
-    if state.root_key is None:
-        raise _malformed(seq, "issue-crl, but the ceremony has no root key (§6.4)")
-    crl = outputs.get("crl")
-    der = cryptox.load_crl(crl.get("pem") if isinstance(crl, dict) else None)
-    if der is None:
-        raise _malformed(seq, "outputs.crl.pem is not a PEM (X509 CRL) DER CertificateList")
-    if not cryptox.crl_signed_by(der, state.root_key["spki"], state.root_key["algorithm"]):
-        raise _malformed(seq, "the CRL's signature does not verify with the root key "
-                              f"({state.root_key['algorithm']}, hashed as §2.3 pairs it)")
 
 
 def _load_source(seq, outputs):

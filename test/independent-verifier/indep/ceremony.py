@@ -1,6 +1,6 @@
 """§7: the checks of one ceremony, in the spec's order, stopping at the first failure."""
 
-from . import actions, cryptox, jcs
+from . import actions, cryptox, jcs, signing
 from . import formats as F
 from . import script as S
 from .errors import Fail
@@ -282,7 +282,7 @@ def _advance(i, body, kind, state, enrolled):
         elif action == actions.SELF_SIGN:  # tied to the root key by §6.4a (check 12)
             state.certificates.append(outputs["certificate"]["pem"])
         elif action == actions.LOAD_INPUT:  # §6.10: the latest load-input of a name counts
-            name, input_kind, content = actions.load_input(i, outputs)
+            name, input_kind, content = signing.load_input(i, outputs)
             state.inputs[name] = (input_kind, content)
         elif action == S.SEAL:
             state.closed_by = "seal"
