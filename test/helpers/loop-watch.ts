@@ -1,17 +1,29 @@
 /**
- * Vitest's worker answers its runner over RPC with a 60 s timeout; a test that
- * keeps the event loop busy that long fails the whole run with "Timeout calling
- * onTaskUpdate" and no name. This names the test that blocked, at 20 s.
+ * Vitest's worker answers its runner over RPC with a 60 s timeout. Tests that
+ * run synchronous children (spawnSync) one after another never give the event
+ * loop a turn between them, so the runner's answers wait behind all of them and
+ * the run fails with "Timeout calling onTaskUpdate", naming no test. Each test
+ * therefore starts after one turn of the event loop, and a test that alone
+ * blocks the loop for longer than CUSTOS_LOOP_WATCH_MS (20 s) is named.
  */
-import { afterAll, expect } from "vitest";
+import fs from "node:fs";
+import { afterAll, afterEach, beforeEach, expect } from "vitest";
 
+const limit = Number(process.env.CUSTOS_LOOP_WATCH_MS ?? 20_000);
 let last = Date.now();
-const timer = setInterval(() => {
-  const now = Date.now();
-  if (now - last > 20_000) {
-    process.stderr.write(`[loop-watch] the event loop was blocked for ${((now - last) / 1000).toFixed(1)} s in "${expect.getState().currentTestName ?? "(a hook)"}" (${expect.getState().testPath ?? "?"})\n`);
+const report = (now: number, where: string) => {
+  if (now - last > limit) {
+    const line = `[loop-watch] the event loop was blocked for ${((now - last) / 1000).toFixed(1)} s in ${where} (${expect.getState().testPath ?? "?"})\n`;
+    fs.appendFileSync(process.env.CUSTOS_LOOP_WATCH_LOG ?? "/dev/stderr", line);
   }
   last = now;
-}, 500);
+};
+const timer = setInterval(() => report(Date.now(), `"${expect.getState().currentTestName ?? "a hook"}"`), 500);
 timer.unref();
+
+beforeEach(async () => {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  last = Date.now();
+});
+afterEach((ctx) => report(Date.now(), `"${ctx.task.name}"`));
 afterAll(() => clearInterval(timer));
