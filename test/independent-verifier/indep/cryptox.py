@@ -149,9 +149,8 @@ def ec_spki(key, compressed=False):
 
 def token_key(spki):
     """§6.3 / §2.4a: (curve, key) if spki is the canonical DER SPKI of an EC key on P-256 or
-    P-384 -- curve "P-256" / "P-384", key the SPKI DER with the point uncompressed (the same key
-    whatever its point encoding) -- else None."""
-    key = load_spki(spki, compressed_ok=True)
+    P-384 with an uncompressed point -- curve "P-256" / "P-384", key the SPKI DER -- else None."""
+    key = load_spki(spki)
     if not isinstance(key, ec.EllipticCurvePublicKey):
         return None
     curve = {"secp256r1": "P-256", "secp384r1": "P-384"}.get(key.curve.name)

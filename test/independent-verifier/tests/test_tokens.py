@@ -147,14 +147,14 @@ class TokenKeys(Base):
         p["publicKey"] = self.participant(f, "p04")["publicKey"][:-4] + "AAA="
         self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 3)
 
-    def test_token_key_compressed_point(self):  # reading: "canonical DER" allows it (§6.3)
+    def test_token_key_compressed_point(self):  # §6.3: "with an uncompressed point"
         f = self.forger()
         p = self.participant(f, "p01")
         comp = b64(_compressed(base64.b64decode(p["publicKey"])))
         orig = f.public_key
         f._replace_everywhere(p["publicKey"], comp)
         f.public_key = lambda pid: comp if pid == "p01" else orig(pid)
-        self.expect(f.resign(), "complete")
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 3)
 
     def test_token_key_used_twice_in_two_encodings(self):  # "unique": the key itself
         f = self.forger()
