@@ -1,4 +1,5 @@
 import { reportFailure } from "./boundary";
+import { CUSTODY_USAGE, custodyCommand } from "./custody";
 import { exportCommand, reportCommand } from "./evidence";
 import { std, type Out } from "./io";
 import { lintCommand } from "./lint";
@@ -15,6 +16,7 @@ const USAGE = `custos — offline root key ceremonies
   ${VERIFY_USAGE}
   custos report <transcript.sqlite> [--ceremony ID] --out FILE [--force] [--allow-not-intact]
   custos export <transcript.sqlite> [--ceremony ID] --out FILE [--force]
+  ${CUSTODY_USAGE}
 `;
 
 /** Runs the custos command; returns the exit status. */
@@ -32,6 +34,8 @@ export async function main(argv: string[], io: Out = std): Promise<number> {
         return await reportCommand(rest, io, USAGE);
       case "export":
         return await exportCommand(rest, io, USAGE);
+      case "custody":
+        return await custodyCommand(rest, io);
       case undefined:
       case "help":
       case "--help":
