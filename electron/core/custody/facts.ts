@@ -225,3 +225,16 @@ export function ceremonyFacts(c: ReadCeremony): CeremonyFacts {
     bags: bagEvents(bodies, view, backup),
   };
 }
+
+/**
+ * The bag each share card of a ceremony's backup was last sealed in (share
+ * number → serial), as its script declares; for a rehearsal that opens those
+ * bags later (a health check rehearsed --from it).
+ */
+export function sealedShareBags(meta: ReadCeremony["meta"], bodies: EntryBody[]): Map<number, string> {
+  const ps = people(bodies);
+  const backup = backupOf({ file: "", meta, verdict: { ceremonyId: meta.id, ok: true, completeness: "complete", entries: bodies.length, head: null, facts: { stepsDone: 0, exceptions: 0, deviations: 0, signed: true }, pins: [] }, bodies }, ps);
+  const out = new Map<number, string>();
+  for (const e of bagEvents(bodies, readScriptView(meta.scriptText), backup)) if (e.event === "sealed" && e.holds === "share-card" && e.shareIndex) out.set(e.shareIndex, e.serial);
+  return out;
+}

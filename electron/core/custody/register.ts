@@ -204,8 +204,8 @@ function bagLives(ceremonies: CeremonyFacts[], shares: ShareRecord[], add: (f: F
         if (key) cardBag.set(key, e.serial);
         continue;
       }
+      const expected = key ? cardBag.get(key) : undefined;
       if (key) {
-        const expected = cardBag.get(key);
         if (expected && expected !== e.serial) {
           add({ severity: "attention", code: "BAG_MISMATCH", ceremonyId: c.ceremonyId, text: `At ${c.ceremonyId}, share ${e.shareIndex} of ${setOfCards} came in bag ${e.serial}, but it was sealed in bag ${expected}.` });
         }
@@ -214,7 +214,7 @@ function bagLives(ceremonies: CeremonyFacts[], shares: ShareRecord[], add: (f: F
       if (!bag) {
         bag = { serial: e.serial, holds: e.holds, seen: [], ...(key ? { share: { setId: setOfCards!, index: e.shareIndex! } } : {}) };
         bags.set(e.serial, bag);
-        if (e.holds === "share-card") add({ severity: "attention", code: "BAG_UNKNOWN", ceremonyId: c.ceremonyId, text: `At ${c.ceremonyId}, bag ${e.serial} (${e.holds}) was shown, but no transcript of the set records it sealed.` });
+        if (e.holds === "share-card" && !expected) add({ severity: "attention", code: "BAG_UNKNOWN", ceremonyId: c.ceremonyId, text: `At ${c.ceremonyId}, bag ${e.serial} (${e.holds}) was shown, but no transcript of the set records it sealed.` });
       }
       if (bag.opened) {
         add({ severity: "attention", code: "BAG_REOPENED", ceremonyId: c.ceremonyId, text: `Bag ${e.serial} was recorded opened at ${c.ceremonyId}, but it had been opened at ${bag.opened.ceremonyId} already.` });
