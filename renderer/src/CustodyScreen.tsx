@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from "react";
-import type { BagRecord, CustodyRegister, ShareRecord } from "../../electron/core/custody/types";
+import type { BagRecord, CustodyRegister, ShareRecord } from "../../electron/core/app/custody-actions";
 import { call } from "./api";
 import { chooseOpen, type ChosenFile } from "./files";
 import { ErrorBox } from "./parts";

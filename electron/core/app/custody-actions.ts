@@ -32,3 +32,6 @@ export function custodyHandlers(d: { files: FileHandles }) {
     },
   };
 }
+
+/** What the screen shows (types only: the renderer may import nothing else from the core). */
+export type { BagRecord, CustodyRegister, ShareRecord } from "../custody/types";
