@@ -6,10 +6,11 @@ import { CustosError } from "../core/errors";
 import { removeDeadTemps, writeFileAtomic } from "../core/files/atomic";
 import { toCustosError } from "../core/files/fault";
 import { checkOutPath } from "../core/files/paths";
+import { normaliseHex } from "../core/transcript/verify/index";
 import { safe } from "./escape";
 import type { Out } from "./io";
 
-export const CUSTODY_USAGE = `custos custody <DIR | transcript>... [--out FILE.pdf] [--force] [--check-interval MONTHS] [--as-of YYYY-MM-DD]
+export const CUSTODY_USAGE = `custos custody <DIR | transcript>... [--out FILE.pdf] [--force] [--check-interval MONTHS] [--as-of YYYY-MM-DD] [--root SPKI-SHA256]
   every transcript of one root (generation, health checks, re-splits, recoveries, destruction, signing):
   each verified, each source link followed; prints the register and writes it as a PDF
   exit 0 all intact and linked, 1 a transcript not intact or a link broken (a missing transcript),
@@ -23,7 +24,7 @@ export async function custodyCommand(args: string[], io: Out): Promise<number> {
   const { positionals, values } = parseArgs({
     args,
     allowPositionals: true,
-    options: { out: { type: "string" }, force: { type: "boolean" }, "check-interval": { type: "string" }, "as-of": { type: "string" } },
+    options: { out: { type: "string" }, force: { type: "boolean" }, "check-interval": { type: "string" }, "as-of": { type: "string" }, root: { type: "string" } },
   });
   if (positionals.length === 0) throw new CustosError("USAGE", "custody needs the folders (or transcripts) of the root's ceremonies.", CUSTODY_USAGE);
   const interval = values["check-interval"] ?? "12";
@@ -32,6 +33,8 @@ export async function custodyCommand(args: string[], io: Out): Promise<number> {
   if (asOf !== undefined && (!/^[0-9]{4}-[0-9]{2}-[0-9]{2}$/.test(asOf) || Number.isNaN(Date.parse(`${asOf}T00:00:00Z`)) || new Date(`${asOf}T00:00:00Z`).toISOString().slice(0, 10) !== asOf)) {
     throw new CustosError("USAGE", `--as-of takes a date YYYY-MM-DD, not ${JSON.stringify(safe(asOf))}.`, CUSTODY_USAGE);
   }
+  const root = values.root === undefined ? undefined : normaliseHex(values.root);
+  if (root !== undefined && !/^[0-9a-f]{64}$/.test(root)) throw new CustosError("USAGE", `--root takes the root key's SPKI SHA-256 (64 hex characters), not ${JSON.stringify(safe(values.root))}.`, CUSTODY_USAGE);
   let files: string[];
   try {
     files = transcriptFiles(positionals);
@@ -45,7 +48,7 @@ export async function custodyCommand(args: string[], io: Out): Promise<number> {
   const out = values.out ? checkOutPath(values.out, files, { force: values.force }) : undefined;
   let reg;
   try {
-    reg = await buildRegister(files, { checkIntervalMonths: Number(interval), ...(asOf ? { asOf } : {}) });
+    reg = await buildRegister(files, { checkIntervalMonths: Number(interval), ...(asOf ? { asOf } : {}), ...(root ? { root } : {}) });
   } catch (e) {
     const err = toCustosError(e);
     io.err(`custos custody: ${safe(err.message)}${err.hint ? `\n  ${safe(err.hint)}` : ""}`);

@@ -102,9 +102,17 @@ describe("custody register rules", () => {
     const twin = { ...gen, file: "/y/gen/bundle.json", head: H("e") };
     expect(assemble(intact([gen, twin]), [gen, twin], { asOf: "2026-07-01" }).findings.map((f) => f.code)).toEqual(["TWO_VERSIONS"]);
     const foreign = ceremony("zzz", "2026-03-01T00:00:00.000Z", { rootFingerprint: H("a") });
+    // Another root's ceremony (an app database holds every root's) is named and left out; --root chooses.
     const f = assemble(intact([gen, foreign]), [gen, foreign], { asOf: "2026-07-01" });
-    expect(f.findings.map((x) => x.code)).toEqual(["OTHER_ROOT"]);
+    expect(f.findings.map((x) => [x.code, x.severity])).toEqual([["OTHER_ROOT", "note"], ["SEVERAL_ROOTS", "note"]]);
     expect(f.ceremonies.map((c) => c.ceremonyId)).toEqual(["gen"]);
+    expect(f.status).toBe(0);
+    const chosen = assemble(intact([gen, foreign]), [gen, foreign], { asOf: "2026-07-01", root: H("a") });
+    expect(chosen.ceremonies.map((c) => c.ceremonyId)).toEqual(["zzz"]);
+    expect(chosen.root?.fingerprint).toBe(H("a"));
+    const none = assemble(intact([gen]), [gen], { root: H("d") });
+    expect(none.findings.map((x) => x.code)).toEqual(["ROOT_NOT_FOUND", "OTHER_ROOT"]);
+    expect(none.status).toBe(1);
   });
 
   it("follows bags by serial: sealed, shown and opened, a card in another bag, a card used without a recorded serial", () => {

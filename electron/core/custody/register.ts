@@ -13,6 +13,8 @@ export interface RegisterOptions {
   checkIntervalMonths?: number;
   /** The day overdue checks are judged at, YYYY-MM-DD (default: today, UTC). */
   asOf?: string;
+  /** The root to register (SPKI SHA-256, lower-case hex) when the set holds several (an app database). */
+  root?: string;
 }
 
 const day = (iso: string) => iso.slice(0, 10);
@@ -59,16 +61,21 @@ export function assemble(inputs: InputVerdict[], all: CeremonyFacts[], o: Regist
   }
   const list = [...byId.values()].sort((a, b) => (a.opened < b.opened ? -1 : a.opened > b.opened ? 1 : 0));
 
-  // The root: the generation's key, else the one most ceremonies name.
-  const gen = list.find((c) => c.kind === "generation" && c.rootFingerprint);
+  // The root: the one asked for, else the oldest generation's key, else the one most ceremonies name.
+  // Ceremonies of other roots (an app database holds every root's) are named and left out.
   const counts = new Map<string, number>();
   for (const c of list) if (c.rootFingerprint) counts.set(c.rootFingerprint, (counts.get(c.rootFingerprint) ?? 0) + 1);
-  const rootFpr = gen?.rootFingerprint ?? [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+  const rootFpr = o.root ?? list.find((c) => c.kind === "generation" && c.rootFingerprint)?.rootFingerprint ?? [...counts.entries()].sort((a, b) => b[1] - a[1])[0]?.[0];
+  const gen = list.find((c) => c.kind === "generation" && c.rootFingerprint === rootFpr);
+  if (o.root && !counts.has(o.root)) add({ severity: "broken", code: "ROOT_NOT_FOUND", text: `No ceremony in the set is of the root key ${o.root}.` });
+  const others = new Set<string>();
   const ofRoot = list.filter((c) => {
     if (!rootFpr || !c.rootFingerprint || c.rootFingerprint === rootFpr) return true;
-    add({ severity: "broken", code: "OTHER_ROOT", ceremonyId: c.ceremonyId, file: c.file, text: `${c.file}: ceremony ${c.ceremonyId} is of another root key (${short(c.rootFingerprint)}…), not of ${short(rootFpr)}….` });
+    others.add(c.rootFingerprint);
+    add({ severity: "note", code: "OTHER_ROOT", ceremonyId: c.ceremonyId, file: c.file, text: `${c.file}: ceremony ${c.ceremonyId} is of another root key (${short(c.rootFingerprint)}…), not of ${short(rootFpr)}…; left out of this register.` });
     return false;
   });
+  if (others.size && !o.root) add({ severity: "note", code: "SEVERAL_ROOTS", text: `The set holds ceremonies of ${others.size + 1} root keys; this register is of ${rootFpr}. Choose another with --root.` });
 
   // Links: each ceremony names its source's id and head (§6.4b); the set must hold exactly that transcript.
   const ceremonies = ofRoot.map((c) => {
