@@ -10,7 +10,7 @@ const USAGE = `custos — offline root key ceremonies
 
   custos lint <script.yaml>...
   custos rehearse <script.yaml> --out DIR [--custodians N] [--threshold M] [--algorithm A]
-  custos rehearse <recovery|resplit|destruction.yaml> --from DIR --out DIR [--shares 1,3,5] [--custodians N] [--threshold M]
+  custos rehearse <recovery|resplit|destruction|share-health-check.yaml> --from DIR --out DIR [--shares 1,3,5] [--custodians N] [--threshold M]
   custos rehearse <sign-intermediate|issue-crl|cross-certify.yaml> --from DIR --input NAME=FILE... --out DIR
   custos rehearse --resume DIR
   ${VERIFY_USAGE}

@@ -146,3 +146,13 @@ describe("custody register rules", () => {
     expect(lines.join("\n")).not.toMatch(/[\u001b\u202e]/);
   });
 });
+
+describe("custody register: unsealed ceremonies", () => {
+  it("a backup made in a ceremony that was aborted is named and not counted", () => {
+    const aborted = { ...gen, completeness: "aborted" as const, abortReason: "fire alarm" };
+    const r = assemble(intact([aborted]), [aborted], { asOf: "2026-07-01" });
+    expect(r.findings.map((f) => f.code)).toEqual(["BACKUP_UNSEALED"]);
+    expect(r.backups).toEqual([]);
+    expect(r.status).toBe(3);
+  });
+});

@@ -109,7 +109,13 @@ export function assemble(inputs: InputVerdict[], all: CeremonyFacts[], o: Regist
   if (mode === "mixed") add({ severity: "broken", code: "MIXED_MODES", text: "The set mixes rehearsal and production ceremonies." });
 
   // Backups and their shares.
-  const backups = ceremonies.flatMap((c) => (c.backup ? [c.backup] : []));
+  // Only a sealed ceremony's backup counts: one made in a ceremony that was aborted or never finished is named.
+  const backups = ceremonies.flatMap((c) => {
+    if (!c.backup) return [];
+    if (c.completeness === "complete") return [c.backup];
+    add({ severity: "attention", code: "BACKUP_UNSEALED", ceremonyId: c.ceremonyId, text: `Ceremony ${c.ceremonyId} made a backup (${c.backup.threshold} of ${c.backup.total}) but was ${c.completeness === "aborted" ? "aborted" : "never sealed"}: its shares are not counted; find out where its cards are.` });
+    return [];
+  });
   const revokedBy = new Map<string, When>();
   for (const c of ceremonies) if (c.revokes && c.completeness === "complete") revokedBy.set(c.revokes, { ceremonyId: c.ceremonyId, at: c.backup?.at ?? c.lastAt });
   const destruction = ceremonies.find((c) => c.kind === "destruction" && c.completeness === "complete");

@@ -265,7 +265,7 @@ async function runLocked(
           shareText: sourceShareReader(from.dir, from.transcript, shareTextOverride),
           cardBags: async () => {
             const src = await readVerifiedSource(from.transcript);
-            return { bags: sealedShareBags(src.meta, src.entries.map((e) => e.body)), shares: from.shares };
+            return { bags: sealedShareBags(src.meta, src.entries.map((e) => e.body)), shares: [...from.shares].sort((a, b) => a - b) };
           },
         }
       : undefined,
