@@ -38,7 +38,7 @@ function bagLife(b: BagRecord): string {
 /** For auditors: the custody register of one root, over the transcripts of its ceremonies (same facts as `custos custody`). */
 export function CustodyScreen({ onBack }: { onBack: () => void }) {
   const [files, setFiles] = useState<NonNullable<ChosenFile>[]>([]);
-  const [interval, setInterval] = useState(12);
+  const [months, setMonths] = useState(12);
   const [reg, setReg] = useState<CustodyRegister | null>(null);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<{ message: string; hint?: string } | null>(null);
@@ -58,7 +58,7 @@ export function CustodyScreen({ onBack }: { onBack: () => void }) {
     setReg(null);
     setBusy(true);
     try {
-      setReg(await call<CustodyRegister>("custody:register", { files: files.map((f) => f.handle), checkIntervalMonths: interval }));
+      setReg(await call<CustodyRegister>("custody:register", { files: files.map((f) => f.handle), checkIntervalMonths: months }));
     } catch (err) {
       setError(err as Error);
     } finally {
@@ -92,7 +92,7 @@ export function CustodyScreen({ onBack }: { onBack: () => void }) {
         <p>
           <label>
             Check interval (months){" "}
-            <input type="number" min={1} max={999} value={interval} onChange={(e) => setInterval(Math.max(1, Math.min(999, Number(e.target.value) || 12)))} />
+            <input type="number" min={1} max={999} value={months} onChange={(e) => setMonths(Math.max(1, Math.min(999, Number(e.target.value) || 12)))} />
           </label>
         </p>
         <button type="submit" className="primary" disabled={!files.length || busy}>
