@@ -6,3 +6,4 @@ export * from "./module-path";
 export * from "./softhsm";
 export * from "./rehearsal-token";
 export * from "./softhsm-guard";
+export * from "./preflight";
