@@ -164,11 +164,7 @@ export class Hsm {
     } catch {
       // Finalising a module whose token vanished can fail; nothing is left to release.
     }
-    try {
-      this.mod.close();
-    } catch {
-      // Already unloaded.
-    }
+    // The library stays loaded: SoftHSM does not survive being unloaded and loaded again in one process.
   }
 
   /** Lists the slots with a token present. */
@@ -227,7 +223,7 @@ export class Hsm {
     if (c.length === 0) {
       throw new CustosError(
         "HSM_TOKEN_REMOVED",
-        `No attached token matches ${describeRef(ref)}.`,
+        !strict && ref.serial ? `The token with serial ${ref.serial} is not attached${ref.label ? ` (label "${ref.label}")` : ""}.` : `No attached token matches ${describeRef(ref)}.`,
         "Re-attach the token that was selected for this ceremony (or correct --slot/--serial/--label), then retry.",
       );
     }
