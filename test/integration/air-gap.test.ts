@@ -165,7 +165,7 @@ describe("(b) the production air-gap check, in a network namespace made for the 
 
     expect(up.engine!.recorded).toEqual(["opening", "attendance"]);
     expect(up.engine!.code).toBe("AIRGAP_VIOLATION");
-    expect(up.engine!.message).toMatch(/Step 3 of 15/);
+    expect(up.engine!.message).toMatch(/Step 3 of 16/);
     expect(up.engine!.message).toMatch(/\bveth0\b/);
     expect(up.engine!.message).not.toMatch(/\blo\b/);
 

@@ -185,7 +185,7 @@ export class Ceremony {
     if (!view) throw new CustosError("CEREMONY_DONE", "The ceremony is complete.", "Nothing is left to run.");
     let session: HsmSession | undefined;
     const ctx = this.context(view, () => {
-      if (!session) session = this.hsm().openSession(recordedToken(ctx).serial);
+      if (!session) session = this.hsm().openSession(recordedToken(ctx));
       return session;
     });
     try {
@@ -384,7 +384,7 @@ export class Ceremony {
 
   private async login(view: StepView, s: HsmSession, role: PinRole): Promise<void> {
     let error: CustosError | undefined;
-    const token = this.hsm().tokenInfo(s.serial);
+    const token = this.hsm().tokenInfo(s.ref);
     for (;;) {
       const pin = await this.deps.driver.pin(view, { role, purpose: "login", token, error });
       try {
