@@ -407,6 +407,14 @@ bad("first-entry-not-open", withSpecs((s) => s.slice(1)), "OUT_OF_ORDER", 1, "§
     "a key generated after a preflight that found the token unfit",
   );
   bad("algorithm-not-settings", withSpecs((s) => s.map((x, i) => (i === 0 ? { ...x, outputs: { ...x.outputs, settings: { algorithm: "EC-P256", threshold: 2, shares: 3 } } } : x))), "ACTION_MALFORMED", pf + 1, "§6.4c, §6.4", "an EC-P384 ceremony (preflight and root key) where entry 1 fixed EC-P256: the preflight, the first entry to name the algorithm, is the bad one");
+  bad(
+    "key-without-preflight",
+    withScriptText(gen.text.replace(/\n  - id: hsm-preflight\n[\s\S]*?\n(?=  - id: )/, "\n"), gen.specs.filter((_, i) => i !== pf)),
+    "ACTION_MALFORMED",
+    pf + 1,
+    "§6.4c",
+    "a script without its hsm-preflight step, so the root key is generated on a token nobody qualified",
+  );
   bad("settings-impossible", withSpecs((s) => s.map((x, i) => (i === 0 ? { ...x, outputs: { ...x.outputs, settings: { algorithm: "EC-P384", threshold: 4, shares: 3 } } } : x))), "ACTION_MALFORMED", 1, "§6.1", "a threshold larger than the number of shares");
 }
 {

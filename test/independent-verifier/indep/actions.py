@@ -1,7 +1,7 @@
 """§6 (each action's own rules, check §7.2.12), §7.2.13 (authorised signers) and §7.4 (who must
 sign, check §7.2.14)."""
 
-from . import cryptox, signing
+from . import cryptox, preflight, signing
 from . import formats as F
 from .errors import Fail
 from .script import ENROL, SEAL
@@ -46,12 +46,15 @@ def check_rules(seq, body, sigs, kind, script, state, header):
             raise _malformed(seq, "an abort's inputs.reason is not a non-empty string")
     else:
         action = body["action"]
+        preflight.require_qualified(seq, action, state)  # §6.4c
         if action == ENROL:
             participants(seq, outputs, script, state)
         elif action in ROOT_KEY_ACTIONS:
             root_key(seq, action, outputs, state)
         elif action == SELF_SIGN:
             _certificate(seq, outputs, state)
+        elif action == preflight.PREFLIGHT:
+            preflight.check(seq, inputs, outputs, state)
         elif action == LOAD_SOURCE:
             _load_source(seq, outputs)
         elif action == LOAD_INPUT:

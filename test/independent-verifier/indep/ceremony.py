@@ -29,6 +29,7 @@ class State:
         self.first = None        # body of entry 1
         self.last_timestamp = None  # timestamp of the previous entry (check 5)
         self.last_body = None    # body of the last entry checked
+        self.preflight_sides = set()  # sides of the fit hsm-preflight entries so far (§6.4c)
 
 
 class Verified:

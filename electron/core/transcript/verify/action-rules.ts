@@ -46,7 +46,17 @@ export interface WalkState {
   sourceThreshold?: number;
   /** §6.10: inputs recorded by load-input, by name. */
   inputs?: Map<string, { kind: string; bytes: Buffer }>;
+  /** §6.4c: the sides of the hsm-preflight entries recorded so far. */
+  preflight?: Set<string>;
 }
+
+/** §6.4c: each action that makes a key or a share, and the preflight sides that qualify the token for it. */
+const NEEDS_PREFLIGHT: Record<string, readonly string[]> = {
+  "generate-key-pair": ["generate"],
+  "wrap-and-split-backup": ["generate"],
+  "resplit-backup": ["generate"],
+  "collect-shares-and-restore": ["restore", "generate"],
+};
 
 function isMap(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
@@ -160,6 +170,8 @@ export function applyActionRules(body: EntryBody, rules: ScriptRules, state: Wal
     case "generate-key-pair":
     case "collect-shares-and-restore":
     case "prove-root-key": {
+      const unqualified = needsPreflight(body.action, state);
+      if (unqualified) return unqualified;
       const rk = readRootKey(o);
       if (typeof rk === "string") return rk;
       if (body.action === "generate-key-pair" && state.settings && rk.algorithm !== state.settings.algorithm) {
@@ -178,6 +190,9 @@ export function applyActionRules(body: EntryBody, rules: ScriptRules, state: Wal
       return checkCertificate(o, state);
     case "hsm-preflight":
       return checkPreflight(inp, o, state);
+    case "wrap-and-split-backup":
+    case "resplit-backup":
+      return needsPreflight(body.action, state);
     case "load-input":
     case "sign-certificate":
     case "cross-certify":
@@ -257,6 +272,13 @@ function applyEnrolment(body: EntryBody, rules: ScriptRules, state: WalkState, s
   return undefined;
 }
 
+/** §6.4c: a key or a share only on a token an earlier preflight of this ceremony found fit. */
+function needsPreflight(action: string, state: WalkState): string | undefined {
+  const sides = NEEDS_PREFLIGHT[action];
+  if (!sides || sides.some((side) => state.preflight?.has(side))) return undefined;
+  return `'${action}' makes a key or a share, but no earlier hsm-preflight entry (side ${sides.join(" or ")}) found the token fit.`;
+}
+
 /** §6.4c: the token's qualification, recorded before any key or share. */
 function checkPreflight(inp: Record<string, unknown>, o: Record<string, unknown>, state: WalkState): string | undefined {
   const side = inp.side;
@@ -281,5 +303,6 @@ function checkPreflight(inp: Record<string, unknown>, o: Record<string, unknown>
   }
   const needed = side === "generate" ? ["mechanisms:wrap", "trusted-kek", `wrap:${alg}`, `untrusted-refused:${alg}`, `restore:${alg}`] : ["mechanisms:wrap", `restore:${alg}`, `untrusted-refused:${alg}`];
   for (const id of needed) if (status.get(id) !== "pass") return `outputs.preflight.checks has no passing '${id}' check.`;
+  (state.preflight ??= new Set()).add(side);
   return undefined;
 }
