@@ -52,7 +52,7 @@ export const MARGIN = { top: 56, bottom: 64, left: 56, right: 56 } as const;
  * byte for byte. The renderer version changes whenever the layout does: a
  * report is bound to the renderer that made it (§8).
  */
-export const REPORT_RENDERER = "Custos report renderer 2 (transcript format 2, pdfkit, DejaVu 2.37)";
+export const REPORT_RENDERER = "Custos report renderer 3 (transcript format 2, pdfkit, DejaVu 2.37)";
 const PRODUCER = REPORT_RENDERER;
 const CREATOR = "Custos";
 

@@ -2,14 +2,18 @@ import crypto from "node:crypto";
 import { hashWords } from "../app/words";
 import { CustosError } from "../errors";
 import { bundleToJson } from "../transcript/bundle";
-import type { Bundle, Signature } from "../transcript/types";
-import { flattenJson, type FlatLine } from "./flatten";
+import type { Bundle } from "../transcript/types";
+import { renderEntry, renderEvents } from "./entries";
+import { keyValue, note } from "./layout";
 import { COLOR, MARGIN, Pen, drawQrFigure, asArtifact, drawWatermark, firstValidDate, humanTime, openDoc, FONT } from "./pdf";
+import { eventCounts, scriptView } from "./script-view";
+import { renderSignIn } from "./sign-in";
 
 import { BUNDLE_ATTACHMENT_NAME } from "./extract";
 import { renderFinalAttestation } from "./final-attestation";
 
 export { extractBundleFromPdf, BUNDLE_ATTACHMENT_NAME } from "./extract";
+export { keyFingerprint } from "./script-view";
 
 /**
  * The ceremony report: what an auditor reads, and, through the embedded
@@ -60,17 +64,6 @@ export function reportBindingLines(bundle: Bundle): string[] {
 /** Exact text of the embedded bundle.json (docs/transcript-format.md §4.2). */
 export function bundleJsonText(bundle: Bundle): string {
   return bundleToJson(bundle);
-}
-
-/**
- * Key fingerprint printed next to a participant: the first 16 bytes of
- * SHA-256 over the raw public key, hex in groups of 4, short enough to read
- * aloud and compare with the screen at enrolment.
- */
-export function keyFingerprint(publicKeyBase64: string): string {
-  const raw = Buffer.from(publicKeyBase64, "base64");
-  const hex = crypto.createHash("sha256").update(raw).digest().subarray(0, 16).toString("hex");
-  return hex.match(/.{4}/g)!.join(" ");
 }
 
 /** Participants recorded by the enrol-participants entry, tolerating odd shapes rather than failing the print. */
@@ -153,7 +146,8 @@ export async function renderReport(bundle: Bundle, opts: ReportOptions = {}): Pr
   if (rehearsal) doc.on("pageAdded", () => drawWatermark(doc, "REHEARSAL"));
   if (opts.notIntact) doc.on("pageAdded", () => drawWatermark(doc, "NOT INTACT"));
   const pen = new Pen(doc);
-  const names = new Map(participantsOf(bundle).map((p) => [p.id, p.name]));
+  const view = scriptView(bundle);
+  const counts = eventCounts(bundle);
 
   // ---- cover -------------------------------------------------------------
   pen.newPage();
@@ -181,7 +175,9 @@ export async function renderReport(bundle: Bundle, opts: ReportOptions = {}): Pr
     ["Date", first ? humanTime(first.body.timestamp) : "—", "sans"],
     ["Last entry", last ? humanTime(last.body.timestamp) : "—", "sans"],
     ["Outcome", result.text, "bold"],
-    ["Entries", String(bundle.entries.length), "sans"],
+    ["Exceptions", counts.exceptions ? `${counts.exceptions} — written and signed by a witness; listed under "Exceptions and deviations"` : "none", counts.exceptions ? "bold" : "sans"],
+    ["Deviations", counts.deviations ? `${counts.deviations} — recorded by Custos; listed under "Exceptions and deviations"` : "none", counts.deviations ? "bold" : "sans"],
+    ["Entries", `${bundle.entries.length} (${view.total ? `the script has ${view.total} steps` : "script steps unknown"})`, "sans"],
     ["Ceremony status", c.status, "sans"],
     ["Transcript head hash", bundle.head, "mono"],
     ["Head hash in words", hashWords(bundle.head, 4).join(" "), "bold"],
@@ -190,10 +186,10 @@ export async function renderReport(bundle: Bundle, opts: ReportOptions = {}): Pr
   const place = placeOf(bundle);
   if (place) facts.splice(5, 0, ["Place", place, "sans"]);
   for (const [label, value, font] of facts) {
-    // Hashes are set smaller so the 64 hex digits stay on one line; short ids stay large.
-    const size = font === "mono" ? (value.length > 48 ? 8.6 : 10) : 10.5;
-    keyValue(pen, label, value, { labelWidth: 132, font, size, labelSize: 10 });
-    pen.gap(5);
+    // 64 hex digits stay on one line at 9 pt; short ids are set larger.
+    const size = font === "mono" ? (value.length > 48 ? 9 : 10) : 10.5;
+    keyValue(pen, label, value, { labelWidth: 124, font, size, labelSize: 10 });
+    pen.gap(4.5);
   }
   pen.gap(8);
   // docs/transcript-format.md §8: these lines bind the cover to the attached bundle for any verifier,
@@ -212,21 +208,26 @@ export async function renderReport(bundle: Bundle, opts: ReportOptions = {}): Pr
       "The page \"How to verify this report\" explains how.",
   );
 
-  // ---- participants ------------------------------------------------------
+  // ---- sign-in sheet, then what happened outside the script --------------
   pen.newPage();
-  renderParticipants(pen, participantsOf(bundle));
+  renderSignIn(pen, bundle, view);
+  pen.gap(24);
+  pen.ensure(140);
+  renderEvents(pen, bundle, view);
 
   // ---- entries -----------------------------------------------------------
   pen.newPage();
   pen.text("Transcript", { font: "bold", size: 18, tag: "H1" });
   pen.gap(2);
   pen.text(
-    "Every entry in order. Values longer than a few lines are shortened in the middle; the SHA-256 shown is " +
-      "of the full value as it appears in bundle.json.",
-    { size: 9, color: COLOR.muted },
+    "Every entry in order, under the step number shown on the screen and the video (\"Step n of N\"); the entry number is the " +
+      "transcript's own. A witness initials each step and writes the time. Exceptions and deviations are set apart in colour: they " +
+      "are not steps. Values longer than a few lines are shortened in the middle; the SHA-256 shown is of the full value as it " +
+      "appears in bundle.json.",
+    { size: 9.5, color: COLOR.muted },
   );
   pen.gap(10);
-  for (const entry of bundle.entries) renderEntry(pen, entry, names);
+  for (const entry of bundle.entries) renderEntry(pen, entry, view);
 
   // ---- verification ------------------------------------------------------
   pen.newPage();
@@ -235,7 +236,7 @@ export async function renderReport(bundle: Bundle, opts: ReportOptions = {}): Pr
   // ---- final attestation (wet signatures on the final head) ---------------
   if (closed) {
     pen.newPage();
-    renderFinalAttestation(pen, bundle);
+    renderFinalAttestation(pen, bundle, view);
   }
 
   // ---- attachment and footers ---------------------------------------------
@@ -251,168 +252,6 @@ export async function renderReport(bundle: Bundle, opts: ReportOptions = {}): Pr
   footers(pen, bundle, rehearsal);
   doc.end();
   return bytes;
-}
-
-interface KeyValueStyle {
-  labelWidth?: number;
-  font?: "sans" | "mono" | "bold";
-  size?: number;
-  labelSize?: number;
-  labelFont?: "sans" | "mono" | "bold";
-  indent?: number;
-}
-
-/** A label on the left, a wrapped value on the right; moves to a new page rather than split the pair. */
-function keyValue(pen: Pen, label: string, value: string, s: KeyValueStyle = {}): void {
-  const indent = s.indent ?? 0;
-  const lw = s.labelWidth ?? 120;
-  const x = pen.left + indent;
-  const vx = x + lw + 8;
-  const vw = pen.left + pen.width - vx;
-  const labelStyle = { font: s.labelFont ?? ("sans" as const), size: s.labelSize ?? 9, color: COLOR.muted, width: lw };
-  const valueStyle = { font: s.font ?? ("sans" as const), size: s.size ?? 9, width: vw };
-  const h = Math.max(pen.measure(label, labelStyle), pen.measure(value, valueStyle));
-  pen.ensure(h);
-  const y = pen.doc.y;
-  // Baselines line up when label and value differ in size.
-  const dy = Math.max(0, ((valueStyle.size - labelStyle.size) * 0.8));
-  pen.text(label, { ...labelStyle, x, y: y + dy });
-  pen.text(value, { ...valueStyle, x: vx, y });
-  pen.doc.y = y + h;
-}
-
-/** A grey box with explanatory text. */
-function note(pen: Pen, text: string): void {
-  const pad = 10;
-  const style = { size: 9.5, width: pen.width - 2 * pad };
-  const h = pen.measure(text, style) + 2 * pad;
-  pen.ensure(h);
-  const y = pen.doc.y;
-  asArtifact(pen.doc, () => pen.doc.rect(pen.left, y, pen.width, h).fill(COLOR.band), "Layout");
-  pen.text(text, { ...style, x: pen.left + pad, y: y + pad });
-  pen.doc.y = y + h;
-}
-
-function renderParticipants(pen: Pen, people: ReportParticipant[]): void {
-  const doc = pen.doc;
-  pen.text("Participants", { font: "bold", size: 18, tag: "H1" });
-  pen.gap(2);
-  pen.text(
-    "As enrolled in the transcript. The fingerprint is the first 16 bytes of SHA-256 over the participant's raw " +
-      "attestation public key. Each participant checks it against the one shown at enrolment and signs beside it.",
-    { size: 9, color: COLOR.muted },
-  );
-  pen.gap(12);
-  if (people.length === 0) {
-    pen.text("No enrol-participants entry with participants was found in this transcript.", { size: 10 });
-    return;
-  }
-  const cols = [
-    { title: "Name", width: 138 },
-    { title: "Roles", width: 92 },
-    { title: "Key fingerprint", width: 112 },
-    { title: "Signature", width: pen.width - 138 - 92 - 112 },
-  ];
-  const header = (): void => {
-    const y = doc.y;
-    let x = pen.left;
-    for (const col of cols) {
-      pen.text(col.title, { font: "bold", size: 9, x: x + 4, y, width: col.width - 8 });
-      x += col.width;
-    }
-    doc.y = y + 14;
-    pen.rule(COLOR.text, 0.8);
-  };
-  header();
-  for (const p of people) {
-    const fp = p.publicKey ? keyFingerprint(p.publicKey) : "(no key)";
-    const fpLines = fp.split(" ");
-    const fpText = `${fpLines.slice(0, 4).join(" ")}\n${fpLines.slice(4).join(" ")}`;
-    const nameH = pen.measure(p.name, { font: "bold", size: 10, width: cols[0]!.width - 8 }) + 12;
-    const rolesText = p.roles.join(", ") || "—";
-    const rolesH = pen.measure(rolesText, { size: 9, width: cols[1]!.width - 8 });
-    const rowH = Math.max(46, nameH + 10, rolesH + 14);
-    if (doc.y + rowH > pen.bottom) {
-      pen.newPage();
-      header();
-    }
-    const y = doc.y;
-    let x = pen.left;
-    pen.text(p.name, { font: "bold", size: 10, x: x + 4, y: y + 7, width: cols[0]!.width - 8 });
-    pen.text(p.id, { font: "mono", size: 8, color: COLOR.muted, x: x + 4, y: doc.y + 1, width: cols[0]!.width - 8 });
-    x += cols[0]!.width;
-    pen.text(rolesText, { size: 9, x: x + 4, y: y + 7, width: cols[1]!.width - 8 });
-    x += cols[1]!.width;
-    pen.text(fpText, { font: "mono", size: 8.5, x: x + 4, y: y + 7, width: cols[2]!.width - 8 });
-    x += cols[2]!.width;
-    const sx = x + 8;
-    const sw = cols[3]!.width - 12;
-    asArtifact(
-      doc,
-      () => {
-        doc.moveTo(sx, y + rowH - 10).lineTo(sx + sw, y + rowH - 10).lineWidth(0.6).strokeColor(COLOR.text).stroke();
-      },
-      "Layout",
-    );
-    doc.y = y + rowH;
-    pen.rule();
-  }
-}
-
-function signerText(sig: Signature, names: Map<string, string>): string {
-  if (sig.kind === "root-key") return `root key (${sig.algorithm})`;
-  const name = names.get(sig.signer);
-  return name ? `${sig.signer} (${name})` : sig.signer;
-}
-
-function renderEntry(pen: Pen, entry: Bundle["entries"][number], names: Map<string, string>): void {
-  const b = entry.body;
-  // Keep the heading with at least its first few lines.
-  pen.ensure(110);
-  const y = pen.doc.y;
-  asArtifact(pen.doc, () => pen.doc.rect(pen.left, y, pen.width, 20).fill(COLOR.band), "Layout");
-  pen.text(`#${b.seq}  ${b.stepId}`, { font: "bold", size: 11, x: pen.left + 6, y: y + 4.5, width: pen.width * 0.6, tag: "H2" });
-  pen.text(humanTime(b.timestamp), { size: 9, color: COLOR.muted, x: pen.left + pen.width * 0.55, y: y + 6, width: pen.width * 0.45 - 6, align: "right" });
-  pen.doc.y = y + 25;
-  pen.continuation = `#${b.seq}  ${b.stepId} (continued)`;
-
-  const kv = (label: string, value: string, font: "sans" | "mono" = "sans"): void => {
-    keyValue(pen, label, value, { labelWidth: 104, font, size: font === "mono" ? 8 : 9 });
-    pen.gap(2);
-  };
-  kv("Action", b.action);
-  const signed = entry.signatures.map((s) => signerText(s, names));
-  kv("Signed by", signed.length ? signed.join(", ") : "nobody");
-  kv("Required signers", b.requiredSigners.length ? b.requiredSigners.join(", ") : "none");
-  renderValues(pen, "Inputs", flattenJson(b.inputs));
-  renderValues(pen, "Outputs", flattenJson(b.outputs));
-  kv("Previous hash", b.prevHash, "mono");
-  kv("Entry hash", entry.entryHash, "mono");
-  pen.continuation = null;
-  pen.gap(8);
-}
-
-function renderValues(pen: Pen, title: string, lines: FlatLine[]): void {
-  if (lines.length === 0) {
-    keyValue(pen, title, "none", { labelWidth: 104, size: 9 });
-    pen.gap(2);
-    return;
-  }
-  pen.ensure(24);
-  pen.text(title, { size: 9, color: COLOR.muted });
-  pen.gap(1);
-  for (const line of lines) {
-    keyValue(pen, line.path, line.value, {
-      indent: 12,
-      labelWidth: 168,
-      labelFont: "mono",
-      labelSize: 7.5,
-      font: "mono",
-      size: 7.5,
-    });
-    pen.gap(1.5);
-  }
-  pen.gap(2);
 }
 
 function renderVerification(pen: Pen, bundle: Bundle, sealed: boolean): void {
@@ -490,7 +329,8 @@ function renderVerification(pen: Pen, bundle: Bundle, sealed: boolean): void {
       ? "The transcript ends with a seal-transcript entry: nothing can be appended to it without breaking the seal."
       : "The transcript is NOT sealed: it does not end with a seal-transcript entry, so it may be incomplete.",
   );
-  if (bundle.ceremony.mode === "rehearsal") {
+  // Only where it fits: a page of its own would hold nothing else (every page has the watermark and footer anyway).
+  if (bundle.ceremony.mode === "rehearsal" && pen.doc.y + 14 + 40 <= pen.bottom) {
     pen.gap(14);
     pen.banner(REHEARSAL_BANNER, pen.doc.y, 40, 15);
   }

@@ -96,6 +96,11 @@ export const ACTION_PARAMS = {
   "air-gap-check": none,
   /** Selects the HSM token and records manufacturer, model, serial and firmware. */
   "select-token": z.object({ requireBlank: z.boolean().default(false) }).strict(),
+  /**
+   * Qualifies the selected token before any key or share (the checks of `custos hsm-check`):
+   * generate = everything a generation and its backup do; restore = the unwrap side (a recovery target).
+   */
+  "hsm-preflight": z.object({ side: z.enum(["generate", "restore"]).default("generate") }).strict(),
   /** Initialises the selected token when it is blank (SO PIN, user PIN, label). */
   "init-token": z.object({ label: z.string().min(1).max(32) }).strict(),
   /** Generates the root key pair inside the token. */
