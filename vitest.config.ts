@@ -7,6 +7,8 @@ export default defineConfig({
     include: ["test/unit/**/*.test.ts", "test/integration/**/*.test.ts"],
     // Builds dist/electron once per run (test/integration/core-host.test.ts and others run the built bundles).
     globalSetup: ["test/helpers/global-setup.ts"],
+    // Names any test that blocks the worker's event loop long enough to break Vitest's RPC.
+    setupFiles: ["test/helpers/loop-watch.ts"],
     pool: "forks",
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     testTimeout: 120_000,

@@ -31,7 +31,7 @@ done
 
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
-PKGS=(softhsm2 opensc chromium qpdf poppler-utils fonts-dejavu-core zbar-tools openssl strace iproute2 python3 make g++ binutils cups-client python3-cryptography python3-yaml)
+PKGS=(softhsm2 libnss3 libnss3-tools opencryptoki opensc chromium qpdf poppler-utils fonts-dejavu-core zbar-tools openssl strace iproute2 python3 make g++ binutils cups-client python3-cryptography python3-yaml)
 if command -v apt-get >/dev/null 2>&1; then
   missing=()
   for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

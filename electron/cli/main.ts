@@ -1,5 +1,7 @@
 import { reportFailure } from "./boundary";
+import { CUSTODY_USAGE, custodyCommand } from "./custody";
 import { exportCommand, reportCommand } from "./evidence";
+import { HSM_CHECK_USAGE, hsmCheckCommand } from "./hsm-check";
 import { std, type Out } from "./io";
 import { lintCommand } from "./lint";
 import { rehearseCommand } from "./rehearse";
@@ -8,13 +10,15 @@ import { VERIFY_USAGE, verifyCommand } from "./verify";
 const USAGE = `custos — offline root key ceremonies
 
   custos lint <script.yaml>...
+  ${HSM_CHECK_USAGE}
   custos rehearse <script.yaml> --out DIR [--custodians N] [--threshold M] [--algorithm A]
-  custos rehearse <recovery|resplit|destruction.yaml> --from DIR --out DIR [--shares 1,3,5] [--custodians N] [--threshold M]
+  custos rehearse <recovery|resplit|destruction|share-health-check.yaml> --from DIR --out DIR [--shares 1,3,5] [--custodians N] [--threshold M]
   custos rehearse <sign-intermediate|issue-crl|cross-certify.yaml> --from DIR --input NAME=FILE... --out DIR
   custos rehearse --resume DIR
   ${VERIFY_USAGE}
   custos report <transcript.sqlite> [--ceremony ID] --out FILE [--force] [--allow-not-intact]
   custos export <transcript.sqlite> [--ceremony ID] --out FILE [--force]
+  ${CUSTODY_USAGE}
 `;
 
 /** Runs the custos command; returns the exit status. */
@@ -24,6 +28,8 @@ export async function main(argv: string[], io: Out = std): Promise<number> {
     switch (cmd) {
       case "lint":
         return lintCommand(rest, io, USAGE);
+      case "hsm-check":
+        return await hsmCheckCommand(rest, io);
       case "rehearse":
         return await rehearseCommand(rest, io, USAGE);
       case "verify":
@@ -32,6 +38,8 @@ export async function main(argv: string[], io: Out = std): Promise<number> {
         return await reportCommand(rest, io, USAGE);
       case "export":
         return await exportCommand(rest, io, USAGE);
+      case "custody":
+        return await custodyCommand(rest, io);
       case undefined:
       case "help":
       case "--help":

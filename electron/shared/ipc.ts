@@ -58,6 +58,8 @@ export const CHANNELS = {
   "verify:file": z.object({ file: fileHandle }).strict(),
   /** Entries of one ceremony of a transcript file, for the auditor's viewer. */
   "transcript:entries": z.object({ file: fileHandle, ceremonyId: z.string().max(200).optional() }).strict(),
+  /** The custody register of one root over transcripts chosen in Open dialogs (docs/custody-register.md). */
+  "custody:register": z.object({ files: z.array(fileHandle).min(1).max(500), checkIntervalMonths: z.number().int().min(1).max(999).optional() }).strict(),
   /** Verifies the finished ceremony's own bundle (Done screen). */
   "report:verify": z.object({}).strict(),
   /** Prints the finished ceremony's report through CUPS (Done screen). */

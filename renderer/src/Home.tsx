@@ -27,7 +27,7 @@ interface Listed {
 }
 
 /** Choose a ceremony and a mode, resume an unfinished one, or go to verification. */
-export function Home({ push, onVerify }: { push: (s: SessionState) => void; onVerify: () => void }) {
+export function Home({ push, onVerify, onCustody }: { push: (s: SessionState) => void; onVerify: () => void; onCustody?: () => void }) {
   const [info, setInfo] = useState<Info | null>(null);
   const [list, setList] = useState<Listed[]>([]);
   const [script, setScript] = useState("root-key-generation.yaml");
@@ -148,6 +148,7 @@ export function Home({ push, onVerify }: { push: (s: SessionState) => void; onVe
       <section className="panel">
         <h2>Auditors</h2>
         <button onClick={onVerify}>Verify a transcript, bundle or report</button>
+        {onCustody && <button onClick={onCustody}>Custody register of a root</button>}
         <p className="muted">Data folder: {info.dataDir}</p>
       </section>
     </main>

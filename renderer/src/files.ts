@@ -1,12 +1,12 @@
 // Files are chosen in the main process's dialogs; the screen only ever holds
 // an opaque handle and the file's name to show.
-import type { ChosenFile } from "../../electron/shared/ipc";
+import type { ChosenFile, OPEN_PURPOSES } from "../../electron/shared/ipc";
 import { call } from "./api";
 
 export type { ChosenFile };
 
 /** Shows an Open dialog; null when cancelled. */
-export function chooseOpen(purpose: "verify" | "source-transcript" | "source-backup"): Promise<ChosenFile> {
+export function chooseOpen(purpose: (typeof OPEN_PURPOSES)[number]): Promise<ChosenFile> {
   return call<ChosenFile>("file:open", { purpose });
 }
 

@@ -175,17 +175,17 @@ test("leaving a ceremony and resuming it from the home screen continues at the f
     const room = new Room(page, generationRoom);
     await room.runStep();
     await room.runStep();
-    await expect(page.getByTestId("step-counter")).toHaveText("Step 3 of 15");
+    await expect(page.getByTestId("step-counter")).toHaveText("Step 3 of 16");
     await page.getByRole("button", { name: "Leave (resume later)" }).click();
     await expect(page.getByRole("heading", { name: "Unfinished ceremonies" })).toBeVisible();
     await screenshot(page, "home-unfinished");
     await page.getByRole("button", { name: "Resume" }).click();
-    await expect(page.getByTestId("step-counter")).toHaveText("Step 3 of 15");
+    await expect(page.getByTestId("step-counter")).toHaveText("Step 3 of 16");
     await expect(page.getByTestId("step-title")).toHaveText("Air-gap check");
     await expect(page.getByTestId("mode-badge")).toContainText("REHEARSAL");
     // The keys unlocked before leaving were dropped: the witness types the passphrase again to attest.
     await room.runStep();
-    await expect(page.getByTestId("step-counter")).toHaveText("Step 4 of 15");
+    await expect(page.getByTestId("step-counter")).toHaveText("Step 4 of 16");
   } finally {
     service.close();
   }

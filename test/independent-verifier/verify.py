@@ -8,7 +8,8 @@
 FILE is a transcript.sqlite (read with its -wal, from a private copy), a bundle.json, or a PDF
 report (§8 rules 1-3; this verifier cannot render, so rule 4 is skipped and the output says so).
 Prints one JSON line {"verdict", "code", "seq", ...} and exits with the status of §7.6:
-0 complete, 1 not intact, 2 unreadable, 3 intact so far (not complete), 4 aborted.
+0 complete, 1 not intact, 2 unreadable (or a usage error: --ceremony naming a ceremony the file
+does not hold), 3 intact so far (not complete), 4 aborted.
 """
 
 import argparse
@@ -56,7 +57,8 @@ def parse_args(argv):
     ap.add_argument("--expect-participant", metavar="ID=FPR", action="append", default=[],
                     type=_participant_pin)
     ap.add_argument("--ceremony", metavar="ID",
-                    help="verify only this ceremony of a database (§7.6); ignored for a bundle or report")
+                    help="verify only this ceremony (§7.6); a bundle's or report's one ceremony "
+                         "must have this id; a ceremony the file does not hold is a usage error")
     return ap.parse_args(argv)
 
 
@@ -65,6 +67,17 @@ def _failed(err):
     if getattr(err, "pins", None):
         out["pins"] = err.pins
     return out
+
+
+def _header_id(cer):
+    """The header's id as text, or None."""
+    cid = cer.header.get("id") if isinstance(cer.header, dict) else None
+    if isinstance(cid, bytes):
+        try:
+            return cid.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    return cid if isinstance(cid, str) else None
 
 
 def verify_one(cer, kind, path, pins):
@@ -104,6 +117,7 @@ def run(args):
                   root_fingerprint=args.expect_root_fingerprint,
                   participants=args.expect_participant)
     path = args.file
+    file_notes = []
     try:
         with open(path, "rb") as f:
             data = f.read()
@@ -112,10 +126,11 @@ def run(args):
     try:
         if data.startswith(storage.SQLITE_MAGIC):
             kind = "sqlite"
-            ceremonies = storage.load_sqlite(path, args.ceremony)
+            ceremonies = storage.load_sqlite(path)
         elif report.is_pdf(data):
             kind = "pdf"
-            ceremonies = [storage.load_bundle(report.extract_bundle(path, data))]
+            attached, file_notes = report.extract_bundle(path, data)
+            ceremonies = [storage.load_bundle(attached)]
         else:
             kind = "bundle"
             ceremonies = [storage.load_bundle(data)]
@@ -124,11 +139,28 @@ def run(args):
     except Fail as err:
         return _failed(err)
 
-    if not ceremonies:
+    if not ceremonies:  # §7 preamble: file-level, before any ceremony is chosen
         return {"verdict": "not-intact", "code": "NO_ENTRIES", "seq": None,
-                "reason": "the database holds no ceremony" + (
-                    f" {args.ceremony!r}" if args.ceremony else "")}
+                "reason": "the database holds no ceremony"}
+    if args.ceremony is not None:
+        # §7.6: "--ceremony ID verifies only that one (for a bundle or a report, its one ceremony
+        # must have that id). Asking for a ceremony the file does not hold is a usage error,
+        # exit 2." The id is the header's (the database row's, or the bundle's ceremony.id); a
+        # bundle header without a string id is left to §7.1.1 (HEADER_MALFORMED).
+        chosen = []
+        for c in ceremonies:
+            cid = _header_id(c)
+            if (cid is None and kind != "sqlite") or cid == args.ceremony:
+                chosen.append(c)
+        if not chosen:
+            return {"verdict": "usage-error", "code": None, "seq": None,
+                    "reason": f"the file holds no ceremony {args.ceremony!r} (§7.6: a usage "
+                              "error)"}
+        ceremonies = chosen
     results = [verify_one(c, kind, path, pins) for c in ceremonies]
+    for r in results:
+        if file_notes:
+            r["notes"] = file_notes + r.get("notes", [])
     worst = min(results, key=lambda r: SEVERITY[r["verdict"]])  # first of the worst, id order
     if len(results) == 1:
         return results[0]

@@ -10,6 +10,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { NetworkInterfaceState } from "../../electron/core/engine/types";
 import { CLI, ROOT } from "../helpers/files";
+import { run } from "../helpers/spawn";
 
 const GEN_SCRIPT = path.join(ROOT, "ceremony-scripts", "root-key-generation.yaml");
 
@@ -28,13 +29,13 @@ const straceProbe = spawnSync("strace", ["-f", "-o", "/dev/null", "true"], { enc
 const straceWhyNot = straceProbe.error ? `strace is not installed (${straceProbe.error.message})` : straceProbe.status !== 0 ? `strace cannot attach: ${straceProbe.stderr.trim()}` : "";
 
 describe("(a) a rehearsal opens no network socket (strace)", () => {
-  it.skipIf(straceWhyNot !== "")(`a full generation rehearsal makes no AF_INET/AF_INET6 socket and no connect/bind/send to an inet address${straceWhyNot ? ` [skipped: ${straceWhyNot}]` : ""}`, () => {
+  it.skipIf(straceWhyNot !== "")(`a full generation rehearsal makes no AF_INET/AF_INET6 socket and no connect/bind/send to an inet address${straceWhyNot ? ` [skipped: ${straceWhyNot}]` : ""}`, async () => {
     const log = path.join(work, "strace.log");
     const out = path.join(work, "gen");
-    const r = spawnSync(
+    const r = await run(
       "strace",
       ["-f", "-qq", "-e", "trace=socket,socketpair,connect,bind,sendto,sendmsg,sendmmsg,listen,accept,accept4", "-o", log, process.execPath, CLI, "rehearse", GEN_SCRIPT, "--out", out],
-      { cwd: ROOT, encoding: "utf8" },
+      { cwd: ROOT },
     );
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/REHEARSAL complete/);
@@ -138,10 +139,10 @@ interface ChildResult {
   engine?: { recorded: string[]; code?: string; message?: string };
 }
 
-function inNamespace(mode: "list" | "engine"): ChildResult {
+async function inNamespace(mode: "list" | "engine"): Promise<ChildResult> {
   const file = path.join(work, "airgap-child.mts");
   fs.writeFileSync(file, CHILD);
-  const r = spawnSync("ip", ["netns", "exec", NS, process.execPath, "--import", "tsx", file, mode], { cwd: ROOT, encoding: "utf8" });
+  const r = await run("ip", ["netns", "exec", NS, process.execPath, "--import", "tsx", file, mode], { cwd: ROOT });
   expect(r.status, r.stderr).toBe(0);
   return JSON.parse(r.stdout.trim().split("\n").pop()!) as ChildResult;
 }
@@ -149,9 +150,9 @@ function inNamespace(mode: "list" | "engine"): ChildResult {
 describe("(b) the production air-gap check, in a network namespace made for the test", () => {
   afterAll(dropNamespaces);
 
-  it.skipIf(!ns.ok)(`reports veth0 (up, 192.0.2.1/24) and not lo; stops a production ceremony at step 3 with AIRGAP_VIOLATION naming veth0; clears once veth0 is down${ns.ok ? "" : ` [skipped: ${ns.why}]`}`, () => {
+  it.skipIf(!ns.ok)(`reports veth0 (up, 192.0.2.1/24) and not lo; stops a production ceremony at step 3 with AIRGAP_VIOLATION naming veth0; clears once veth0 is down${ns.ok ? "" : ` [skipped: ${ns.why}]`}`, async () => {
     console.log(`test interface: ${ns.kind}`);
-    const up = inNamespace("engine");
+    const up = await inNamespace("engine");
     console.log(`interfaces with veth0 up: ${JSON.stringify(up.interfaces)}`);
     const names = up.interfaces.map((i) => i.name);
     expect(names).toContain("lo");
@@ -164,23 +165,23 @@ describe("(b) the production air-gap check, in a network namespace made for the 
 
     expect(up.engine!.recorded).toEqual(["opening", "attendance"]);
     expect(up.engine!.code).toBe("AIRGAP_VIOLATION");
-    expect(up.engine!.message).toMatch(/Step 3 of 15/);
+    expect(up.engine!.message).toMatch(/Step 3 of 16/);
     expect(up.engine!.message).toMatch(/\bveth0\b/);
     expect(up.engine!.message).not.toMatch(/\blo\b/);
 
     expect(ip(["-n", NS, "link", "set", "veth0", "down"]).ok).toBe(true);
-    const down = inNamespace("list");
+    const down = await inNamespace("list");
     console.log(`interfaces with veth0 down (address still configured): ${JSON.stringify(down.interfaces)}`);
     expect(down.violations).toEqual([]);
   }, 60_000);
 
-  it.skipIf(!ns.ok || !ns.kind.startsWith("veth"))("observation: veth0 administratively up with an address but no carrier (peer down)", () => {
+  it.skipIf(!ns.ok || !ns.kind.startsWith("veth"))("observation: veth0 administratively up with an address but no carrier (peer down)", async () => {
     // Not asserted: recorded for the report. A cable pulled out, or Wi-Fi switched
     // on but not associated, looks like this: IFF_UP set, operstate not "up", and
     // libuv hides the address of an interface that is not RUNNING.
     expect(ip(["-n", PEER, "link", "set", "veth1", "down"]).ok).toBe(true);
     expect(ip(["-n", NS, "link", "set", "veth0", "up"]).ok).toBe(true);
-    const r = inNamespace("list");
+    const r = await inNamespace("list");
     const v0 = r.interfaces.find((i) => i.name === "veth0");
     console.log(`veth0 admin-up, no carrier: listed as ${JSON.stringify(v0)}; violations: ${JSON.stringify(r.violations.map((v) => v.name))}`);
   }, 60_000);

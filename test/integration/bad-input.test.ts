@@ -31,7 +31,7 @@ describe("bad input gets a clear error and loses nothing", () => {
     const err = (await second.runNextStep().catch((e: unknown) => e)) as CustosError;
     second.close();
     expect(err.code).toBe("HSM_TOKEN_REMOVED");
-    expect(err.message).toMatch(/Step 7 of 15.*token with serial \S+ is not attached/);
+    expect(err.message).toMatch(/Step 7 of 16.*token with serial \S+ is not attached/);
     expect(err.hint).toMatch(/Re-attach the token/);
     fs.rmSync(room.token.tokenDir, { recursive: true });
     fs.renameSync(away, room.token.tokenDir);

@@ -56,9 +56,9 @@ describe("ceremony engine on a real token and a real transcript", () => {
       room.loaded,
       { mode: "rehearsal" },
     );
-    await expect(first.runToEnd()).rejects.toThrowError(/Step 9 of 15.*simulated power cut/);
+    await expect(first.runToEnd()).rejects.toThrowError(/Step 10 of 16.*simulated power cut/);
     first.close();
-    expect(stepsRecorded(room, first.id)).toHaveLength(8);
+    expect(stepsRecorded(room, first.id)).toHaveLength(9);
 
     const again = Ceremony.resume(room.deps(), first.id);
     expect(again.currentStep()?.step.id).toBe("backup");
@@ -79,7 +79,7 @@ describe("ceremony engine on a real token and a real transcript", () => {
       room.loaded,
       { mode: "rehearsal" },
     );
-    await expect(first.runToEnd()).rejects.toThrowError(/Step 7 of 15.*simulated power cut/);
+    await expect(first.runToEnd()).rejects.toThrowError(/Step 8 of 16.*simulated power cut/);
     first.close();
     expect(tokenObjects(room, rootKeyLabel(first.id))).toHaveLength(2);
 

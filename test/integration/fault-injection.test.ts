@@ -25,6 +25,7 @@ import { loadScriptFile } from "../../electron/core/script/load";
 import { TranscriptStore } from "../../electron/core/transcript/store";
 import { OPEN_ACTION } from "../../electron/core/transcript/types";
 import { CLI, ROOT, walk } from "../helpers/files";
+import { run } from "../helpers/spawn";
 
 const GEN = path.join(ROOT, "ceremony-scripts", "root-key-generation.yaml");
 const STEPS = loadScriptFile(GEN).script.steps.map((s) => s.id);
@@ -356,8 +357,8 @@ describe.skipIf(!hasStrace)("a previously good file survives a fault while it is
 });
 
 /** Runs a bash script in a private mount namespace of the test's own (root only). */
-function inNamespace(script: string): { status: number | null; out: string } {
-  const r = spawnSync("unshare", ["-m", "bash", "-c", `set -u\n${script}`], { cwd: ROOT, encoding: "utf8", timeout: 240_000 });
+async function inNamespace(script: string): Promise<{ status: number | null; out: string }> {
+  const r = await run("unshare", ["-m", "bash", "-c", `set -u\n${script}`], { cwd: ROOT, timeout: 240_000 });
   return { status: r.status, out: `${r.stdout}\n${r.stderr}` };
 }
 
@@ -367,7 +368,7 @@ describe.skipIf(!canUnshare)("real file systems: a full tmpfs and a read-only on
     const copy = path.join(work, "small-copy");
     fs.mkdirSync(mnt);
     const node = `"${process.execPath}" "${CLI}"`;
-    const r = inNamespace(`mount -t tmpfs -o size=300k custos-small "${mnt}"
+    const r = await inNamespace(`mount -t tmpfs -o size=300k custos-small "${mnt}"
 ${node} rehearse "${GEN}" --out "${mnt}/r" > "${work}/small.out" 2> "${work}/small.err"; echo "first=$?"
 mount -o remount,size=16m "${mnt}"
 ${node} rehearse --resume "${mnt}/r" > "${work}/small-resume.out" 2>&1; echo "resume=$?"
@@ -388,7 +389,7 @@ cp -a "${mnt}/r" "${copy}"`);
     const node = `"${process.execPath}" "${CLI}"`;
     const outs = path.join(work, "ro-outs");
     fs.mkdirSync(outs);
-    const r = inNamespace(`mount -t tmpfs custos-ro "${mnt}"
+    const r = await inNamespace(`mount -t tmpfs custos-ro "${mnt}"
 cp -a "${done}" "${mnt}/r"
 sha() { (cd "${mnt}/r" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum); }
 before=$(sha)

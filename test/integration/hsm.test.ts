@@ -73,7 +73,7 @@ describe("HSM layer on a real SoftHSM2 token", () => {
       s.close();
     }
     // A fresh Hsm object (a restart) may try again; the right PIN then works.
-    hsm.pinSucceeded(serial, "user");
+    hsm.pinSucceeded(s.ref, "user");
     const s2 = hsm.openSession(serial);
     s2.login("user", USER);
     s2.logout();

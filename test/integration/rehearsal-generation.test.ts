@@ -99,7 +99,7 @@ describe("generation rehearsal, end to end on a real SoftHSM2 token", () => {
       const r = custos(["verify", path.join(out, f)]);
       expect(r.status, r.stdout + r.stderr).toBe(0);
       expect(r.stdout).toMatch(/INTACT AND COMPLETE — sealed/);
-      expect(r.stdout).toMatch(/entries\s+16 \(15 of 15 script steps/);
+      expect(r.stdout).toMatch(/entries\s+17 \(16 of 16 script steps/);
     }
   });
 

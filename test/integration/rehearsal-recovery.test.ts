@@ -103,7 +103,7 @@ describe("recovery rehearsal from a generation rehearsal", () => {
     const otherShare = readRehearsalShare(path.join(other, "shares", fs.readdirSync(path.join(other, "shares")).sort()[2]!));
     const { out, message } = await failingRecovery((i, t) => (i === 3 ? otherShare : t));
     expect(message).toMatch(/'s share: this share belongs to another ceremony/i);
-    expect(message).toMatch(/Step 8 of 11/);
+    expect(message).toMatch(/Step 9 of 12/);
     expect(rootObjects(out)).toEqual([]);
   });
 

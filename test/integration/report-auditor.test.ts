@@ -64,20 +64,20 @@ describe("the auditor's report of a real ceremony with an exception and a deviat
     const section = text.slice(at, transcript).join(" ");
     const exc = bundle.entries.find((e) => e.body.action === "exception")!;
     const dev = bundle.entries.find((e) => e.body.action === "deviation")!;
-    expect(section).toContain(`${exc.body.seq} 3 of 15 Air-gap check`);
+    expect(section).toContain(`${exc.body.seq} 3 of 16 Air-gap check`);
     expect(section).toContain(`EXCEPTION: ${EXCEPTION}`);
-    expect(section).toContain(`${dev.body.seq} 3 of 15 Air-gap check`);
+    expect(section).toContain(`${dev.body.seq} 3 of 16 Air-gap check`);
     expect(section).toContain("DEVIATION — Wrong PIN: attempts 1, role user");
   });
 
   it("sets exceptions and deviations apart in the transcript: no step number, no initials box of their own", () => {
     const all = text.join(" ");
     const exc = bundle.entries.find((e) => e.body.action === "exception")!;
-    expect(all).toContain(`EXCEPTION — during step 3 of 15 entry ${exc.body.seq}`);
-    expect(all).toContain("DEVIATION — Wrong PIN — during step 3 of 15");
+    expect(all).toContain(`EXCEPTION — during step 3 of 16 entry ${exc.body.seq}`);
+    expect(all).toContain("DEVIATION — Wrong PIN — during step 3 of 16");
     expect(all).toContain('Not a step of the script: recorded while step "Air-gap check" was in progress.');
     // One initials box per script step: as many "Initials" as steps, and exceptions add none.
-    expect(all.split("Initials Time").length - 1).toBe(15);
+    expect(all.split("Initials Time").length - 1).toBe(16);
   });
 
   it("gives each step entry its number as on screen, its title and the text read aloud, signers by name and role", () => {

@@ -25,9 +25,9 @@ function flat(facts: Fact[]): string {
 describe("report: the script as the room saw it", () => {
   it("numbers steps as the screen does (position in the script, 1-based) and reads titles and read-aloud text", () => {
     const v = scriptView(withEvents);
-    expect(v.total).toBe(15);
-    expect(stepLabel(v, "opening")).toBe("Step 1 of 15");
-    expect(stepLabel(v, "air-gap")).toBe("Step 3 of 15");
+    expect(v.total).toBe(16);
+    expect(stepLabel(v, "opening")).toBe("Step 1 of 16");
+    expect(stepLabel(v, "air-gap")).toBe("Step 3 of 16");
     expect(v.stepById.get("air-gap")!.title).toBe("Air-gap check");
     expect(v.stepById.get("air-gap")!.read).toMatch(/^The administrator shows that the laptop has no network/);
     expect(v.stepById.get("opening")!.fieldLabels.get("location")).toBe("Place of the ceremony");

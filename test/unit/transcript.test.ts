@@ -174,7 +174,7 @@ describe("hash chain", () => {
       ["ECDSA-SHA256", generateKeyPairSync("ec", { namedCurve: "P-256" }), "sha256"],
       ["ECDSA-SHA384", generateKeyPairSync("ec", { namedCurve: "P-384" }), "sha384"],
       ["ECDSA-SHA512", generateKeyPairSync("ec", { namedCurve: "P-521" }), "sha512"],
-      ["RSA-PKCS1-SHA256", generateKeyPairSync("rsa", { modulusLength: 2048 }), "sha256"],
+      ["RSA-PKCS1-SHA256", generateKeyPairSync("rsa", { modulusLength: 3072 }), "sha256"],
       ["Ed25519", generateKeyPairSync("ed25519"), null],
     ];
     for (const [algorithm, pair, hash] of cases) {
@@ -191,8 +191,18 @@ describe("hash chain", () => {
       const flipped = Buffer.from(sig);
       flipped[flipped.length - 1]! ^= 1;
       expect(verifySignature({ ...s, signature: flipped.toString("base64") }, msg), algorithm).toBe(false);
-      expect(verifySignature({ ...s, kind: "participant" }, msg), algorithm).toBe(false);
+      // §2.3: a participant signs with Ed25519 (passphrase) or ECDSA-SHA256/384 (own token, §2.4a), never otherwise.
+      const participantMayUse = algorithm === "ECDSA-SHA256" || algorithm === "ECDSA-SHA384";
+      expect(verifySignature({ ...s, kind: "participant" }, msg), algorithm).toBe(participantMayUse);
     }
+    // An algorithm must fit the key: ECDSA-SHA256 over a P-384 key, or RSA under 3072 bits, is refused.
+    const p384 = generateKeyPairSync("ec", { namedCurve: "P-384" });
+    const p384spki = p384.publicKey.export({ format: "der", type: "spki" }).toString("base64");
+    const sha256OverP384 = nodeSign("sha256", msg, { key: p384.privateKey, dsaEncoding: "ieee-p1363" }).toString("base64");
+    expect(verifySignature({ signer: "root-key", kind: "root-key", algorithm: "ECDSA-SHA256", publicKey: p384spki, signature: sha256OverP384 }, msg)).toBe(false);
+    const rsa2048 = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    const rsaSig = nodeSign("sha256", msg, rsa2048.privateKey).toString("base64");
+    expect(verifySignature({ signer: "root-key", kind: "root-key", algorithm: "RSA-PKCS1-SHA256", publicKey: rsa2048.publicKey.export({ format: "der", type: "spki" }).toString("base64"), signature: rsaSig }, msg)).toBe(false);
     // A DER-encoded ECDSA signature is not what PKCS#11 returns and is not accepted.
     const ec = generateKeyPairSync("ec", { namedCurve: "P-384" });
     const der = nodeSign("sha384", msg, ec.privateKey);

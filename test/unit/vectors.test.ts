@@ -3,9 +3,9 @@
  * (verdict, error code and entry), and the vectors themselves are what they
  * claim (each invalid one differs from a valid one).
  */
-import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
+import { run } from "../helpers/spawn";
 import { judge, manifest } from "../vectors/check";
 
 const vectors = manifest();
@@ -25,8 +25,8 @@ describe("test vectors (docs/transcript-format.md §13)", () => {
     expect(new Set(vectors.map((v) => v.expect))).toEqual(new Set(["complete", "not-intact", "unreadable", "incomplete", "aborted"]));
   });
 
-  it("the independent verifier, written from the spec alone in Python, agrees on every vector (test/independent-verifier)", () => {
-    const r = spawnSync("python3", [path.join(__dirname, "..", "independent-verifier", "run-vectors.py")], { encoding: "utf8", timeout: 300_000 });
+  it("the independent verifier, written from the spec alone in Python, agrees on every vector (test/independent-verifier)", async () => {
+    const r = await run("python3", [path.join(__dirname, "..", "independent-verifier", "run-vectors.py")], { timeout: 300_000 });
     expect(r.status, r.stdout.split("\n").filter((l) => !l.startsWith("agree")).join("\n") + r.stderr).toBe(0);
     expect(r.stdout).toMatch(/(\d+) of \1 vectors agree/);
   }, 300_000);

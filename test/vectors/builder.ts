@@ -167,6 +167,23 @@ export async function planCeremony(scriptPath: string, o: { mode?: "rehearsal" |
       case "checklist":
         spec.inputs = { confirmedItems: ["The room is secured."] };
         break;
+      case "hsm-preflight": {
+        const side = (step.params as { side?: string }).side ?? "generate";
+        const ids = side === "generate" ? ["mechanisms:wrap", "trusted-kek", "wrap:EC-P384", "untrusted-refused:EC-P384", "restore:EC-P384"] : ["mechanisms:wrap", "restore:EC-P384", "untrusted-refused:EC-P384"];
+        spec.inputs = { side, algorithm: "EC-P384" };
+        spec.outputs = {
+          preflight: {
+            fit: true,
+            side,
+            algorithmsChecked: ["EC-P384"],
+            algorithmsPassed: ["EC-P384"],
+            wrapMechanism: { code: 0x210a, name: "CKM_AES_KEY_WRAP_PAD" },
+            checks: ids.map((cid) => ({ id: cid, title: cid, status: "pass", detail: "vector" })),
+            reasons: [],
+          },
+        };
+        break;
+      }
       case "self-sign-certificate":
         spec.outputs = { certificate: { pem: rootCert.pem, sha256: rootCert.sha256 } };
         break;

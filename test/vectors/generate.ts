@@ -382,7 +382,39 @@ bad("first-entry-not-open", withSpecs((s) => s.slice(1)), "OUT_OF_ORDER", 1, "§
   const c = idx(gen, "root-certificate");
   const other = await planCeremony(script("root-key-generation"));
   bad("certificate-of-another-key", withSpecs((s) => s.map((x, i) => (i === c ? { ...x, outputs: other.specs[c]!.outputs } : x))), "ACTION_MALFORMED", c + 1, "§6.4a", "a root certificate copied from another ceremony (its key is not this root key)");
-  bad("algorithm-not-settings", withSpecs((s) => s.map((x, i) => (i === 0 ? { ...x, outputs: { ...x.outputs, settings: { algorithm: "EC-P256", threshold: 2, shares: 3 } } } : x))), "ACTION_MALFORMED", g + 1, "§6.4", "an EC-P384 root key where entry 1 fixed EC-P256");
+  const pf = idx(gen, "hsm-preflight");
+  type Pf = { checks: Array<{ id: string; status: string }> };
+  bad(
+    "preflight-untrusted-wrap-not-refused",
+    withSpecs((s) =>
+      s.map((x, i) => {
+        if (i !== pf) return x;
+        const p = x.outputs.preflight as unknown as Pf;
+        return { ...x, outputs: { preflight: { ...p, checks: p.checks.map((k) => (k.id.startsWith("untrusted-refused") ? { ...k, status: "fail" } : k)) } } };
+      }),
+    ),
+    "ACTION_MALFORMED",
+    pf + 1,
+    "§6.4c",
+    "a preflight whose token wrapped a wrap-with-trusted key under an untrusted key, recorded as if fit",
+  );
+  bad(
+    "preflight-not-fit",
+    withSpecs((s) => s.map((x, i) => (i === pf ? { ...x, outputs: { preflight: { ...(x.outputs.preflight as object), fit: false } } } : x))),
+    "ACTION_MALFORMED",
+    pf + 1,
+    "§6.4c",
+    "a key generated after a preflight that found the token unfit",
+  );
+  bad("algorithm-not-settings", withSpecs((s) => s.map((x, i) => (i === 0 ? { ...x, outputs: { ...x.outputs, settings: { algorithm: "EC-P256", threshold: 2, shares: 3 } } } : x))), "ACTION_MALFORMED", pf + 1, "§6.4c, §6.4", "an EC-P384 ceremony (preflight and root key) where entry 1 fixed EC-P256: the preflight, the first entry to name the algorithm, is the bad one");
+  bad(
+    "key-without-preflight",
+    withScriptText(gen.text.replace(/\n  - id: hsm-preflight\n[\s\S]*?\n(?=  - id: )/, "\n"), gen.specs.filter((_, i) => i !== pf)),
+    "ACTION_MALFORMED",
+    pf + 1,
+    "§6.4c",
+    "a script without its hsm-preflight step, so the root key is generated on a token nobody qualified",
+  );
   bad("settings-impossible", withSpecs((s) => s.map((x, i) => (i === 0 ? { ...x, outputs: { ...x.outputs, settings: { algorithm: "EC-P384", threshold: 4, shares: 3 } } } : x))), "ACTION_MALFORMED", 1, "§6.1", "a threshold larger than the number of shares");
 }
 {

@@ -17,6 +17,7 @@ import { readVerifiedSource, verifyAnyFile } from "../source";
 import { bundleToJson, exportBundle } from "../transcript/bundle";
 import { TranscriptStore } from "../transcript/store";
 import { detailOf, guardHandlers, shownOf, type AppLogger } from "./boundary";
+import { custodyHandlers } from "./custody-actions";
 import type { Handlers } from "./dispatch";
 import { FileHandles } from "./file-handles";
 import { lpPrinter, type PrintPdf } from "./print";
@@ -372,6 +373,7 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
       const src = await readVerifiedSourceLoose(notTheLock(files.resolve(req.file, ["verify"])), req.ceremonyId);
       return src;
     },
+    ...custodyHandlers({ files }),
     ...reportHandlers({ current: () => (ceremony ? { id: ceremony.id, dir: ceremonyDir(ceremony.id), done: ceremony.done } : null), files, print, dataDir: o.dataDir }),
   };
 

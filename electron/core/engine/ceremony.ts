@@ -178,11 +178,14 @@ export class Ceremony {
 
   /** Runs the current step to completion and records it in one transaction. */
   async runNextStep(): Promise<StoredEntry> {
+    // PKCS#11 and SQLite calls are synchronous: between steps, let the host's
+    // event loop answer its messages (an exception or abort asked for meanwhile).
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const view = this.currentStep();
     if (!view) throw new CustosError("CEREMONY_DONE", "The ceremony is complete.", "Nothing is left to run.");
     let session: HsmSession | undefined;
     const ctx = this.context(view, () => {
-      if (!session) session = this.hsm().openSession(recordedToken(ctx).serial);
+      if (!session) session = this.hsm().openSession(recordedToken(ctx));
       return session;
     });
     try {
@@ -381,7 +384,7 @@ export class Ceremony {
 
   private async login(view: StepView, s: HsmSession, role: PinRole): Promise<void> {
     let error: CustosError | undefined;
-    const token = this.hsm().tokenInfo(s.serial);
+    const token = this.hsm().tokenInfo(s.ref);
     for (;;) {
       const pin = await this.deps.driver.pin(view, { role, purpose: "login", token, error });
       try {

@@ -4,6 +4,7 @@ import { verifyShares, wrapAndSplitBackup } from "./actions/backup";
 import { generateKeyPair, sealTranscript, selfSignCertificate } from "./actions/keys";
 import { airGapCheck, checklist, enrolParticipants } from "./actions/room";
 import { initToken, selectToken } from "./actions/token";
+import { hsmPreflight } from "./actions/preflight";
 import { destroyKey, quorumApproval } from "./actions/destruction";
 import { collectSharesAndRestore, resplitBackup, testSignature } from "./actions/recovery";
 import { checkShares } from "./actions/health-check";
@@ -18,6 +19,7 @@ export const ACTIONS: { [A in ActionName]: ActionImpl<never> } = {
   "air-gap-check": airGapCheck,
   "select-token": selectToken,
   "init-token": initToken,
+  "hsm-preflight": hsmPreflight,
   "generate-key-pair": generateKeyPair,
   "self-sign-certificate": selfSignCertificate,
   "wrap-and-split-backup": wrapAndSplitBackup,

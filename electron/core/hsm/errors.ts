@@ -91,6 +91,71 @@ const PLAIN: Record<string, { code: string; message: string; hint: string }> = {
     message: "The unwrapping key is not usable on this token.",
     hint: "Retry the step; nothing was restored.",
   },
+  CKR_USER_TYPE_INVALID: {
+    code: "HSM_NO_SO_ROLE",
+    message: "The token has no such login role (this module offers no security officer role).",
+    hint: "A root key ceremony needs a token with a security officer role, who alone marks the backup wrapping key trusted; use another token.",
+  },
+  CKR_ATTRIBUTE_TYPE_INVALID: {
+    code: "HSM_ATTRIBUTE_UNSUPPORTED",
+    message: "The token does not know one of the key attributes Custos requires.",
+    hint: "This token cannot hold the root key with the protections Custos requires; run `custos hsm-check` for the attribute by name, and use another token.",
+  },
+  CKR_ATTRIBUTE_VALUE_INVALID: {
+    code: "HSM_TEMPLATE_REFUSED",
+    message: "The token refused a value in the key template Custos requires.",
+    hint: "This token cannot hold the root key with the protections Custos requires; run `custos hsm-check` to see which, and use another token.",
+  },
+  CKR_TEMPLATE_INCONSISTENT: {
+    code: "HSM_TEMPLATE_REFUSED",
+    message: "The token refused the combination of key attributes Custos requires.",
+    hint: "Run `custos hsm-check` to see which, and use another token.",
+  },
+  CKR_TEMPLATE_INCOMPLETE: {
+    code: "HSM_TEMPLATE_REFUSED",
+    message: "The token wants a key attribute Custos does not send (a vendor-specific one).",
+    hint: "Check the module's profile in Custos and the vendor's documentation; run `custos hsm-check`.",
+  },
+  CKR_ATTRIBUTE_READ_ONLY: {
+    code: "HSM_ATTRIBUTE_READ_ONLY",
+    message: "The token does not let this login set one of the key attributes (for example CKA_TRUSTED, which only the security officer may set).",
+    hint: "Log in with the role the step names; if the security officer cannot set it either, this token is not fit.",
+  },
+  CKR_KEY_SIZE_RANGE: {
+    code: "HSM_KEY_SIZE",
+    message: "The token does not support this key size.",
+    hint: "Choose an algorithm that `custos hsm-check` reports as passed on this token.",
+  },
+  CKR_MECHANISM_PARAM_INVALID: {
+    code: "HSM_MECHANISM_UNSUPPORTED",
+    message: "The token refused the parameters of the mechanism this step needs.",
+    hint: "Run `custos hsm-check`; the token may need a vendor mechanism (see its profile).",
+  },
+  CKR_FUNCTION_NOT_SUPPORTED: {
+    code: "HSM_FUNCTION_UNSUPPORTED",
+    message: "The PKCS#11 module does not implement this function.",
+    hint: "This token cannot do what the step needs; use another token.",
+  },
+  CKR_KEY_FUNCTION_NOT_PERMITTED: {
+    code: "HSM_KEY_FUNCTION",
+    message: "The key's attributes do not allow this operation.",
+    hint: "Record an exception; the key was not made with the template Custos requires.",
+  },
+  CKR_KEY_TYPE_INCONSISTENT: {
+    code: "HSM_KEY_TYPE",
+    message: "The key type does not fit the mechanism.",
+    hint: "Record an exception and run `custos hsm-check` on this token.",
+  },
+  CKR_ARGUMENTS_BAD: {
+    code: "HSM_ARGUMENTS_BAD",
+    message: "The module rejected the call's arguments (a module that needs initialisation arguments, such as NSS's configdir, says this when they are missing).",
+    hint: "Give the module's initialisation arguments (--init-args, or the module's profile), then retry.",
+  },
+  CKR_CRYPTOKI_NOT_INITIALIZED: {
+    code: "HSM_NOT_INITIALISED",
+    message: "The PKCS#11 module is not initialised.",
+    hint: "Restart Custos; if it recurs, check the module's installation.",
+  },
   CKR_DEVICE_MEMORY: {
     code: "HSM_FULL",
     message: "The token has no memory left for new objects.",
@@ -104,27 +169,42 @@ export function pkcs11ErrorName(e: unknown): string | undefined {
   return /\b(CKR_[A-Z0-9_]+)/.exec(text)?.[1];
 }
 
+/** What a PKCS#11 call was about, named in its error: the step, the mechanism, the attribute. */
+export interface HsmContext {
+  step?: string;
+  mechanism?: string;
+  attribute?: string;
+}
+
+function about(ctx: HsmContext | undefined): string {
+  if (!ctx) return "";
+  const parts = [ctx.mechanism ? `mechanism ${ctx.mechanism}` : "", ctx.attribute ? `attribute ${ctx.attribute}` : "", ctx.step ? `step ${ctx.step}` : ""].filter(Boolean);
+  return parts.length ? ` (${parts.join(", ")})` : "";
+}
+
 /**
  * Converts anything pkcs11js/graphene throws into a CustosError that says what
  * happened during `doing` and what to do. CustosErrors pass through unchanged.
  */
-export function toHsmError(e: unknown, doing: string): CustosError {
+export function toHsmError(e: unknown, doing: string, ctx?: HsmContext): CustosError {
   if (e instanceof CustosError) return e;
   const name = pkcs11ErrorName(e);
+  const what = `${doing}${about(ctx)}`;
+  const details = { ...(name ? { pkcs11: name } : {}), ...(ctx ?? {}) };
   if (name) {
     const plain = PLAIN[name];
-    if (plain) return new CustosError(plain.code, `${doing}: ${plain.message}`, plain.hint, { cause: e });
-    return new CustosError("HSM_ERROR", `${doing}: the token answered ${name}.`, "Record an exception and consult the HSM vendor's documentation for this code.", { cause: e });
+    if (plain) return new CustosError(plain.code, `${what}: ${plain.message} [${name}]`, plain.hint, { cause: e, details });
+    return new CustosError("HSM_ERROR", `${what}: the token answered ${name}.`, "Record an exception and consult the HSM vendor's documentation for this code.", { cause: e, details });
   }
   const msg = e instanceof Error ? e.message : String(e);
-  return new CustosError("HSM_ERROR", `${doing}: ${msg}`, "Record an exception and retry the step.", { cause: e });
+  return new CustosError("HSM_ERROR", `${what}: ${msg}`, "Record an exception and retry the step.", { cause: e, details });
 }
 
 /** Runs fn, converting PKCS#11 failures into plain-language CustosErrors. */
-export function hsmCall<T>(doing: string, fn: () => T): T {
+export function hsmCall<T>(doing: string, fn: () => T, ctx?: HsmContext): T {
   try {
     return fn();
   } catch (e) {
-    throw toHsmError(e, doing);
+    throw toHsmError(e, doing, ctx);
   }
 }

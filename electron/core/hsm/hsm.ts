@@ -2,15 +2,9 @@ import crypto from "node:crypto";
 import * as graphene from "graphene-pk11";
 import { CustosError } from "../errors";
 import { hsmCall, pkcs11ErrorName, toHsmError } from "./errors";
-import {
-  algorithmSpec,
-  ecPointFromSpki,
-  ecSpki,
-  rsaPartsFromSpki,
-  rsaSpki,
-  unwrapEcPoint,
-  type RootKeyAlgorithm,
-} from "./algorithms";
+import { HsmSession } from "./session";
+
+export { HsmSession } from "./session";
 
 /** What a token says about itself; recorded in the transcript at token selection. */
 export interface TokenInfo {
@@ -33,6 +27,18 @@ export interface TokenInfo {
   hasRng: boolean;
 }
 
+/**
+ * How a token is named. Given explicitly (the CLI's --slot/--serial/--label)
+ * every field given must match; from a record (a transcript's token) the serial
+ * must match and slot id and label only break ties. More than one match is
+ * refused: NSS's two slots share one serial.
+ */
+export interface TokenRef {
+  slotId?: string;
+  serial?: string;
+  label?: string;
+}
+
 /** Attributes of a key object, as listed for orphan detection and destruction records. */
 export interface KeyObjectInfo {
   handle: string;
@@ -49,7 +55,16 @@ export interface KeyObjectInfo {
 
 export type PinRole = "user" | "so";
 
-const { TokenFlag, ObjectClass, KeyType, MechanismEnum, SessionFlag, UserType } = graphene;
+/** A PKCS#11 mechanism as the token reports it (C_GetMechanismInfo). */
+export interface MechanismInfo {
+  code: number;
+  name: string;
+  minKeySize: number;
+  maxKeySize: number;
+  flags: number;
+}
+
+const { TokenFlag } = graphene;
 
 const ver = (v: { major: number; minor: number }) => `${v.major}.${v.minor}`;
 const trim = (s: string) => s.replace(/\0/g, "").trim();
@@ -62,12 +77,28 @@ export function rootKeyId(ceremonyId: string): Buffer {
 export const rootKeyLabel = (ceremonyId: string) => `custos:${ceremonyId}:root`;
 export const kekLabel = (ceremonyId: string) => `custos:${ceremonyId}:kek`;
 
+/** Describes a token reference for a person: "serial 0000…, label NSS Certificate DB". */
+export function describeRef(ref: TokenRef): string {
+  const parts = [ref.slotId !== undefined ? `slot ${ref.slotId}` : "", ref.serial ? `serial ${ref.serial}` : "", ref.label ? `label "${ref.label}"` : ""].filter(Boolean);
+  return parts.length ? parts.join(", ") : "any token";
+}
+
+/** Options for opening a module. */
+export interface HsmOpenOptions {
+  /** Applied to process.env before the module loads (e.g. SOFTHSM2_CONF). */
+  env?: Record<string, string>;
+  /** C_Initialize's reserved string (NSS: `configdir='sql:DIR' …`); without it C_Initialize gets NULL. */
+  initArgs?: string;
+  maxPinAttempts?: number;
+}
+
 /**
  * A loaded PKCS#11 module. One per process at a time: SoftHSM reads its
  * configuration (SOFTHSM2_CONF) when the module initialises.
  */
 export class Hsm {
   readonly modulePath: string;
+  readonly initArgs: string | undefined;
   private mod: graphene.Module;
   private closed = false;
   /** Wrong PINs seen in this process per token serial and role. */
@@ -75,14 +106,15 @@ export class Hsm {
   /** Custos stops asking after this many wrong PINs, so the token's own counter is never exhausted silently. */
   readonly maxPinAttempts: number;
 
-  private constructor(modulePath: string, mod: graphene.Module, maxPinAttempts: number) {
+  private constructor(modulePath: string, mod: graphene.Module, maxPinAttempts: number, initArgs: string | undefined) {
     this.modulePath = modulePath;
     this.mod = mod;
     this.maxPinAttempts = maxPinAttempts;
+    this.initArgs = initArgs;
   }
 
   /** Loads and initialises a PKCS#11 module; env (e.g. SOFTHSM2_CONF) is applied first. */
-  static open(modulePath: string, opts: { env?: Record<string, string>; maxPinAttempts?: number } = {}): Hsm {
+  static open(modulePath: string, opts: HsmOpenOptions = {}): Hsm {
     for (const [k, v] of Object.entries(opts.env ?? {})) process.env[k] = v;
     let mod: graphene.Module;
     try {
@@ -95,12 +127,32 @@ export class Hsm {
         { cause: e },
       );
     }
+    const initArgs = opts.initArgs?.trim() ? opts.initArgs : undefined;
     try {
-      mod.initialize();
+      // CKF_OS_LOCKING_OK (2) with the reserved string, as NSS expects it.
+      mod.initialize(initArgs ? { libraryParameters: initArgs, flags: 2 } : undefined);
     } catch (e) {
-      if (pkcs11ErrorName(e) !== "CKR_CRYPTOKI_ALREADY_INITIALIZED") throw toHsmError(e, "Initialising the PKCS#11 module");
+      if (pkcs11ErrorName(e) !== "CKR_CRYPTOKI_ALREADY_INITIALIZED") {
+        const err = toHsmError(e, `Initialising the PKCS#11 module ${modulePath}${initArgs ? " with the given initialisation arguments" : " without initialisation arguments"}`);
+        try {
+          mod.close();
+        } catch {
+          // Nothing loaded to release.
+        }
+        throw err;
+      }
     }
-    return new Hsm(modulePath, mod, opts.maxPinAttempts ?? 3);
+    return new Hsm(modulePath, mod, opts.maxPinAttempts ?? 3, initArgs);
+  }
+
+  /** The module's own description (C_GetInfo): manufacturer, library description and version. */
+  moduleInfo(): { manufacturer: string; description: string; libraryVersion: string; cryptokiVersion: string } {
+    return hsmCall("Reading the module information", () => ({
+      manufacturer: trim(this.mod.manufacturerID),
+      description: trim(this.mod.libraryDescription),
+      libraryVersion: ver(this.mod.libraryVersion),
+      cryptokiVersion: ver(this.mod.cryptokiVersion),
+    }));
   }
 
   /** Finalises the module; safe to call twice. */
@@ -112,16 +164,19 @@ export class Hsm {
     } catch {
       // Finalising a module whose token vanished can fail; nothing is left to release.
     }
+    // The library stays loaded: SoftHSM does not survive being unloaded and loaded again in one process.
   }
 
   /** Lists the slots with a token present. */
   tokens(): TokenInfo[] {
-    return hsmCall("Listing tokens", () => {
-      const slots = this.mod.getSlots(true);
-      const out: TokenInfo[] = [];
-      for (let i = 0; i < slots.length; i++) out.push(this.describe(slots.items(i)));
-      return out;
-    });
+    return hsmCall("Listing tokens", () => this.slots().map((s) => this.describe(s)));
+  }
+
+  private slots(): graphene.Slot[] {
+    const slots = this.mod.getSlots(true);
+    const out: graphene.Slot[] = [];
+    for (let i = 0; i < slots.length; i++) out.push(slots.items(i));
+    return out;
   }
 
   private describe(slot: graphene.Slot): TokenInfo {
@@ -148,31 +203,63 @@ export class Hsm {
     };
   }
 
-  private slotBySerial(serial: string): graphene.Slot {
-    const slots = hsmCall("Listing tokens", () => this.mod.getSlots(true));
-    for (let i = 0; i < slots.length; i++) {
-      const s = slots.items(i);
-      if (trim(s.getToken().serialNumber) === serial) return s;
+  /**
+   * Finds the one slot a reference names. `strict`: every given field must
+   * match (a person's choice); otherwise the serial must match and the slot id
+   * and label narrow ties (a recorded token). Ambiguity is refused.
+   */
+  private findSlot(ref: TokenRef, strict = false): graphene.Slot {
+    const all = hsmCall("Listing tokens", () => this.slots().map((s) => ({ s, i: this.describe(s) })));
+    let c = all;
+    if (strict) {
+      if (ref.slotId !== undefined) c = c.filter((x) => x.i.slotId === ref.slotId || slotNumber(x.i.slotId) === ref.slotId);
+      if (ref.serial !== undefined) c = c.filter((x) => x.i.serial === ref.serial);
+      if (ref.label !== undefined) c = c.filter((x) => x.i.label === ref.label);
+    } else {
+      if (ref.serial !== undefined) c = c.filter((x) => x.i.serial === ref.serial);
+      if (c.length > 1 && ref.label !== undefined && c.some((x) => x.i.label === ref.label)) c = c.filter((x) => x.i.label === ref.label);
+      if (c.length > 1 && ref.slotId !== undefined && c.some((x) => x.i.slotId === ref.slotId)) c = c.filter((x) => x.i.slotId === ref.slotId);
     }
-    throw new CustosError(
-      "HSM_TOKEN_REMOVED",
-      `The token with serial ${serial} is not attached.`,
-      "Re-attach the token that was selected for this ceremony, then retry the step.",
-    );
+    if (c.length === 0) {
+      throw new CustosError(
+        "HSM_TOKEN_REMOVED",
+        !strict && ref.serial ? `The token with serial ${ref.serial} is not attached${ref.label ? ` (label "${ref.label}")` : ""}.` : `No attached token matches ${describeRef(ref)}.`,
+        "Re-attach the token that was selected for this ceremony (or correct --slot/--serial/--label), then retry.",
+      );
+    }
+    if (c.length > 1) {
+      throw new CustosError(
+        "HSM_TOKEN_AMBIGUOUS",
+        `${c.length} tokens match ${describeRef(ref)}: ${c.map((x) => `slot ${slotNumber(x.i.slotId)} "${x.i.label}" serial ${x.i.serial}`).join("; ")}.`,
+        "Custos will not guess which one: name the token by slot, serial and label together so that exactly one matches.",
+      );
+    }
+    return c[0]!.s;
   }
 
-  private slotById(slotId: string): graphene.Slot {
-    const slots = hsmCall("Listing tokens", () => this.mod.getSlots(true));
-    for (let i = 0; i < slots.length; i++) {
-      const s = slots.items(i);
-      if (s.handle.toString("hex") === slotId) return s;
-    }
-    throw new CustosError("HSM_TOKEN_REMOVED", `Slot ${slotId} has no token.`, "Re-attach the token and select it again.");
+  /** The one token a reference names (strictly, as a person typed it). */
+  identify(ref: TokenRef): TokenInfo {
+    return this.describe(this.findSlot(ref, true));
   }
 
-  /** Current information for the token with this serial. */
-  tokenInfo(serial: string): TokenInfo {
-    return hsmCall("Reading token information", () => this.describe(this.slotBySerial(serial)));
+  /** Current information for the token a serial or reference names. */
+  tokenInfo(ref: string | TokenRef): TokenInfo {
+    const r = typeof ref === "string" ? { serial: ref } : ref;
+    return hsmCall("Reading token information", () => this.describe(this.findSlot(r)));
+  }
+
+  /** The mechanisms the token offers, each with its key sizes and flags. */
+  mechanisms(ref: TokenRef): MechanismInfo[] {
+    const slot = this.findSlot(ref);
+    return hsmCall("Listing the token's mechanisms (C_GetMechanismList)", () => {
+      const list = slot.getMechanisms();
+      const out: MechanismInfo[] = [];
+      for (let i = 0; i < list.length; i++) {
+        const m = list.tryGetItem(i);
+        if (m) out.push({ code: m.type, name: m.name, minKeySize: m.minKeySize, maxKeySize: m.maxKeySize, flags: m.flags });
+      }
+      return out;
+    });
   }
 
   /**
@@ -182,8 +269,8 @@ export class Hsm {
    * SoftHSM moves an initialised token to a new slot id.
    */
   initToken(slotId: string, p: { label: string; soPin: string; userPin: string }): TokenInfo {
-    const slot = this.slotById(slotId);
-    const before = new Set(this.tokens().filter((t) => t.initialized).map((t) => t.serial));
+    const slot = this.findSlot({ slotId }, true);
+    const before = new Set(this.tokens().filter((t) => t.initialized).map((t) => `${t.slotId}:${t.serial}`));
     const already = this.describe(slot);
     if (already.initialized) {
       throw new CustosError(
@@ -192,46 +279,64 @@ export class Hsm {
         "Initialising would erase its keys; select a blank token, or skip initialisation if this token is the intended one.",
       );
     }
-    hsmCall("Initialising the token", () => {
+    try {
       (this.mod as unknown as { lib: { C_InitToken(h: Buffer, pin: string, label: string): unknown } }).lib.C_InitToken(
         slot.handle,
         p.soPin,
         p.label.padEnd(32).slice(0, 32),
       );
-    });
-    const fresh = this.tokens().find((t) => t.initialized && t.label === p.label && !before.has(t.serial));
+    } catch (e) {
+      const name = pkcs11ErrorName(e);
+      if (name === "CKR_PIN_INCORRECT") {
+        throw new CustosError(
+          "HSM_INIT_PIN_REFUSED",
+          "Initialising the token: the token refused the security officer PIN given for initialisation (CKR_PIN_INCORRECT). Some tokens are initialised with their factory or current SO PIN, not a new one.",
+          "Check the token's profile and the vendor's documentation for the SO PIN it expects at initialisation (opencryptoki: its factory SO PIN); this is not a login, no login counter was used.",
+          { cause: e, details: { pkcs11: name } },
+        );
+      }
+      throw toHsmError(e, "Initialising the token (C_InitToken)");
+    }
+    const fresh = this.tokens().find((t) => t.initialized && t.label === p.label && !before.has(`${t.slotId}:${t.serial}`));
     if (!fresh) throw new CustosError("HSM_ERROR", "The token did not appear after initialisation.", "Re-attach the token and retry the step.");
-    const session = this.openSession(fresh.serial);
+    const ref = { serial: fresh.serial, label: fresh.label, slotId: fresh.slotId };
+    const session = this.openSession(ref);
     try {
       session.login("so", p.soPin);
-      hsmCall("Setting the user PIN", () => session.raw.initPin(p.userPin));
+      hsmCall("Setting the user PIN (C_InitPIN)", () => session.raw.initPin(p.userPin));
       session.logout();
     } finally {
       session.close();
     }
-    return this.tokenInfo(fresh.serial);
+    return this.tokenInfo(ref);
   }
 
   /** Sets the user PIN from an SO-logged-in session (finishing an interrupted initialisation). */
   setUserPin(session: HsmSession, userPin: string): void {
-    hsmCall("Setting the user PIN", () => session.raw.initPin(userPin));
+    hsmCall("Setting the user PIN (C_InitPIN)", () => session.raw.initPin(userPin));
   }
 
-  /** Opens a read-write session on the token with this serial. */
-  openSession(serial: string): HsmSession {
-    const slot = this.slotBySerial(serial);
-    const raw = hsmCall("Opening a session", () => slot.open(SessionFlag.RW_SESSION | SessionFlag.SERIAL_SESSION));
-    return new HsmSession(this, serial, raw);
+  /** Opens a read-write session on the token a serial or reference names. */
+  openSession(ref: string | TokenRef): HsmSession {
+    const r = typeof ref === "string" ? { serial: ref } : { serial: ref.serial, label: ref.label, slotId: ref.slotId };
+    const slot = this.findSlot(r);
+    const info = this.describe(slot);
+    const raw = hsmCall("Opening a session", () => slot.open(graphene.SessionFlag.RW_SESSION | graphene.SessionFlag.SERIAL_SESSION));
+    return new HsmSession(this, { serial: info.serial, label: info.label, slotId: info.slotId }, raw);
+  }
+
+  private key(ref: TokenRef, role: PinRole): string {
+    return `${ref.slotId ?? ""}:${ref.serial ?? ""}:${role}`;
   }
 
   /** Records a wrong PIN and builds the error that says how many tries remain. */
-  pinFailed(serial: string, role: PinRole, cause: unknown): CustosError {
-    const key = `${serial}:${role}`;
+  pinFailed(ref: TokenRef, role: PinRole, cause: unknown): CustosError {
+    const key = this.key(ref, role);
     const n = (this.pinFailures.get(key) ?? 0) + 1;
     this.pinFailures.set(key, n);
     let info: TokenInfo | undefined;
     try {
-      info = this.tokenInfo(serial);
+      info = this.tokenInfo(ref);
     } catch {
       info = undefined;
     }
@@ -247,328 +352,38 @@ export class Hsm {
       });
     }
     const tokenSays = finalTry
-      ? "The token says the next wrong PIN is its final try before it locks."
+      ? "The token says the next wrong PIN is its final try before it locks; Custos will not make that try."
       : low
         ? "The token says few tries remain before it locks."
         : "The token does not say how many tries remain.";
     return new CustosError(
       "HSM_PIN_INCORRECT",
-      `The ${who} PIN was not accepted (${n} wrong ${n === 1 ? "attempt" : "attempts"} in this session). ${tokenSays}`,
-      left > 0
-        ? `Custos allows ${left} more ${left === 1 ? "attempt" : "attempts"} before it stops asking, so the token's counter is never exhausted by accident. Check the PIN envelope.`
-        : "Custos will not try again in this session: verify the PIN envelope, record an exception, and restart the step.",
-      { cause, details: { role, triesLeftHere: left, tokenFinalTry: !!finalTry, tokenCountLow: !!low } },
+      `Logging in as ${who}: the ${who} PIN was not accepted (${n} wrong ${n === 1 ? "attempt" : "attempts"} in this session). ${tokenSays}`,
+      finalTry
+        ? "Stop: verify the PIN envelope with the witnesses and record an exception before anyone tries again."
+        : left > 0
+          ? `Custos allows ${left} more ${left === 1 ? "attempt" : "attempts"} before it stops asking, so the token's counter is never exhausted by accident. Check the PIN envelope.`
+          : "Custos will not try again in this session: verify the PIN envelope, record an exception, and restart the step.",
+      { cause, details: { role, triesLeftHere: finalTry ? 0 : left, tokenFinalTry: !!finalTry, tokenCountLow: !!low } },
     );
   }
 
   /** True when Custos has already stopped accepting PIN attempts for this token and role. */
-  pinAttemptsExhausted(serial: string, role: PinRole): boolean {
-    return (this.pinFailures.get(`${serial}:${role}`) ?? 0) >= this.maxPinAttempts;
+  pinAttemptsExhausted(ref: TokenRef, role: PinRole): boolean {
+    return (this.pinFailures.get(this.key(ref, role)) ?? 0) >= this.maxPinAttempts;
   }
 
   /** Resets the wrong-PIN count after a successful login. */
-  pinSucceeded(serial: string, role: PinRole): void {
-    this.pinFailures.delete(`${serial}:${role}`);
+  pinSucceeded(ref: TokenRef, role: PinRole): void {
+    this.pinFailures.delete(this.key(ref, role));
   }
 }
 
-/** A session on one token. All key operations of a ceremony step go through here. */
-export class HsmSession {
-  constructor(
-    private readonly hsm: Hsm,
-    readonly serial: string,
-    readonly raw: graphene.Session,
-  ) {}
-
-  /** Logs in; a wrong PIN yields an error that says how many tries remain. */
-  login(role: PinRole, pin: string): void {
-    if (this.hsm.pinAttemptsExhausted(this.serial, role)) {
-      throw new CustosError(
-        "HSM_PIN_ATTEMPTS_EXHAUSTED",
-        `Custos has stopped asking for the ${role === "so" ? "security officer" : "user"} PIN after ${this.hsm.maxPinAttempts} wrong attempts.`,
-        "Verify the PIN envelope with the witnesses, record an exception, and restart Custos to try again.",
-      );
-    }
-    try {
-      this.raw.login(pin, role === "so" ? UserType.SO : UserType.USER);
-      this.hsm.pinSucceeded(this.serial, role);
-    } catch (e) {
-      const name = pkcs11ErrorName(e);
-      if (name === "CKR_USER_ALREADY_LOGGED_IN") return;
-      if (name === "CKR_PIN_INCORRECT" || name === "CKR_PIN_LOCKED") throw this.hsm.pinFailed(this.serial, role, e);
-      throw toHsmError(e, "Logging in to the token");
-    }
-  }
-
-  /** Logs out; already logged out is fine. */
-  logout(): void {
-    try {
-      this.raw.logout();
-    } catch (e) {
-      if (pkcs11ErrorName(e) !== "CKR_USER_NOT_LOGGED_IN") throw toHsmError(e, "Logging out of the token");
-    }
-  }
-
-  /** Closes the session (session objects, such as a KEK, are destroyed by the token). */
-  close(): void {
-    try {
-      this.raw.close();
-    } catch {
-      // A removed token leaves nothing to close.
-    }
-  }
-
-  /** Random bytes from the token's RNG. */
-  random(n: number): Buffer {
-    return hsmCall("Reading random bytes from the token", () => this.raw.generateRandom(n));
-  }
-
-  /**
-   * Generates the root key pair inside the token: private key sensitive,
-   * extractable only under a trusted wrapping key (CKA_WRAP_WITH_TRUSTED), so a
-   * user-PIN holder alone cannot export it under a key of their own.
-   */
-  generateRootKeyPair(alg: RootKeyAlgorithm, label: string, id: Buffer): { spki: Buffer } {
-    const spec = algorithmSpec(alg);
-    const common = { token: true, label, id };
-    const priv = {
-      ...common,
-      class: ObjectClass.PRIVATE_KEY,
-      private: true,
-      sensitive: true,
-      extractable: true,
-      wrapWithTrusted: true,
-      sign: true,
-      derive: false,
-      decrypt: false,
-      unwrap: false,
-    };
-    const pub = { ...common, class: ObjectClass.PUBLIC_KEY, private: false, verify: true, encrypt: false, wrap: false };
-    const pair = hsmCall("Generating the root key pair", () =>
-      spec.family === "EC"
-        ? this.raw.generateKeyPair(
-            MechanismEnum.EC_KEY_PAIR_GEN,
-            { ...pub, keyType: KeyType.EC, paramsEC: Buffer.from(spec.paramsDer, "hex") },
-            { ...priv, keyType: KeyType.EC },
-          )
-        : this.raw.generateKeyPair(
-            MechanismEnum.RSA_PKCS_KEY_PAIR_GEN,
-            { ...pub, keyType: KeyType.RSA, modulusBits: spec.bits, publicExponent: Buffer.from([1, 0, 1]) },
-            { ...priv, keyType: KeyType.RSA },
-          ),
-    );
-    return { spki: this.spkiOf(pair.publicKey, alg) };
-  }
-
-  private spkiOf(obj: graphene.SessionObject, alg: RootKeyAlgorithm): Buffer {
-    const spec = algorithmSpec(alg);
-    return hsmCall("Reading the public key", () => {
-      if (spec.family === "EC") {
-        const a = obj.getAttribute({ pointEC: null }) as { pointEC: Buffer };
-        return ecSpki(spec.curve, unwrapEcPoint(a.pointEC));
-      }
-      const a = obj.getAttribute({ modulus: null, publicExponent: null }) as { modulus: Buffer; publicExponent: Buffer };
-      return rsaSpki(a.modulus, a.publicExponent);
-    });
-  }
-
-  /** The SPKI of the public key object with this label. */
-  publicKeySpki(label: string, alg: RootKeyAlgorithm): Buffer {
-    return this.spkiOf(this.findOne(label, ObjectClass.PUBLIC_KEY, "public key"), alg);
-  }
-
-  private findAll(template: Record<string, unknown>): graphene.SessionObject[] {
-    return hsmCall("Searching the token", () => {
-      const col = this.raw.find(template as graphene.ITemplate);
-      const out: graphene.SessionObject[] = [];
-      for (let i = 0; i < col.length; i++) out.push(col.items(i));
-      return out;
-    });
-  }
-
-  private findOne(label: string, cls: graphene.ObjectClass, what: string): graphene.SessionObject {
-    const found = this.findAll({ label, class: cls });
-    if (found.length === 0) {
-      throw new CustosError("HSM_KEY_NOT_FOUND", `No ${what} labelled ${label} is on the token.`, "Check that the right token is attached and logged in.");
-    }
-    if (found.length > 1) {
-      throw new CustosError("HSM_KEY_AMBIGUOUS", `${found.length} objects of kind ${what} are labelled ${label}.`, "Resolve the duplicate objects before continuing; record an exception.");
-    }
-    return found[0]!;
-  }
-
-  /** Lists the key objects carrying a label (visible to the current login). */
-  listObjects(label: string): KeyObjectInfo[] {
-    return this.findAll({ label }).map((o) => this.info(o));
-  }
-
-  private info(o: graphene.SessionObject): KeyObjectInfo {
-    const base = o.getAttribute({ class: null, label: null, id: null, token: null }) as {
-      class: number;
-      label: string;
-      id: Buffer;
-      token: boolean;
-    };
-    const cls =
-      base.class === ObjectClass.PRIVATE_KEY ? "private" : base.class === ObjectClass.PUBLIC_KEY ? "public" : base.class === ObjectClass.SECRET_KEY ? "secret" : "other";
-    const out: KeyObjectInfo = { handle: o.handle.toString("hex"), class: cls, label: base.label, id: base.id?.toString("hex") ?? "", token: base.token };
-    if (cls === "private" || cls === "secret") {
-      const k = o.getAttribute({ sensitive: null, extractable: null, alwaysSensitive: null, neverExtractable: null, wrapWithTrusted: null }) as Record<string, boolean>;
-      Object.assign(out, {
-        sensitive: k.sensitive,
-        extractable: k.extractable,
-        alwaysSensitive: k.alwaysSensitive,
-        neverExtractable: k.neverExtractable,
-        wrapWithTrusted: k.wrapWithTrusted,
-      });
-    }
-    return out;
-  }
-
-  /**
-   * Signs data with the private key of this label. EC: SoftHSM has no
-   * CKM_ECDSA_SHA384, so the hash is computed here and signed raw; the result
-   * is r||s. RSA: PKCS#1 v1.5 with SHA-256 inside the token.
-   */
-  sign(label: string, alg: RootKeyAlgorithm, data: Uint8Array): Buffer {
-    const spec = algorithmSpec(alg);
-    const key = this.findOne(label, ObjectClass.PRIVATE_KEY, "private key").toType<graphene.PrivateKey>();
-    return hsmCall("Signing with the root key", () => {
-      if (spec.family === "EC") {
-        const digest = crypto.createHash(spec.hash).update(data).digest();
-        return this.raw.createSign(MechanismEnum.ECDSA, key).once(digest);
-      }
-      return this.raw.createSign(MechanismEnum.SHA256_RSA_PKCS, key).once(Buffer.from(data));
-    });
-  }
-
-  /**
-   * Imports the KEK as a session-only, trusted AES key. Only the security
-   * officer may set CKA_TRUSTED, so this must run under an SO login: that is the
-   * dual control (SO PIN here, user PIN for the wrap).
-   */
-  importTrustedKek(kek: Uint8Array, label: string): graphene.SecretKey {
-    return this.importSessionAesKey(kek, label, true, "Importing the backup wrapping key");
-  }
-
-  /** Imports an AES key for unwrapping only (recovery target token, old KEK of a re-split). */
-  importUnwrapKek(kek: Uint8Array, label: string): graphene.SecretKey {
-    return this.importSessionAesKey(kek, label, false, "Importing the reassembled wrapping key");
-  }
-
-  /** A session-only, sensitive, non-extractable AES key; `trusted` makes it a wrapping key for the root key. */
-  private importSessionAesKey(kek: Uint8Array, label: string, trusted: boolean, doing: string): graphene.SecretKey {
-    return hsmCall(doing, () =>
-      this.raw
-        .create({
-          class: ObjectClass.SECRET_KEY,
-          keyType: KeyType.AES,
-          token: false,
-          private: false,
-          ...(trusted ? { trusted: true } : {}),
-          sensitive: true,
-          extractable: false,
-          wrap: trusted,
-          unwrap: true,
-          encrypt: false,
-          decrypt: false,
-          label,
-          value: viewOf(kek),
-        })
-        .toType<graphene.SecretKey>(),
-    );
-  }
-
-  /** Wraps the private key of this label with AES key wrap with padding (RFC 5649). */
-  wrapPrivateKey(label: string, kek: graphene.SecretKey): Buffer {
-    const key = this.findOne(label, ObjectClass.PRIVATE_KEY, "private key").toType<graphene.PrivateKey>();
-    return hsmCall("Wrapping the root key", () => this.raw.wrapKey(MechanismEnum.AES_KEY_WRAP_PAD, kek, key));
-  }
-
-  /**
-   * Unwraps a backup blob into this token as the root private key (sensitive,
-   * wrap-with-trusted, as generated) and creates its public key object from
-   * the recorded SPKI.
-   */
-  unwrapRootKey(blob: Buffer, kek: graphene.SecretKey, alg: RootKeyAlgorithm, label: string, id: Buffer, spki: Buffer): void {
-    const spec = algorithmSpec(alg);
-    const keyType = spec.family === "EC" ? KeyType.EC : KeyType.RSA;
-    this.unwrapPrivateKey(blob, kek, alg, label, id, true);
-    const pubTemplate =
-      spec.family === "EC"
-        ? { paramsEC: Buffer.from(spec.paramsDer, "hex"), pointEC: derOctetString(ecPointFromSpki(spki)) }
-        : (() => {
-            const { modulus, exponent } = rsaPartsFromSpki(spki);
-            return { modulus, publicExponent: exponent };
-          })();
-    hsmCall("Creating the restored public key object", () =>
-      this.raw.create({ class: ObjectClass.PUBLIC_KEY, keyType, token: true, private: false, verify: true, label, id, ...pubTemplate }),
-    );
-  }
-
-  /**
-   * Unwraps a backup blob as a private key with the generation attributes
-   * (sensitive, wrap-with-trusted). token=false makes a session object that
-   * vanishes with the session: a re-split re-wraps it and never stores it.
-   */
-  unwrapPrivateKey(blob: Buffer, kek: graphene.SecretKey, alg: RootKeyAlgorithm, label: string, id: Buffer, token: boolean): graphene.PrivateKey {
-    const spec = algorithmSpec(alg);
-    const keyType = spec.family === "EC" ? KeyType.EC : KeyType.RSA;
-    return hsmCall(token ? "Unwrapping the root key into the token" : "Unwrapping the root key as a session object", () =>
-      this.raw.unwrapKey(MechanismEnum.AES_KEY_WRAP_PAD, kek, blob, {
-        class: ObjectClass.PRIVATE_KEY,
-        keyType,
-        token,
-        private: true,
-        sensitive: true,
-        extractable: true,
-        wrapWithTrusted: true,
-        sign: true,
-        decrypt: false,
-        derive: false,
-        unwrap: false,
-        label,
-        id,
-      }).toType<graphene.PrivateKey>(),
-    );
-  }
-
-  /** Signs with a private key object held by the caller (a session-only key in a re-split). */
-  signWith(key: graphene.PrivateKey, alg: RootKeyAlgorithm, data: Uint8Array): Buffer {
-    const spec = algorithmSpec(alg);
-    return hsmCall("Signing with the unwrapped key", () => {
-      if (spec.family === "EC") return this.raw.createSign(MechanismEnum.ECDSA, key).once(crypto.createHash(spec.hash).update(data).digest());
-      return this.raw.createSign(MechanismEnum.SHA256_RSA_PKCS, key).once(Buffer.from(data));
-    });
-  }
-
-  /** Wraps a private key object held by the caller. */
-  wrapKeyObject(key: graphene.PrivateKey, kek: graphene.SecretKey): Buffer {
-    return hsmCall("Wrapping the root key", () => this.raw.wrapKey(MechanismEnum.AES_KEY_WRAP_PAD, kek, key));
-  }
-
-  /** Destroys one object; used for the KEK right after the wrap. */
-  destroyObject(obj: graphene.SessionObject): void {
-    hsmCall("Destroying a key object", () => this.raw.destroy(obj));
-  }
-
-  /** Destroys every object with this label; returns what was destroyed. */
-  destroyByLabel(label: string): KeyObjectInfo[] {
-    const objs = this.findAll({ label });
-    const infos = objs.map((o) => this.info(o));
-    for (const o of objs) hsmCall("Destroying a key object", () => this.raw.destroy(o));
-    return infos;
-  }
-}
-
-/** DER OCTET STRING around an EC point, as CKA_EC_POINT expects. */
-function derOctetString(content: Buffer): Buffer {
-  const len = content.length;
-  const hdr = len < 0x80 ? Buffer.from([0x04, len]) : len < 0x100 ? Buffer.from([0x04, 0x81, len]) : Buffer.from([0x04, 0x82, len >> 8, len & 0xff]);
-  return Buffer.concat([hdr, content]);
-}
-
-/** A Buffer over the same memory (no copy), so zeroing the caller's array zeroes what we passed. */
-function viewOf(u: Uint8Array): Buffer {
-  return Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+/** A slot handle (hex, little-endian as pkcs11js gives it) as the decimal slot number people see. */
+export function slotNumber(slotIdHex: string): string {
+  const b = Buffer.from(slotIdHex, "hex");
+  if (b.length === 0 || b.length > 8) return slotIdHex;
+  const padded = Buffer.alloc(8);
+  b.copy(padded);
+  return padded.readBigUInt64LE().toString();
 }

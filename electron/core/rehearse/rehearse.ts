@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
+import { sealedShareBags } from "../custody/facts";
 import { Ceremony, newCeremonyId, resolveSettings } from "../engine/ceremony";
 import { listNetworkInterfaces } from "../engine/network";
 import type { EngineDeps } from "../engine/types";
@@ -257,7 +258,17 @@ async function runLocked(
     renderShareCard: shareCardPdf,
     log,
     tokenSlot: from && info.softhsm.tokenDir.startsWith(from.dir) ? (tokens) => (tokens.find((t) => t.initialized && t.label === TOKEN_LABEL) ?? tokens[0]!).slotId : undefined,
-    source: from ? { transcript: from.transcript, backup: from.backup, shareText: sourceShareReader(from.dir, from.transcript, shareTextOverride) } : undefined,
+    source: from
+      ? {
+          transcript: from.transcript,
+          backup: from.backup,
+          shareText: sourceShareReader(from.dir, from.transcript, shareTextOverride),
+          cardBags: async () => {
+            const src = await readVerifiedSource(from.transcript);
+            return { bags: sealedShareBags(src.meta, src.entries.map((e) => e.body)), shares: [...from.shares].sort((a, b) => a - b) };
+          },
+        }
+      : undefined,
     inputs: info.inputs,
   });
   const deps: EngineDeps = {

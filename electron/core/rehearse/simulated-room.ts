@@ -54,7 +54,13 @@ export interface SimulatedRoomOptions {
   /** Files a signing rehearsal reads as if brought on a medium, by input name (--input name=FILE). */
   inputs?: Record<string, string>;
   /** For recovery, re-split and destruction: the earlier rehearsal's files. */
-  source?: { transcript: string; backup?: string; shareText: (sourceId: string) => Promise<string> };
+  source?: {
+    transcript: string;
+    backup?: string;
+    shareText: (sourceId: string) => Promise<string>;
+    /** The bags the source sealed the share cards in (share number → serial) and the shares brought, in order: a health check shows those bags. */
+    cardBags?: () => Promise<{ bags: Map<number, string>; shares: number[] }>;
+  };
   log?: (line: string) => void;
 }
 
@@ -73,10 +79,16 @@ export class SimulatedRoom implements Driver {
     return s;
   }
 
-  async checklist(_v: unknown, _items: string[], fields: Array<{ id: string; kind: string; count?: number }>) {
+  async checklist(_v: unknown, _items: string[], fields: Array<{ id: string; kind: string; count?: number; bag?: string; holds?: string }>) {
     const out: Record<string, string | string[]> = {};
     const serial = () => `REH-${crypto.randomInt(100000, 999999)}`;
     for (const f of fields) {
+      // The custodians bring the bags their cards were sealed in at the source ceremony (the custody register checks it).
+      if (f.count !== undefined && f.bag === "opened" && f.holds === "share-card" && this.o.source?.cardBags) {
+        const { bags, shares } = await this.o.source.cardBags();
+        out[f.id] = Array.from({ length: f.count }, (_, i) => bags.get(shares[i] ?? 0) ?? serial());
+        continue;
+      }
       const one = f.kind === "serial" ? serial : f.kind === "confirm" ? () => "confirmed" : () => `rehearsal value for ${f.id}`;
       out[f.id] = f.count !== undefined ? Array.from({ length: f.count }, one) : one();
     }

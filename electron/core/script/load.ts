@@ -134,6 +134,12 @@ function semanticIssues(s: CeremonyScript, file: string): LintIssue[] {
     if (a >= 0 && (b < 0 || b > a)) add(`steps[${a}].action`, `"${after}" needs a "${before}" step before it`);
   };
   order("select-token", "init-token");
+  order("select-token", "hsm-preflight");
+  if (first("init-token") >= 0 && first("hsm-preflight") >= 0 && first("init-token") > first("hsm-preflight")) {
+    add(`steps[${first("hsm-preflight")}].action`, '"hsm-preflight" checks the token as initialised: it comes after "init-token"');
+  }
+  // Invariant 12: no key and no share on a token that has not passed the preflight.
+  for (const a of ["generate-key-pair", "wrap-and-split-backup", "collect-shares-and-restore", "resplit-backup"]) order("hsm-preflight", a);
   order("select-token", "generate-key-pair");
   order("generate-key-pair", "self-sign-certificate");
   order("generate-key-pair", "wrap-and-split-backup");
@@ -168,9 +174,9 @@ function semanticIssues(s: CeremonyScript, file: string): LintIssue[] {
   }
   order("collect-shares-and-restore", "test-signature");
   const needs: Record<CeremonyScript["kind"], string[]> = {
-    generation: ["enrol-participants", "select-token", "generate-key-pair", "wrap-and-split-backup", "seal-transcript"],
-    recovery: ["load-source-ceremony", "enrol-participants", "select-token", "collect-shares-and-restore", "seal-transcript"],
-    resplit: ["load-source-ceremony", "enrol-participants", "select-token", "resplit-backup"],
+    generation: ["enrol-participants", "select-token", "hsm-preflight", "generate-key-pair", "wrap-and-split-backup", "seal-transcript"],
+    recovery: ["load-source-ceremony", "enrol-participants", "select-token", "hsm-preflight", "collect-shares-and-restore", "seal-transcript"],
+    resplit: ["load-source-ceremony", "enrol-participants", "select-token", "hsm-preflight", "resplit-backup"],
     destruction: ["load-source-ceremony", "enrol-participants", "select-token", "quorum-approval", "destroy-key"],
     signing: ["load-source-ceremony", "enrol-participants", "select-token", "prove-root-key", "seal-transcript"],
     "health-check": ["load-source-ceremony", "enrol-participants", "check-shares", "seal-transcript"],

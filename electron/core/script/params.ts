@@ -20,8 +20,19 @@ export const FieldSchema = z
     /** For kind "serial": how many values (e.g. one bag per share card). "custodians" = one per custodian. */
     count: z.union([z.number().int().min(1).max(255), z.literal("custodians")]).optional(),
     pattern: z.string().max(200).optional(),
+    /**
+     * For kind "serial": what happens to the tamper-evident bags whose serials this field records, for the
+     * custody register (docs/custody-register.md): "sealed" (new bags sealed in this step), "opened" (bags
+     * inspected, found intact, and opened), "inspected" (inspected and found intact, left sealed).
+     */
+    bag: z.enum(["sealed", "opened", "inspected"]).optional(),
+    /** What those bags hold: "share-card" (one card per bag, in share order), "hsm", "media", or another id. */
+    holds: id.optional(),
   })
-  .strict();
+  .strict()
+  .refine((f) => (f.bag === undefined && f.holds === undefined) || (f.kind === "serial" && f.bag !== undefined && f.holds !== undefined), {
+    message: "bag and holds go together, on a field of kind serial",
+  });
 export type Field = z.infer<typeof FieldSchema>;
 
 const none = z.object({}).strict();
@@ -85,6 +96,11 @@ export const ACTION_PARAMS = {
   "air-gap-check": none,
   /** Selects the HSM token and records manufacturer, model, serial and firmware. */
   "select-token": z.object({ requireBlank: z.boolean().default(false) }).strict(),
+  /**
+   * Qualifies the selected token before any key or share (the checks of `custos hsm-check`):
+   * generate = everything a generation and its backup do; restore = the unwrap side (a recovery target).
+   */
+  "hsm-preflight": z.object({ side: z.enum(["generate", "restore"]).default("generate") }).strict(),
   /** Initialises the selected token when it is blank (SO PIN, user PIN, label). */
   "init-token": z.object({ label: z.string().min(1).max(32) }).strict(),
   /** Generates the root key pair inside the token. */

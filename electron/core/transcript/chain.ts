@@ -57,6 +57,10 @@ function spkiKey(publicKeyB64: string): KeyObject | undefined {
 }
 
 const ECDSA_HASH = { "ECDSA-SHA256": "sha256", "ECDSA-SHA384": "sha384", "ECDSA-SHA512": "sha512" } as const;
+/** §2.3: each ECDSA algorithm goes with one curve (Node's names for P-256, P-384, P-521). */
+const ECDSA_CURVE = { "ECDSA-SHA256": "prime256v1", "ECDSA-SHA384": "secp384r1", "ECDSA-SHA512": "secp521r1" } as const;
+/** §2.3: RSA root keys are 3072 or 4096 bits. */
+const RSA_BITS = new Set([3072, 4096]);
 
 /** True if the participant (raw Ed25519) or root-key (SPKI: ECDSA r||s, RSA PKCS#1 v1.5, Ed25519) signature is valid over message; never throws. */
 export function verifySignature(sig: Signature, message: Uint8Array): boolean {
@@ -82,10 +86,15 @@ export function verifySignature(sig: Signature, message: Uint8Array): boolean {
       case "ECDSA-SHA512":
         return (
           key.asymmetricKeyType === "ec" &&
+          key.asymmetricKeyDetails?.namedCurve === ECDSA_CURVE[sig.algorithm] &&
           verify(ECDSA_HASH[sig.algorithm], message, { key, dsaEncoding: "ieee-p1363" }, signature)
         );
       case "RSA-PKCS1-SHA256":
-        return key.asymmetricKeyType === "rsa" && verify("sha256", message, key, signature);
+        return (
+          key.asymmetricKeyType === "rsa" &&
+          RSA_BITS.has(key.asymmetricKeyDetails?.modulusLength ?? 0) &&
+          verify("sha256", message, key, signature)
+        );
       default:
         return false;
     }

@@ -2,6 +2,7 @@ import { useState, type FormEvent, type ReactNode } from "react";
 import { call, type Prompt, type SessionState } from "../api";
 import { ErrorBox } from "../parts";
 import { chooseOpen, chooseSave } from "../files";
+import { CompareInputHash, ReadInput } from "./InputPrompts";
 
 type P<K extends Prompt["kind"]> = Extract<Prompt, { kind: K }>;
 type Answer = (value: unknown) => Promise<void>;
@@ -39,6 +40,10 @@ export function PromptView({ prompt, push }: { prompt: Prompt; push: (s: Session
         return <SelectSource p={prompt} answer={answer} />;
       case "briefing":
         return <Briefing p={prompt} answer={answer} />;
+      case "read-input":
+        return <ReadInput p={prompt} answer={answer} />;
+      case "compare-input-hash":
+        return <CompareInputHash p={prompt} answer={answer} />;
       case "collect-share":
         return (
           <ShareEntry

@@ -1,16 +1,22 @@
 """§6 (each action's own rules, check §7.2.12), §7.2.13 (authorised signers) and §7.4 (who must
 sign, check §7.2.14)."""
 
-from . import cryptox
+from . import cryptox, preflight, signing
 from . import formats as F
 from .errors import Fail
 from .script import ENROL, SEAL
 
-ROOT_KEY_ACTIONS = ("generate-key-pair", "collect-shares-and-restore")
+ROOT_KEY_ACTIONS = ("generate-key-pair", "collect-shares-and-restore", "prove-root-key")
+PROVE_ROOT = "prove-root-key"
 LOAD_SOURCE = "load-source-ceremony"
 SELF_SIGN = "self-sign-certificate"
-PARTICIPANT_MEMBERS = {"id", "name", "roles", "publicKey", "kdf"}
+LOAD_INPUT = "load-input"                                  # §6.10
+ISSUES_CERTIFICATE = ("sign-certificate", "cross-certify")  # §6.10
+ISSUE_CRL = "issue-crl"                                    # §6.10
+PARTICIPANT_MEMBERS = {"id", "name", "roles", "publicKey"}  # + exactly one of kdf, token
 KDF_MEMBERS = {"algorithm", "N", "r", "p", "salt"}
+TOKEN_MEMBERS = {"serial", "label", "model", "algorithm"}    # §6.3, §2.4a
+TOKEN_CURVE = {"ECDSA-SHA256": "P-256", "ECDSA-SHA384": "P-384"}
 SETTINGS_MEMBERS = {"algorithm", "threshold", "shares"}
 
 
@@ -40,14 +46,23 @@ def check_rules(seq, body, sigs, kind, script, state, header):
             raise _malformed(seq, "an abort's inputs.reason is not a non-empty string")
     else:
         action = body["action"]
+        preflight.require_qualified(seq, action, state)  # §6.4c
         if action == ENROL:
             participants(seq, outputs, script, state)
         elif action in ROOT_KEY_ACTIONS:
             root_key(seq, action, outputs, state)
         elif action == SELF_SIGN:
             _certificate(seq, outputs, state)
+        elif action == preflight.PREFLIGHT:
+            preflight.check(seq, inputs, outputs, state)
         elif action == LOAD_SOURCE:
             _load_source(seq, outputs)
+        elif action == LOAD_INPUT:
+            signing.load_input(seq, outputs)
+        elif action in ISSUES_CERTIFICATE:
+            signing.issued_certificate(seq, action, inputs, outputs, state)
+        elif action == ISSUE_CRL:
+            signing.crl(seq, outputs, state)
         elif action == SEAL:  # §6.5
             n = outputs.get("sealedEntries")
             if not F.is_int(n) or n != seq - 1:
@@ -90,8 +105,11 @@ def participants(seq, outputs, script, state):
     by_id, keys = {}, set()
     for p in ps:
         if not isinstance(p, dict) or not (PARTICIPANT_MEMBERS <= set(p) <=
-                                           PARTICIPANT_MEMBERS | {"sourceId"}):
-            raise _malformed(seq, "a participant does not have exactly the members of §6.3")
+                                           PARTICIPANT_MEMBERS | {"kdf", "token", "sourceId"}) \
+                or ("kdf" in p) == ("token" in p):
+            raise _malformed(seq, "a participant does not have exactly the members of §6.3 "
+                                  "(id, name, roles, publicKey, exactly one of kdf and token, "
+                                  "optionally sourceId)")
         pid = p["id"]
         if not F.full(F.PARTICIPANT_ID, pid) or pid in by_id:
             raise _malformed(seq, f"participant id {pid!r} is not a unique participant id")
@@ -103,17 +121,32 @@ def participants(seq, outputs, script, state):
                 or len(set(roles)) != len(roles):
             raise _malformed(seq, f"{pid}: roles is not a non-empty list of distinct script roles")
         raw = F.b64(p["publicKey"])
-        if raw is None or len(raw) != 32 or not cryptox.ed25519_point_valid(raw):
-            raise _malformed(seq, f"{pid}: publicKey is not a valid Ed25519 public key")
+        if "kdf" in p:  # a passphrase key (§2.4)
+            if raw is None or len(raw) != 32 or not cryptox.ed25519_point_valid(raw):
+                raise _malformed(seq, f"{pid}: publicKey is not a valid Ed25519 public key")
+            kdf = p["kdf"]
+            if not isinstance(kdf, dict) or set(kdf) != KDF_MEMBERS \
+                    or kdf["algorithm"] != "scrypt" \
+                    or not all(F.is_int(kdf[k]) and kdf[k] > 0 for k in ("N", "r", "p")) \
+                    or not F.is_hex(kdf["salt"], 32):
+                raise _malformed(seq, f"{pid}: kdf is not exactly {{scrypt, N, r, p > 0, "
+                                      "salt: 32 hex}")
+        else:  # a key on the participant's own token (§2.4a)
+            tok = p["token"]
+            if not isinstance(tok, dict) or set(tok) != TOKEN_MEMBERS \
+                    or not all(isinstance(tok[k], str) for k in TOKEN_MEMBERS) \
+                    or tok["algorithm"] not in TOKEN_CURVE:
+                raise _malformed(seq, f"{pid}: token is not exactly {{serial, label, model: "
+                                      "strings, algorithm: ECDSA-SHA256 | ECDSA-SHA384}")
+            found = cryptox.token_key(raw) if raw is not None else None
+            if found is None or found[0] != TOKEN_CURVE[tok["algorithm"]]:
+                raise _malformed(seq, f"{pid}: publicKey is not base64 of the canonical DER "
+                                      f"SPKI of an EC {TOKEN_CURVE[tok['algorithm']]} key (for "
+                                      f"token.algorithm {tok['algorithm']})")
+            raw = found[1]  # "unique": the key, whether its point is compressed or not
         if raw in keys:
             raise _malformed(seq, f"{pid}: publicKey is used by another participant")
         keys.add(raw)
-        kdf = p["kdf"]
-        if not isinstance(kdf, dict) or set(kdf) != KDF_MEMBERS or kdf["algorithm"] != "scrypt" \
-                or not all(F.is_int(kdf[k]) and kdf[k] > 0 for k in ("N", "r", "p")) \
-                or not F.is_hex(kdf["salt"], 32):
-            raise _malformed(seq, f"{pid}: kdf is not exactly {{scrypt, N, r, p > 0, "
-                                  "salt: 32 hex}")
         if "sourceId" in p and not isinstance(p["sourceId"], str):
             raise _malformed(seq, f"{pid}: sourceId is not a string")
         by_id[pid] = p
@@ -171,6 +204,16 @@ def root_key(seq, action, outputs, state):
         if algorithm != chosen:
             raise _malformed(seq, f"a {algorithm} root key where entry 1's settings.algorithm "
                                   f"is {chosen}")
+    elif action == PROVE_ROOT:
+        # §6.4: "spki equals that member [outputs.sourceRootKey.spki of the latest
+        # load-source-ceremony entry before it], which must exist" (compared as strings)
+        src = state.source.get("sourceRootKey") if state.source is not None else None
+        if not (isinstance(src, dict) and "spki" in src):
+            raise _malformed(seq, "prove-root-key, but no load-source-ceremony before it records "
+                                  "sourceRootKey.spki (it must exist)")
+        if rk["spki"] != src["spki"]:
+            raise _malformed(seq, "the proved rootKey.spki is not the source's "
+                                  "sourceRootKey.spki: the token holds another key")
     else:  # collect-shares-and-restore: the source's key, when recorded
         src = state.source.get("sourceRootKey") if state.source is not None else None
         if isinstance(src, dict) and "spki" in src and rk["spki"] != src["spki"]:
@@ -219,6 +262,11 @@ def _load_source(seq, outputs):
 # ---------------------------------------------------------------------------------------------
 # Check 13: every signature is authorised
 
+def signing_algorithm(participant):
+    """§6.3: Ed25519 for a passphrase key (kdf), token.algorithm for a token key."""
+    return participant["token"]["algorithm"] if "token" in participant else "Ed25519"
+
+
 def check_authorised(seq, body, sigs, kind, state, enrolled):
     is_seal = kind == "step" and body["action"] == SEAL
     for s in sigs:
@@ -229,6 +277,10 @@ def check_authorised(seq, body, sigs, kind, state, enrolled):
             if p["publicKey"] != s["publicKey"]:
                 raise Fail("SIGNER_NOT_AUTHORISED", seq,
                            f"{s['signer']} signed with another key than the enrolled one")
+            if s["algorithm"] != signing_algorithm(p):
+                raise Fail("SIGNER_NOT_AUTHORISED", seq,
+                           f"{s['signer']} signed with {s['algorithm']}, but the enrolled key "
+                           f"signs with {signing_algorithm(p)} (§6.3)")
         else:
             rk = state.root_key
             if s["signer"] != "root-key":

@@ -1,6 +1,6 @@
 """§7: the checks of one ceremony, in the spec's order, stopping at the first failure."""
 
-from . import actions, cryptox, jcs
+from . import actions, cryptox, jcs, signing
 from . import formats as F
 from . import script as S
 from .errors import Fail
@@ -24,10 +24,12 @@ class State:
         self.opening = None      # outputs of entry 1
         self.closed_by = None    # "seal" or "abort"
         self.certificates = []   # outputs.certificate.pem of self-sign-certificate entries
+        self.inputs = {}         # name -> (kind, content bytes) of the latest load-input (§6.10)
         self.hashes = []         # stored entryHash of entries 1..n
         self.first = None        # body of entry 1
         self.last_timestamp = None  # timestamp of the previous entry (check 5)
         self.last_body = None    # body of the last entry checked
+        self.preflight_sides = set()  # sides of the fit hsm-preflight entries so far (§6.4c)
 
 
 class Verified:
@@ -88,8 +90,8 @@ def _body_malformed(body):
     if not F.is_int(body["v"]) or body["v"] != 2:
         return f"v is {body['v']!r}, not 2 (format version)"
     cid = body["ceremonyId"]
-    if not isinstance(cid, str) or cid == "" or F.has_control(cid) or len(cid) > 200:
-        return "ceremonyId is not a non-empty string of at most 200 characters without controls"
+    if not isinstance(cid, str) or cid == "" or F.has_control(cid) or len(cid) > 100:
+        return "ceremonyId is not a non-empty string of at most 100 characters without controls"
     if not F.is_int(body["seq"]):
         return "seq is not an integer"
     if not F.full(F.STEP_ID, body["stepId"]):
@@ -112,11 +114,12 @@ def _body_malformed(body):
 def _signatures_malformed(sigs):
     """§7.2.8: the *form* of §2.3 only (a reason, or None).
 
-    §2.3: "an object with exactly these five string members, non-empty, `kind` and `algorithm`
-    from the tables above". The algorithm must be the one of its kind's column (Ed25519 for a
-    participant signature, one of the four root-key algorithms for a root-key signature); the
-    signer's spelling is not part of the form (a signer who is not enrolled fails check 13).
-    Everything about the bytes (base64, lengths, keys) is check 10's.
+    §2.3: "an object with exactly these five string members, non-empty; a `participant`
+    signature has `algorithm` `Ed25519`, `ECDSA-SHA256` or `ECDSA-SHA384`; a `root-key`
+    signature has `signer` `"root-key"` and one of the four root-key algorithms above". A
+    participant signature's signer is not part of the form (one who is not enrolled fails check
+    13). Everything about the bytes (base64, lengths, keys, an algorithm that does not fit the
+    key) is check 10's.
     """
     if not isinstance(sigs, list):
         return "the signatures are not a JSON array"
@@ -126,9 +129,11 @@ def _signatures_malformed(sigs):
                 or not all(isinstance(v, str) and v != "" for v in s.values()):
             return "a signature is not an object of exactly five non-empty strings"
         if s["kind"] == "participant":
-            if s["algorithm"] != "Ed25519":
+            if s["algorithm"] not in cryptox.PARTICIPANT_ALGORITHMS:
                 return f"a participant signature with algorithm {s['algorithm']!r}"
         elif s["kind"] == "root-key":
+            if s["signer"] != "root-key":
+                return f"a root-key signature whose signer is {s['signer']!r}, not \"root-key\""
             if s["algorithm"] not in cryptox.ROOT_ALGORITHMS:
                 return f"a root-key signature with algorithm {s['algorithm']!r}"
         else:
@@ -239,8 +244,8 @@ def _entry(i, e, cer, header, script, state, prev_hash):
             raise Fail("SIGNATURE_INVALID", i,
                        f"the signature by {s['signer']}: publicKey or signature is not canonical "
                        "base64")
-        ok = cryptox.verify_ed25519(pub, sig, msg) if s["kind"] == "participant" \
-            else cryptox.verify_root(s["algorithm"], pub, sig, msg)
+        ok = cryptox.verify_participant(s["algorithm"], pub, sig, msg) \
+            if s["kind"] == "participant" else cryptox.verify_root(s["algorithm"], pub, sig, msg)
         if not ok:
             raise Fail("SIGNATURE_INVALID", i, f"the signature by {s['signer']} does not verify")
     # 11
@@ -277,6 +282,9 @@ def _advance(i, body, kind, state, enrolled):
             state.source = outputs
         elif action == actions.SELF_SIGN:  # tied to the root key by §6.4a (check 12)
             state.certificates.append(outputs["certificate"]["pem"])
+        elif action == actions.LOAD_INPUT:  # §6.10: the latest load-input of a name counts
+            name, input_kind, content = signing.load_input(i, outputs)
+            state.inputs[name] = (input_kind, content)
         elif action == S.SEAL:
             state.closed_by = "seal"
 

@@ -1,4 +1,5 @@
-"""§2.2-§2.4 and §6.4: hashes, the signed message, signatures, keys and fingerprints."""
+"""§2.2-§2.4a, §6.4 and §6.4a: hashes, the signed message, signatures, keys, fingerprints and
+certificates (the files of §6.10 are in x509files.py)."""
 
 import hashlib
 
@@ -25,6 +26,10 @@ SIGNATURE_FOR_KEY = {
     "RSA-3072": "RSA-PKCS1-SHA256", "RSA-4096": "RSA-PKCS1-SHA256",
 }
 _CURVE_NAMES = {"secp256r1": "EC-P256", "secp384r1": "EC-P384", "secp521r1": "EC-P521"}
+# §2.3 / §2.4a: participant signature algorithms; the ECDSA ones are keys on the participant's
+# own token (P-256 / P-384), signing as a root key does (raw r||s over SHA-256 / SHA-384)
+PARTICIPANT_ALGORITHMS = ("Ed25519", "ECDSA-SHA256", "ECDSA-SHA384")
+TOKEN_ALGORITHMS = ("ECDSA-SHA256", "ECDSA-SHA384")
 
 
 def sha256_hex(data):
@@ -82,26 +87,76 @@ def verify_ed25519(public_key, signature, msg):
 
 
 def participant_fingerprint(public_key):
-    """§2.4: first 16 bytes of SHA-256 of the raw key, hex (grouping is for people)."""
+    """§2.4: first 16 bytes of SHA-256 over the recorded public key bytes (the 32 raw bytes of
+    a passphrase key, the SPKI DER of a token key), hex (grouping is for people)."""
     return hashlib.sha256(public_key).hexdigest()[:32]
 
 
 # ---------------------------------------------------------------------------------------------
 # Root keys
 
-def load_spki(spki):
-    """Parse DER SubjectPublicKeyInfo; None unless it is canonical DER of an EC or RSA key."""
+def load_spki(spki, compressed_ok=False):
+    """Parse DER SubjectPublicKeyInfo; None unless it is canonical DER of an EC or RSA key.
+
+    An EC point must be uncompressed (§6.4 says so of root keys), unless compressed_ok: then the
+    SPKI may also be the canonical DER of the same key with its point compressed (SEC 1 §2.3.3;
+    the point's encoding is not a matter of DER, and §6.3 and §2.3 ask only for "canonical DER"
+    / "SubjectPublicKeyInfo DER" of the participants' token keys).
+    """
     try:
         key = serialization.load_der_public_key(spki)
     except (ValueError, UnsupportedAlgorithm, TypeError):
         return None
-    if not isinstance(key, (ec.EllipticCurvePublicKey, rsa.RSAPublicKey)):
+    if isinstance(key, rsa.RSAPublicKey):
+        again = key.public_bytes(serialization.Encoding.DER,
+                                 serialization.PublicFormat.SubjectPublicKeyInfo)
+        return key if again == spki else None  # BER, trailing bytes...: not DER as recorded
+    if not isinstance(key, ec.EllipticCurvePublicKey):
         return None
-    again = key.public_bytes(serialization.Encoding.DER,
-                             serialization.PublicFormat.SubjectPublicKeyInfo)
-    if again != spki:
-        return None  # BER, compressed point, trailing bytes...: not "DER SPKI" as recorded
-    return key
+    # Built here rather than trusted to public_bytes(), which keeps a parsed key's point form in
+    # some versions of cryptography (38) and not in others (48).
+    if spki == ec_spki(key) or (compressed_ok and spki == ec_spki(key, compressed=True)):
+        return key
+    return None  # BER, explicit curve parameters, another point form, trailing bytes...
+
+
+def _der_len(n):
+    if n < 0x80:
+        return bytes([n])
+    raw = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([0x80 | len(raw)]) + raw
+
+
+_EC_PUBLIC_KEY = bytes.fromhex("06072a8648ce3d0201")              # OID 1.2.840.10045.2.1
+_CURVE_OIDS = {"secp256r1": bytes.fromhex("06082a8648ce3d030107"),  # 1.2.840.10045.3.1.7
+               "secp384r1": bytes.fromhex("06052b81040022"),        # 1.3.132.0.34
+               "secp521r1": bytes.fromhex("06052b81040023")}        # 1.3.132.0.35
+
+
+def ec_spki(key, compressed=False):
+    """The canonical DER SubjectPublicKeyInfo of an EC key on a named curve (RFC 5480), its point
+    uncompressed or compressed; None for another curve."""
+    oid = _CURVE_OIDS.get(key.curve.name)
+    if oid is None:
+        return None
+    algid = b"\x30" + _der_len(len(_EC_PUBLIC_KEY) + len(oid)) + _EC_PUBLIC_KEY + oid
+    point = key.public_bytes(serialization.Encoding.X962,
+                             serialization.PublicFormat.CompressedPoint if compressed
+                             else serialization.PublicFormat.UncompressedPoint)
+    bits = b"\x03" + _der_len(len(point) + 1) + b"\x00" + point
+    return b"\x30" + _der_len(len(algid) + len(bits)) + algid + bits
+
+
+def token_key(spki):
+    """§6.3 / §2.4a: (curve, key) if spki is the canonical DER SPKI of an EC key on P-256 or
+    P-384 with an uncompressed point -- curve "P-256" / "P-384", key the SPKI DER -- else None."""
+    key = load_spki(spki)
+    if not isinstance(key, ec.EllipticCurvePublicKey):
+        return None
+    curve = {"secp256r1": "P-256", "secp384r1": "P-384"}.get(key.curve.name)
+    if curve is None:
+        return None
+    return curve, ec_spki(key)
 
 
 def root_key_algorithm(key):
@@ -113,10 +168,25 @@ def root_key_algorithm(key):
     return None
 
 
+def verify_participant(algorithm, public_key, signature, msg):
+    """§2.3 / §2.4a: a participant signature over msg. Ed25519: the 32 raw key bytes and a
+    64-byte RFC 8032 signature; ECDSA-SHA256 / -SHA384: the SPKI DER of a P-256 / P-384 key and
+    raw r||s over SHA-256 / SHA-384 of msg, "as for a root key" (the algorithm must fit the
+    curve: ECDSA-SHA256 only with P-256, ECDSA-SHA384 only with P-384)."""
+    if algorithm == "Ed25519":
+        return verify_ed25519(public_key, signature, msg)
+    if algorithm in TOKEN_ALGORITHMS:
+        return verify_root(algorithm, public_key, signature, msg)
+    return False
+
+
 def verify_root(algorithm, spki, signature, msg):
-    """§2.3: a root-key signature over msg (the HSM hashes it)."""
+    """§2.3: a root-key signature over msg (the HSM hashes it). The algorithm must fit the key:
+    ECDSA-SHA256 only with P-256, -SHA384 with P-384, -SHA512 with P-521, RSA-PKCS1-SHA256 with an
+    RSA key of 3072 or 4096 bits. The SPKI must be canonical DER; a compressed point parses (check
+    10 judges "a key that does not parse"), whether it is *the* root key is check 13's."""
     spec = ROOT_ALGORITHMS.get(algorithm)
-    key = load_spki(spki)
+    key = load_spki(spki, compressed_ok=True)
     if spec is None or key is None:
         return False
     curve, hash_cls, n = spec

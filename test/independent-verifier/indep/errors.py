@@ -12,7 +12,8 @@ CODES = (
 )
 
 # §7.6: verdict -> exit status.
-EXIT = {"complete": 0, "not-intact": 1, "unreadable": 2, "incomplete": 3, "aborted": 4}
+EXIT = {"complete": 0, "not-intact": 1, "unreadable": 2, "incomplete": 3, "aborted": 4,
+        "usage-error": 2}
 
 # §7.6: "the worst of theirs in the order 1, 3, 4, 0" (unreadable, 2, is worse than all:
 # it is decided for the whole file before any ceremony is looked at).

@@ -4,7 +4,9 @@ In the order of §7 (preamble) and §8:
 
 - rule 1 (before anything else): the bytes ``%%EOF`` occur exactly once, followed only by CR/LF
   to the end of the file -- else REPORT_ATTACHMENTS (an incremental update);
-- rule 2: exactly one embedded file (``pdfdetach -list``), named ``bundle.json``, that can be
+- rule 2: exactly one file attachment in all, as ``pdfdetach -list`` counts them (the
+  ``EmbeddedFiles`` name tree and any ``FileAttachment`` annotation), and it is the name-tree
+  entry ``bundle.json`` (``qpdf --list-attachments`` lists the name tree only), that can be
   extracted -- else REPORT_ATTACHMENTS (§7.6: "one without a readable bundle.json is not
   intact"); its bytes are then read as a bundle file (§4.2: not a bundle by steps 1-3 is
   *unreadable*) and verified by §7;
@@ -48,7 +50,7 @@ def _attachments(reason):
 
 
 def extract_bundle(path, data):
-    """§8 rules 1 and 2; the bytes of the report's single bundle.json."""
+    """§8 rules 1 and 2: (the bytes of the report's single bundle.json, notes)."""
     eofs = data.count(b"%%EOF")                                             # rule 1
     if eofs != 1 or not data.rstrip(b"\r\n").endswith(b"%%EOF"):
         raise _attachments(f"{eofs} %%EOF marker(s), or other bytes after the marker: "
@@ -65,6 +67,14 @@ def extract_bundle(path, data):
     if int(m.group(1)) != 1 or names != ["bundle.json"]:
         raise _attachments(f"{m.group(1)} embedded file(s) {names}; exactly one, bundle.json, "
                            "is allowed")
+    notes = []
+    tree = _name_tree(path)
+    if tree is None:
+        notes.append("§8 rule 2 partly checked: qpdf is not installed, so a bundle.json attached "
+                     "as a FileAttachment annotation could not be told from the name-tree entry")
+    elif tree != ["bundle.json"]:
+        raise _attachments(f"the one attachment is not the EmbeddedFiles name-tree entry "
+                           f"bundle.json (name tree: {tree}): an annotation")
     tmp = tempfile.mkdtemp(prefix="custos-indep-pdf-")
     try:
         out = os.path.join(tmp, "bundle.json")
@@ -72,9 +82,25 @@ def extract_bundle(path, data):
         if saved.returncode != 0 or not os.path.exists(out):
             raise _attachments("no readable bundle.json: the embedded file cannot be extracted")
         with open(out, "rb") as f:
-            return f.read()
+            return f.read(), notes
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _name_tree(path):
+    """The names of the EmbeddedFiles name tree (``qpdf --list-attachments``, which does not list
+    annotations), or None when qpdf is not installed."""
+    if not shutil.which("qpdf"):
+        return None
+    res = _run(["qpdf", "--list-attachments", path])
+    if res.returncode not in (0, 3):  # 3: warnings
+        raise _attachments("qpdf cannot list the document's embedded files")
+    names = []
+    for ln in res.stdout.decode("utf-8", "replace").splitlines():
+        name, sep, _ = ln.rpartition(" -> ")
+        if sep and not ln.startswith(" "):
+            names.append(name)
+    return names
 
 
 def binding_lines(verified, head):

@@ -23,6 +23,7 @@ WHO = ("one", "all", "quorum")
 ENROL = "enrol-participants"
 SEAL = "seal-transcript"
 RESERVED = ("open-ceremony", "exception", "deviation", "abort")  # §5: entry kinds, not steps
+ROOT_KEY_ALGORITHMS = ("EC-P256", "EC-P384", "EC-P521", "RSA-3072", "RSA-4096")  # §6.4
 
 _STR = "tag:yaml.org,2002:str"
 _RESOLVER = Resolver()  # PyYAML's YAML 1.1 implicit resolvers
@@ -124,12 +125,14 @@ def read(text):
     """Check §7.1.3 (with §5) and return the Script, or raise Fail(SCRIPT_UNREADABLE).
 
     Required: id, version, title (non-empty strings), roles (non-empty; id a role id, unique;
-    min an integer >= 0), policy.algorithms (strings), steps (non-empty; id a step id, unique;
-    action an action), exceptions.attest and abort.attest (attest lists). Optional, with §5's
+    min an integer >= 0, min <= max), policy.algorithms (strings, each a name of §6.4), steps
+    (non-empty; id a step id, unique; action an action), exceptions.attest and abort.attest (attest lists). Optional, with §5's
     defaults: separation ([]), roles[].max (no bound), steps[].attest ([]), steps[].params ({}),
     steps[].params.sourceRoles ([]), attest[].who (one). Then: exactly one enrol-participants
     step, no attest requirement before it, seal-transcript last and only there, and no step
-    whose action is a reserved entry kind (§5).
+    whose action is a reserved entry kind (§5). Other members (`kind`, `quorum`, texts,
+    parameters) are not read: §5 lists only what a verifier uses, and no rule depends on
+    `kind: signing`.
     """
     _check_subset(text)
     try:
@@ -151,6 +154,7 @@ def read(text):
         _require(_is_nonneg_int(r.get("min")), f"role {r['id']}: min is not an integer >= 0")
         _require("max" not in r or _is_nonneg_int(r["max"]),
                  f"role {r['id']}: max is not an integer >= 0")
+        _require("max" not in r or r["min"] <= r["max"], f"role {r['id']}: min > max")
 
     sep = data.get("separation", [])
     _require(isinstance(sep, list), "separation is not a list")
@@ -163,6 +167,10 @@ def read(text):
     _require(isinstance(policy, dict) and isinstance(policy.get("algorithms"), list)
              and all(isinstance(a, str) for a in policy["algorithms"]),
              "policy.algorithms is not a list of strings")
+    # §5: "strings (the names of §6.4)"
+    for a in policy["algorithms"]:
+        _require(a in ROOT_KEY_ALGORITHMS, f"policy.algorithms: {a!r} is not a name of §6.4 "
+                                           f"({', '.join(ROOT_KEY_ALGORITHMS)})")
 
     for member in ("exceptions", "abort"):
         m = data.get(member)

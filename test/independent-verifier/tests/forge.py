@@ -1,7 +1,7 @@
 """Test helper: make variants of the valid vectors that break exactly one rule.
 
 The vectors' private keys are not available, so a variant is *re-keyed*: every participant gets a
-fresh Ed25519 key and the root key a fresh key of the same algorithm (with a fresh self-signed
+fresh Ed25519 key (a token key, §2.4a, a fresh EC key of its token's algorithm) and the root key a fresh key of the same algorithm (with a fresh self-signed
 certificate); every old public key, SPKI and fingerprint string is replaced wherever it occurs;
 then the chain is rebuilt from entry 1 (prevHash, bodyHash, signatures, entryHash, head). A
 mutation runs on the decoded bundle *before* the re-signing (so the variant is signed and
@@ -31,7 +31,11 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 from indep import jcs  # noqa: E402
 
-VECTORS = os.path.join(HERE, "..", "..", "vectors")
+# INDEP_VECTORS: another copy of test/vectors (e.g. `git archive HEAD test/vectors`), for a
+# stable run while the checkout's vectors are being regenerated.
+VECTORS = os.environ.get("INDEP_VECTORS") or os.path.join(HERE, "..", "..", "vectors")
+# §2.4a: token key algorithms (ECDSA-SHA512 only to forge variants that break the rule)
+TOKEN_CURVES = {"ECDSA-SHA256": "EC-P256", "ECDSA-SHA384": "EC-P384", "ECDSA-SHA512": "EC-P521"}
 CURVES = {"EC-P256": (ec.SECP256R1, hashes.SHA256, 32, "ECDSA-SHA256"),
           "EC-P384": (ec.SECP384R1, hashes.SHA384, 48, "ECDSA-SHA384"),
           "EC-P521": (ec.SECP521R1, hashes.SHA512, 66, "ECDSA-SHA512")}
@@ -75,6 +79,43 @@ def self_signed(key, signer=None, cn="Test Root CA"):
     return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 
+def issue(subject_public_key, signer, algorithm, cn="Test Intermediate CA",
+          issuer_cn="Test Root CA", hash_cls=None):
+    """A PEM certificate for subject_public_key, issued (signed) by the private key `signer`,
+    hashed as §2.3 pairs `algorithm` unless hash_cls is given."""
+    now = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+            .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_cn)]))
+            .public_key(subject_public_key).serial_number(777)
+            .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=365))
+            .sign(signer, (hash_cls or CURVES[algorithm][1])()))
+    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+def crl(signer, algorithm, hash_cls=None, issuer_cn="Test Root CA", label=None):
+    """A PEM CRL revoking one serial, signed by `signer`, hashed as §2.3 pairs `algorithm`
+    unless hash_cls is given; `label` replaces the PEM label."""
+    now = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    revoked = (x509.RevokedCertificateBuilder().serial_number(0x0a1b2c)
+               .revocation_date(now).build())
+    built = (x509.CertificateRevocationListBuilder()
+             .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_cn)]))
+             .last_update(now).next_update(now + datetime.timedelta(days=30))
+             .add_revoked_certificate(revoked)
+             .sign(signer, (hash_cls or CURVES[algorithm][1])()))
+    pem = built.public_bytes(serialization.Encoding.PEM).decode("ascii")
+    return pem.replace("X509 CRL", label) if label else pem
+
+
+def csr(key, cn="Test Intermediate CA", encoding=serialization.Encoding.PEM):
+    """A PKCS#10 request for key (bytes, PEM or DER)."""
+    req = (x509.CertificateSigningRequestBuilder()
+           .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)]))
+           .sign(key, hashes.SHA256()))
+    return req.public_bytes(encoding)
+
+
 def root_sign(key, algorithm, message):
     curve, hash_cls, n, _ = CURVES[algorithm]
     r, s = decode_dss_signature(key.sign(message, ec.ECDSA(hash_cls())))
@@ -86,7 +127,8 @@ class Forger:
 
     def __init__(self, bundle):
         self.bundle = copy.deepcopy(bundle)
-        self.keys = {}      # participant id -> Ed25519 private key
+        self.keys = {}      # participant id -> Ed25519 (or, token keys, EC) private key
+        self.key_algorithms = {}  # participant id -> ECDSA-SHA256/384 for token keys (§2.4a)
         self.root = None    # (private key, algorithm)
         self._rekey()
 
@@ -104,15 +146,16 @@ class Forger:
             body = e["body"]
             if body["action"] == "enrol-participants":
                 for p in body["outputs"]["participants"]:
-                    k = ed25519.Ed25519PrivateKey.generate()
-                    self.keys[p["id"]] = k
-                    new = b64(k.public_key().public_bytes(serialization.Encoding.Raw,
-                                                          serialization.PublicFormat.Raw))
-                    self._replace_everywhere(p["publicKey"], new)
+                    if "token" in p:  # §2.4a: an EC key of the token's algorithm
+                        self.key_algorithms[p["id"]] = p["token"]["algorithm"]
+                        self.keys[p["id"]] = ec_key(TOKEN_CURVES[p["token"]["algorithm"]])
+                    else:
+                        self.keys[p["id"]] = ed25519.Ed25519PrivateKey.generate()
+                    self._replace_everywhere(p["publicKey"], self.public_key(p["id"]))
         for e in self.bundle["entries"]:
             body = e["body"]
             rk = body["outputs"].get("rootKey") if body["action"] in (
-                "generate-key-pair", "collect-shares-and-restore") else None
+                "generate-key-pair", "collect-shares-and-restore", "prove-root-key") else None
             if rk:
                 alg = rk["algorithm"]
                 key = ec_key(alg)
@@ -125,6 +168,46 @@ class Forger:
             body = e["body"]
             if body["action"] == "self-sign-certificate" and self.root:
                 body["outputs"]["certificate"]["pem"] = self_signed(self.root[0])
+            elif body["action"] in ("sign-certificate", "cross-certify") and self.root:
+                # §6.10: the same subject key, issued again by the new root
+                old_cert = x509.load_pem_x509_certificate(
+                    body["outputs"]["certificate"]["pem"].encode("ascii"))
+                body["outputs"]["certificate"]["pem"] = issue(
+                    old_cert.public_key(), self.root[0], self.root[1])
+            elif body["action"] == "issue-crl" and self.root:
+                body["outputs"]["crl"]["pem"] = crl(self.root[0], self.root[1])
+
+    def seq_of(self, action):
+        """The seq of the first entry with this action."""
+        return next(e["body"]["seq"] for e in self.bundle["entries"]
+                    if e["body"]["action"] == action)
+
+    def set_input(self, seq, content, **members):
+        """Record `content` (bytes) as load-input entry seq's file, with its hash."""
+        inp = self.bundle["entries"][seq - 1]["body"]["outputs"]["input"]
+        inp.update(content=b64(content), sha256=sha256_hex(content), **members)
+        if "bytes" in inp:
+            inp["bytes"] = len(content)
+
+    def insert_copy(self, seq, **body_changes):
+        """Insert a copy of entry seq right after it (its body changed by body_changes);
+        renumber the later ones and the seal's sealedEntries. Returns the copy's seq."""
+        e = copy.deepcopy(self.bundle["entries"][seq - 1])
+        e["body"].update(body_changes)
+        self.bundle["entries"].insert(seq, e)
+        for n, x in enumerate(self.bundle["entries"], 1):
+            x["body"]["seq"] = n
+            if x["body"]["action"] == "seal-transcript":
+                x["body"]["outputs"]["sealedEntries"] = n - 1
+        return seq + 1
+
+    def drop_entry(self, seq):
+        """Remove entry seq; renumber the later ones and the seal's sealedEntries."""
+        del self.bundle["entries"][seq - 1]
+        for n, e in enumerate(self.bundle["entries"], 1):
+            e["body"]["seq"] = n
+            if e["body"]["action"] == "seal-transcript":
+                e["body"]["outputs"]["sealedEntries"] = n - 1
 
     def resign(self, after=None):
         """Rebuild hashes and signatures; `after(bundle)` may tamper afterwards. Returns bytes."""
@@ -139,10 +222,7 @@ class Forger:
             for s in e["signatures"]:
                 s = dict(s)
                 if s["kind"] == "participant" and s["signer"] in self.keys:
-                    k = self.keys[s["signer"]]
-                    s["publicKey"] = b64(k.public_key().public_bytes(
-                        serialization.Encoding.Raw, serialization.PublicFormat.Raw))
-                    s["signature"] = b64(k.sign(msg))
+                    s.update(self.sign_as(s["signer"], msg=msg))
                 elif s["kind"] == "root-key" and self.root:
                     key, alg = self.root
                     s["publicKey"] = b64(spki_of(key))
@@ -159,15 +239,23 @@ class Forger:
             after(b)
         return dump(b)
 
-    def sign_as(self, pid, entry):
-        """A participant signature by pid's key over entry's current body (after resign)."""
-        bh = entry["bodyHash"]
-        msg = ("custos-attestation-v2\n" + bh).encode("utf-8")
+    def public_key(self, pid):
+        """pid's publicKey as recorded: raw Ed25519 bytes, or a token key's SPKI DER (base64)."""
         k = self.keys[pid]
-        return {"signer": pid, "kind": "participant", "algorithm": "Ed25519",
-                "publicKey": b64(k.public_key().public_bytes(serialization.Encoding.Raw,
-                                                             serialization.PublicFormat.Raw)),
-                "signature": b64(k.sign(msg))}
+        if pid in self.key_algorithms:
+            return b64(spki_of(k))
+        return b64(k.public_key().public_bytes(serialization.Encoding.Raw,
+                                               serialization.PublicFormat.Raw))
+
+    def sign_as(self, pid, entry=None, msg=None):
+        """A participant signature by pid's key over entry's current body (after resign), or
+        over msg."""
+        if msg is None:
+            msg = ("custos-attestation-v2\n" + entry["bodyHash"]).encode("utf-8")
+        k, alg = self.keys[pid], self.key_algorithms.get(pid, "Ed25519")
+        sig = k.sign(msg) if alg == "Ed25519" else root_sign(k, TOKEN_CURVES[alg], msg)
+        return {"signer": pid, "kind": "participant", "algorithm": alg,
+                "publicKey": self.public_key(pid), "signature": b64(sig)}
 
     def set_script(self, text):
         """Replace the script text and every hash of it (header and entry 1)."""
@@ -184,8 +272,9 @@ def _esc(text):
     return text.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
-def pdf(lines, attachments, incremental=False):
-    """A one-page PDF showing `lines` (Helvetica) and embedding [(name, bytes)]."""
+def pdf(lines, attachments, incremental=False, annotations=()):
+    """A one-page PDF showing `lines` (Helvetica), embedding [(name, bytes)] in the
+    EmbeddedFiles name tree and [(name, bytes)] as FileAttachment annotations of the page."""
     objs = []
 
     def add(body):
@@ -197,17 +286,25 @@ def pdf(lines, attachments, incremental=False):
     stream = content.encode("latin-1")
     font = add(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
     cont = add(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
-    pages_num = len(objs) + 2
-    page = add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "
-               b"/Resources << /Font << /F1 %d 0 R >> >> >>" % (pages_num, cont, font))
-    add(b"<< /Type /Pages /Kids [%d 0 R] /Count 1 >>" % page)
-    names = []
-    for name, data in attachments:
+    def filespec(name, data):
         comp = zlib.compress(data)
         ef = add(b"<< /Type /EmbeddedFile /Filter /FlateDecode /Length %d >>\nstream\n"
                  % len(comp) + comp + b"\nendstream")
-        spec = add(b"<< /Type /Filespec /F (%s) /UF (%s) /EF << /F %d 0 R >> >>"
+        return add(b"<< /Type /Filespec /F (%s) /UF (%s) /EF << /F %d 0 R >> >>"
                    % (name.encode(), name.encode(), ef))
+
+    annots = [add(b"<< /Type /Annot /Subtype /FileAttachment /Rect [40 40 60 60] /FS %d 0 R "
+                  b"/Contents (%s) >>" % (filespec(name, data), name.encode()))
+              for name, data in annotations]
+    pages_num = len(objs) + 2
+    annot_refs = b" ".join(b"%d 0 R" % a for a in annots)
+    page = add(b"<< /Type /Page /Parent %d 0 R /MediaBox [0 0 595 842] /Contents %d 0 R "
+               b"/Resources << /Font << /F1 %d 0 R >> >> /Annots [%s] >>"
+               % (pages_num, cont, font, annot_refs))
+    add(b"<< /Type /Pages /Kids [%d 0 R] /Count 1 >>" % page)
+    names = []
+    for name, data in attachments:
+        spec = filespec(name, data)
         names.append(b"(%s) %d 0 R" % (name.encode(), spec))
     tree = b"<< /Names [" + b" ".join(names) + b"] >>"
     catalog = add(b"<< /Type /Catalog /Pages %d 0 R /Names << /EmbeddedFiles %s >> >>"

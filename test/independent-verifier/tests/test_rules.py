@@ -4,54 +4,15 @@ vector (tests/forge.py), must give the expected verdict, code and entry.
     python3 -m unittest discover -s test/independent-verifier/tests
 """
 
-import importlib.util
 import json
 import os
 import re
-import shutil
-import tempfile
-import unittest
 
-from forge import Forger, binding, dump, load, pdf, self_signed, ec_key, b64, spki_of, sha256_hex
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-_spec = importlib.util.spec_from_file_location("verify", os.path.join(HERE, "..", "verify.py"))
-verify = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(verify)
-
-HAS_POPPLER = shutil.which("pdfdetach") and shutil.which("pdftotext")
-
-
-def run(data, *options, suffix=".json"):
-    tmp = tempfile.mkdtemp(prefix="indep-test-")
-    try:
-        path = os.path.join(tmp, "file" + suffix)
-        with open(path, "wb") as f:
-            f.write(data)
-        return verify.run(verify.parse_args([path, *options]))
-    finally:
-        shutil.rmtree(tmp)
-
-
-def entry(b, seq):
-    return b["entries"][seq - 1]
-
-
-def body(b, seq):
-    return b["entries"][seq - 1]["body"]
-
-
-class Base(unittest.TestCase):
-    source = "valid/generation.bundle.json"
-
-    def forger(self):
-        return Forger(load(self.source))
-
-    def expect(self, data, verdict, code=None, seq=None, *options, suffix=".json"):
-        got = run(data, *options, suffix=suffix)
-        self.assertEqual((got["verdict"], got.get("code"), got.get("seq")),
-                         (verdict, code, seq), got.get("reason"))
-        return got
+from common import Base, body, entry, verify
+from forge import dump, ec_key, load, self_signed, b64, spki_of, sha256_hex
 
 
 class ReKeyed(Base):
@@ -79,6 +40,16 @@ class Numbers(Base):
         f = self.forger()
         body(f.bundle, 2)["outputs"]["n"] = 2 ** 53
         self.expect(f.resign(), "not-intact", "BODY_MALFORMED", 2)
+
+    def test_ceremony_id_length(self):  # §2.1: at most 100 characters
+        for n, verdict in ((100, ("complete", None, None)),
+                           (101, ("not-intact", "BODY_MALFORMED", 1))):
+            f = self.forger()
+            cid = ("c" * n)
+            for e in f.bundle["entries"]:
+                e["body"]["ceremonyId"] = cid
+            f.bundle["ceremony"]["id"] = cid
+            self.expect(f.resign(), *verdict)
 
     def test_control_character_in_ceremony_id(self):
         f = self.forger()
@@ -129,9 +100,14 @@ class SignatureForm(Base):
         _, data = self.tamper(16, algorithm="Ed448")
         self.expect(data, "not-intact", "SIGNATURES_MALFORMED", 16)
 
-    def test_root_algorithm_on_participant(self):
+    def test_root_algorithm_on_participant(self):  # §2.3: only the root's ECDSA-SHA512 / RSA
+        for alg in ("ECDSA-SHA512", "RSA-PKCS1-SHA256"):
+            _, data = self.tamper(16, algorithm=alg)
+            self.expect(data, "not-intact", "SIGNATURES_MALFORMED", 16)
+
+    def test_token_algorithm_on_ed25519_key(self):  # §2.4a: the form holds, the bytes do not
         _, data = self.tamper(16, algorithm="ECDSA-SHA256")
-        self.expect(data, "not-intact", "SIGNATURES_MALFORMED", 16)
+        self.expect(data, "not-intact", "SIGNATURE_INVALID", 16)
 
     def test_unknown_kind(self):
         _, data = self.tamper(16, kind="witness")
@@ -164,16 +140,16 @@ class SignatureForm(Base):
              "publicKey": "", "signature": ""})
         self.expect(f.resign(), "not-intact", "SIGNER_NOT_AUTHORISED", 4)
 
-    def test_root_key_signature_with_another_signer(self):
+    def test_root_key_signature_with_another_signer(self):  # §2.3: part of the form
         f = self.forger()
 
         def after(b):
             e = entry(b, 16)
-            e["signatures"][-1]["signer"] = "root-kez"
+            e["signatures"][-1]["signer"] = "root-kez"  # still sorted last
             e["entryHash"] = sha256_hex(dump({"bodyHash": e["bodyHash"],
                                               "signatures": e["signatures"]})[:-1])
             b["head"] = e["entryHash"]
-        self.expect(f.resign(after), "not-intact", "SIGNER_NOT_AUTHORISED", 16)
+        self.expect(f.resign(after), "not-intact", "SIGNATURES_MALFORMED", 16)
 
 
 class Opening(Base):
@@ -378,6 +354,17 @@ class Scripts(Base):
         self.assertNotIn("separation:", json.loads(data)["ceremony"]["scriptText"])
         self.expect(data, "complete")
 
+    def test_min_greater_than_max(self):  # §5, §7.1.3: min <= max
+        data = self.script_variant(lambda t: t.replace("    min: 1\n    max: 1\n",
+                                                       "    min: 2\n    max: 1\n", 1))
+        self.expect(data, "not-intact", "SCRIPT_UNREADABLE")
+
+    def test_policy_algorithm_not_a_name_of_6_4(self):  # §5: "strings (the names of §6.4)"
+        data = self.script_variant(lambda t: t.replace("algorithms: [EC-P384,",
+                                                       "algorithms: [Ed25519, EC-P384,", 1))
+        self.assertIn("Ed25519", json.loads(data)["ceremony"]["scriptText"])
+        self.expect(data, "not-intact", "SCRIPT_UNREADABLE")
+
     def test_yaml_11_boolean_anywhere(self):
         data = self.script_variant(lambda t: t.replace("requireBlank: false",
                                                        "requireBlank: off", 1))
@@ -401,61 +388,30 @@ class Bundles(Base):
         self.expect(dump(obj), "not-intact", "HEAD_MISMATCH")
 
 
-@unittest.skipUnless(HAS_POPPLER, "poppler-utils (pdfdetach, pdftotext) not installed")
-class Reports(Base):
-    def bundle(self):
+class CeremonyOption(Base):
+    """§7.6: --ceremony ID; a ceremony the file does not hold is a usage error (exit 2)."""
+
+    def test_bundle_with_that_id(self):
         data = self.forger().resign()
-        return data, json.loads(data)
+        cid = json.loads(data)["ceremony"]["id"]
+        self.expect(data, "complete", None, None, "--ceremony", cid)
 
-    def test_binding_lines(self):
-        data, obj = self.bundle()
-        got = self.expect(pdf(["Cover", *binding(obj)], [("bundle.json", data)]), "complete",
-                          suffix=".pdf")
-        self.assertTrue(any("rule 4" in n for n in got.get("notes", [])))
+    def test_bundle_with_another_id(self):
+        got = self.expect(self.forger().resign(), "usage-error", None, None,
+                          "--ceremony", "another")
+        self.assertEqual(verify.EXIT[got["verdict"]], 2)
 
-    def test_mode_flipped(self):
-        data, obj = self.bundle()
-        self.expect(pdf(binding(obj, mode="production"), [("bundle.json", data)]),
-                    "not-intact", "REPORT_MISMATCH", suffix=".pdf")
-
-    def test_line_missing(self):
-        data, obj = self.bundle()
-        self.expect(pdf(binding(obj, closed=None), [("bundle.json", data)]),
-                    "not-intact", "REPORT_MISMATCH", suffix=".pdf")
-
-    def test_no_attachment(self):
-        data, obj = self.bundle()
-        self.expect(pdf(binding(obj), []), "not-intact", "REPORT_ATTACHMENTS", suffix=".pdf")
-
-    def test_other_name(self):
-        data, obj = self.bundle()
-        self.expect(pdf(binding(obj), [("b.json", data)]), "not-intact", "REPORT_ATTACHMENTS",
-                    suffix=".pdf")
-
-    def test_two_attachments(self):
-        data, obj = self.bundle()
-        self.expect(pdf(binding(obj), [("bundle.json", data), ("x.txt", b"x")]),
-                    "not-intact", "REPORT_ATTACHMENTS", suffix=".pdf")
-
-    def test_incremental_update(self):
-        data, obj = self.bundle()
-        self.expect(pdf(binding(obj), [("bundle.json", data)], incremental=True),
-                    "not-intact", "REPORT_ATTACHMENTS", suffix=".pdf")
-
-    def test_attached_file_not_a_bundle_is_unreadable(self):
-        self.expect(pdf(["x"], [("bundle.json", b'{"format": "other"}\n')]), "unreadable",
-                    suffix=".pdf")
-
-    def test_corrupt_pdf_has_no_readable_bundle(self):
-        self.expect(b"%PDF-1.7\nnothing here\n%%EOF\n", "not-intact", "REPORT_ATTACHMENTS",
-                    suffix=".pdf")
-
-    def test_attached_bundle_not_intact(self):
-        data, obj = self.bundle()
-        obj["head"] = "0" * 64
-        self.expect(pdf(binding(obj), [("bundle.json", dump(obj))]), "not-intact",
-                    "HEAD_MISMATCH", suffix=".pdf")
-
-
-if __name__ == "__main__":
-    unittest.main()
+    def test_database(self):
+        import sqlite3
+        path = os.path.join(os.path.dirname(load.__globals__["VECTORS"] + "/"),
+                            "valid", "two-ceremonies.sqlite")
+        with open(path, "rb") as fh:
+            data = fh.read()
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            ids = [r[0] for r in conn.execute("SELECT id FROM ceremonies ORDER BY id")]
+        finally:
+            conn.close()
+        got = self.expect(data, "complete", None, None, "--ceremony", ids[1], suffix=".sqlite")
+        self.assertEqual(got["ceremony"], ids[1])
+        self.expect(data, "usage-error", None, None, "--ceremony", "nope", suffix=".sqlite")

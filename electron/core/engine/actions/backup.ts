@@ -1,7 +1,7 @@
 import crypto from "node:crypto";
 import { CustosError } from "../../errors";
 import type * as graphene from "graphene-pk11";
-import { kekLabel, type HsmSession } from "../../hsm";
+import { kekLabel, type HsmSession, type WrapMechanism } from "../../hsm";
 import type { ActionParams } from "../../script/params";
 import {
   checkShareCommitment,
@@ -16,6 +16,7 @@ import {
   zeroize,
 } from "../../shares";
 import type { ActionImpl, Participant, StepContext } from "../types";
+import { provedWrapMechanism } from "./preflight";
 import { json, recipients, recordedRootKey } from "./util";
 
 /** Recorded share metadata: commitments only, never share values. */
@@ -26,9 +27,19 @@ export interface RecordedShare {
   commitment: string;
 }
 
+/** The one backup format Custos writes and reads: RFC 5649 (AES key wrap with padding) over PKCS#8. */
+export const BACKUP_FORMAT = "rfc5649-pkcs8";
+
 /** Recorded backup: the wrapped blob is not secret without a quorum of shares. */
 export interface RecordedBackup {
-  mechanism: "CKM_AES_KEY_WRAP_PAD";
+  /** The blob's format; absent in backups made before it was recorded (those are RFC 5649 from SoftHSM2's 0x210A). */
+  format?: typeof BACKUP_FORMAT;
+  /** Name of the PKCS#11 mechanism that wrapped it on the source token. */
+  mechanism: string;
+  /** Its number: a vendor may give 0x210A another meaning, so the number is only what this token used. */
+  mechanismCode?: number;
+  /** The module and token model that made it. */
+  madeBy?: { module: string; moduleVersion: string; manufacturer: string; model: string };
   blob: string;
   sha256: string;
   kcv: string;
@@ -50,6 +61,7 @@ export const wrapAndSplitBackup: ActionImpl<ActionParams<"wrap-and-split-backup"
     if (holders.length !== total) {
       throw new CustosError("CEREMONY_CUSTODIANS", `${holders.length} custodians are enrolled but the backup needs ${total} shares.`, "Each custodian holds exactly one share; enrol the right number of custodians.");
     }
+    const mech = backupMechanism(ctx);
     const s = ctx.session();
     let kek: Uint8Array | undefined;
     try {
@@ -59,7 +71,7 @@ export const wrapAndSplitBackup: ActionImpl<ActionParams<"wrap-and-split-backup"
       let blob: Buffer;
       try {
         await ctx.login(s, "user");
-        blob = s.wrapPrivateKey(rk.label, kekObject);
+        blob = s.wrapPrivateKey(rk.label, kekObject, mech);
       } finally {
         s.destroyObject(kekObject);
       }
@@ -162,9 +174,13 @@ export async function issueBackup(
 ): Promise<{ backup: RecordedBackup; shares: RecordedShare[] }> {
   try {
     const check = kcv(kek);
+    const mech = backupMechanism(ctx);
     const shares = await splitAndHandOut(ctx, kek, holders, keyFingerprint, threshold, total);
     const backup: RecordedBackup = {
-      mechanism: "CKM_AES_KEY_WRAP_PAD",
+      format: BACKUP_FORMAT,
+      mechanism: mech.name,
+      mechanismCode: mech.code,
+      madeBy: madeBy(ctx),
       blob: blob.toString("base64"),
       sha256: crypto.createHash("sha256").update(blob).digest("hex"),
       kcv: check,
@@ -239,3 +255,31 @@ export const verifyShares: ActionImpl<ActionParams<"verify-shares">> = {
     }
   },
 };
+
+/**
+ * The wrap mechanism for a backup on this token: the one the ceremony's
+ * hsm-preflight proved to be RFC 5649 over PKCS#8 here. Without a preflight
+ * no backup is made (DESIGN.md invariant 12).
+ */
+export function backupMechanism(ctx: StepContext): WrapMechanism {
+  const m = provedWrapMechanism(ctx);
+  if (!m) {
+    throw new CustosError(
+      "CEREMONY_ORDER",
+      "No hsm-preflight step has proved which wrap mechanism gives RFC 5649 on this token.",
+      "The script must run hsm-preflight on the token before any backup is made or restored.",
+    );
+  }
+  return m;
+}
+
+/** The module and token model that make a backup, for backup.json. */
+function madeBy(ctx: StepContext): RecordedBackup["madeBy"] {
+  const p = ctx.outputsOf("hsm-preflight")?.preflight as { module?: { description?: string; libraryVersion?: string; path?: string }; token?: { manufacturer?: string; model?: string } } | undefined;
+  return {
+    module: p?.module?.description ?? ctx.hsm().modulePath,
+    moduleVersion: p?.module?.libraryVersion ?? "",
+    manufacturer: p?.token?.manufacturer ?? "",
+    model: p?.token?.model ?? "",
+  };
+}

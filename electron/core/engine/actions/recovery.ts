@@ -1,11 +1,13 @@
 import crypto from "node:crypto";
 import type * as graphene from "graphene-pk11";
 import { CustosError } from "../../errors";
-import { kekLabel, rootKeyId, rootKeyLabel, spkiFingerprint, verifyRootSignature } from "../../hsm";
+import { kekLabel, rootKeyId, rootKeyLabel, spkiFingerprint, verifyRootSignature, type WrapMechanism } from "../../hsm";
+import type { RootKeyAlgorithm } from "../../hsm/algorithms";
+import { profileFor } from "../../hsm/profiles";
 import type { ActionParams } from "../../script/params";
 import { checkShareCommitment, combineShares, decodeShare, kcv, zeroize } from "../../shares";
 import type { ActionImpl, Participant, ShareBrief, StepContext } from "../types";
-import { issueBackup, newTrustedKek } from "./backup";
+import { BACKUP_FORMAT, backupMechanism, issueBackup, newTrustedKek, type RecordedBackup } from "./backup";
 import { recordedSource, type RecordedSource } from "./source";
 import { json, pem, recipients, recordedRootKey } from "./util";
 
@@ -104,6 +106,8 @@ export async function collectQuorum(ctx: StepContext, src: RecordedSource): Prom
 export const collectSharesAndRestore: ActionImpl<ActionParams<"collect-shares-and-restore">> = {
   async run(ctx) {
     const src = recordedSource(ctx);
+    // Before any share: the blob's format and this token's proven RFC 5649 mechanism.
+    const mech = restoreMechanism(ctx, src.sourceBackup);
     const { kek, used } = await collectQuorum(ctx, src);
     const rk = src.sourceRootKey;
     const label = rootKeyLabel(ctx.ceremonyId);
@@ -117,7 +121,11 @@ export const collectSharesAndRestore: ActionImpl<ActionParams<"collect-shares-an
       const destroyed = orphans.length ? s.destroyByLabel(label) : [];
       kekObject = s.importUnwrapKek(kek, kekLabel(ctx.ceremonyId));
       zeroize(kek);
-      s.unwrapRootKey(Buffer.from(src.sourceBackup.blob, "base64"), kekObject, rk.algorithm, label, id, spki);
+      try {
+        s.unwrapRootKey(Buffer.from(src.sourceBackup.blob, "base64"), kekObject, rk.algorithm, label, id, spki, mech, extraUnwrap(ctx, rk.algorithm, spki));
+      } catch (e) {
+        throw formatDiffers(e, src.sourceBackup, mech);
+      }
       s.destroyObject(kekObject);
       kekObject = undefined;
       const probe = crypto.randomBytes(32);
@@ -198,6 +206,7 @@ export const resplitBackup: ActionImpl<ActionParams<"resplit-backup">> = {
     }
     const rk = src.sourceRootKey;
     const spki = Buffer.from(rk.spki, "base64");
+    const mech = restoreMechanism(ctx, src.sourceBackup);
     const { kek: oldKek, used } = await collectQuorum(ctx, src);
     let newKek: Uint8Array | undefined;
     const objects: graphene.SessionObject[] = [];
@@ -211,13 +220,18 @@ export const resplitBackup: ActionImpl<ActionParams<"resplit-backup">> = {
       const oldK = s.importUnwrapKek(oldKek, `${kekLabel(ctx.ceremonyId)}:old`);
       objects.push(oldK);
       zeroize(oldKek);
-      const priv = s.unwrapPrivateKey(Buffer.from(src.sourceBackup.blob, "base64"), oldK, rk.algorithm, `${rootKeyLabel(ctx.ceremonyId)}:transit`, rootKeyId(ctx.ceremonyId), false);
+      let priv: graphene.PrivateKey;
+      try {
+        priv = s.unwrapPrivateKey(Buffer.from(src.sourceBackup.blob, "base64"), oldK, rk.algorithm, `${rootKeyLabel(ctx.ceremonyId)}:transit`, rootKeyId(ctx.ceremonyId), false, mech, extraUnwrap(ctx, rk.algorithm, spki));
+      } catch (e) {
+        throw formatDiffers(e, src.sourceBackup, mech);
+      }
       objects.push(priv);
       const probe = crypto.randomBytes(32);
       if (!verifyRootSignature(rk.algorithm, spki, probe, s.signWith(priv, rk.algorithm, probe))) {
         throw new CustosError("RESTORE_MISMATCH", "The old backup does not hold the recorded key.", "Record an exception; nothing new was issued.");
       }
-      const blob = s.wrapKeyObject(priv, newK);
+      const blob = s.wrapKeyObject(priv, newK, mech);
       for (const o of objects.splice(0).reverse()) s.destroyObject(o);
       const { backup, shares } = await issueBackup(ctx, newKek, blob, holders, rk.fingerprint, threshold, total);
       return {
@@ -243,3 +257,38 @@ export const resplitBackup: ActionImpl<ActionParams<"resplit-backup">> = {
     }
   },
 };
+
+/**
+ * The mechanism that unwraps the source backup on this token: the backup must
+ * be RFC 5649 over PKCS#8 (the only format Custos writes), and the mechanism
+ * is the one this token's preflight proved to be RFC 5649 — not the number the
+ * source token used, which another vendor may read differently.
+ */
+function restoreMechanism(ctx: StepContext, backup: RecordedBackup): WrapMechanism {
+  const format = backup.format ?? BACKUP_FORMAT;
+  if (format !== BACKUP_FORMAT) {
+    throw new CustosError(
+      "BACKUP_FORMAT",
+      `The source backup is in the format "${format}", which Custos cannot restore (it restores ${BACKUP_FORMAT}: RFC 5649 over PKCS#8).`,
+      "No share was asked for. Use the backup.json of a Custos ceremony.",
+    );
+  }
+  return backupMechanism(ctx);
+}
+
+/** A profile's extra unwrap attributes for this module (NSS wants CKA_NSS_DB for EC keys). */
+function extraUnwrap(ctx: StepContext, alg: RootKeyAlgorithm, spki: Buffer): Record<string, unknown> {
+  return profileFor(ctx.hsm().modulePath)?.extraUnwrapAttributes?.(alg, spki) ?? {};
+}
+
+/** After a matching KCV, an unwrap failure is a format difference, never wrong shares. */
+function formatDiffers(e: unknown, backup: RecordedBackup, mech: WrapMechanism): CustosError {
+  const cause = e instanceof CustosError ? e.message : String(e);
+  const made = backup.madeBy ? ` on ${backup.madeBy.module} (${backup.madeBy.model})` : "";
+  return new CustosError(
+    "BACKUP_FORMAT_DIFFERS",
+    `The shares are right — they reassemble the recorded wrapping key (its check value matches) — but this token could not unwrap the blob with ${mech.name} (0x${mech.code.toString(16).toUpperCase()}). The blob was made with ${backup.mechanism}${backup.mechanismCode !== undefined ? ` (0x${backup.mechanismCode.toString(16).toUpperCase()})` : ""}${made}: its format differs from what this token unwraps. (${cause})`,
+    "Nothing was restored; the shares are not at fault. Record an exception and restore on a token whose preflight accepts this backup (custos hsm-check --restore), or contact the HSM vendor about RFC 5649 support.",
+    { cause: e },
+  );
+}

@@ -46,7 +46,17 @@ export interface WalkState {
   sourceThreshold?: number;
   /** §6.10: inputs recorded by load-input, by name. */
   inputs?: Map<string, { kind: string; bytes: Buffer }>;
+  /** §6.4c: the sides of the hsm-preflight entries recorded so far. */
+  preflight?: Set<string>;
 }
+
+/** §6.4c: each action that makes a key or a share, and the preflight sides that qualify the token for it. */
+const NEEDS_PREFLIGHT: Record<string, readonly string[]> = {
+  "generate-key-pair": ["generate"],
+  "wrap-and-split-backup": ["generate"],
+  "resplit-backup": ["generate"],
+  "collect-shares-and-restore": ["restore", "generate"],
+};
 
 function isMap(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
@@ -160,6 +170,8 @@ export function applyActionRules(body: EntryBody, rules: ScriptRules, state: Wal
     case "generate-key-pair":
     case "collect-shares-and-restore":
     case "prove-root-key": {
+      const unqualified = needsPreflight(body.action, state);
+      if (unqualified) return unqualified;
       const rk = readRootKey(o);
       if (typeof rk === "string") return rk;
       if (body.action === "generate-key-pair" && state.settings && rk.algorithm !== state.settings.algorithm) {
@@ -176,6 +188,11 @@ export function applyActionRules(body: EntryBody, rules: ScriptRules, state: Wal
     }
     case "self-sign-certificate":
       return checkCertificate(o, state);
+    case "hsm-preflight":
+      return checkPreflight(inp, o, state);
+    case "wrap-and-split-backup":
+    case "resplit-backup":
+      return needsPreflight(body.action, state);
     case "load-input":
     case "sign-certificate":
     case "cross-certify":
@@ -252,5 +269,40 @@ function applyEnrolment(body: EntryBody, rules: ScriptRules, state: WalkState, s
     }
   }
   state.enrolled = enrolled;
+  return undefined;
+}
+
+/** §6.4c: a key or a share only on a token an earlier preflight of this ceremony found fit. */
+function needsPreflight(action: string, state: WalkState): string | undefined {
+  const sides = NEEDS_PREFLIGHT[action];
+  if (!sides || sides.some((side) => state.preflight?.has(side))) return undefined;
+  return `'${action}' makes a key or a share, but no earlier hsm-preflight entry (side ${sides.join(" or ")}) found the token fit.`;
+}
+
+/** §6.4c: the token's qualification, recorded before any key or share. */
+function checkPreflight(inp: Record<string, unknown>, o: Record<string, unknown>, state: WalkState): string | undefined {
+  const side = inp.side;
+  const alg = inp.algorithm;
+  if ((side !== "generate" && side !== "restore") || typeof alg !== "string") return "an hsm-preflight entry records inputs {side: generate|restore, algorithm}.";
+  if (!ROOT_ALGORITHMS[alg]) return `inputs.algorithm '${alg}' is not a root key algorithm of §6.4.`;
+  if (side === "generate" && state.sourceRootSpki === undefined && state.settings && alg !== state.settings.algorithm) {
+    return `the preflight checked ${alg}, but entry 1 fixed the algorithm ${state.settings.algorithm}.`;
+  }
+  const p = o.preflight;
+  if (!isMap(p)) return "outputs.preflight is missing.";
+  if (p.fit !== true) return "outputs.preflight.fit is not true: no key or share may follow an unfit preflight.";
+  if (p.side !== side) return "outputs.preflight.side differs from inputs.side.";
+  if (!Array.isArray(p.algorithmsPassed) || !p.algorithmsPassed.includes(alg)) return `outputs.preflight.algorithmsPassed does not include ${alg}.`;
+  const wm = p.wrapMechanism;
+  if (!isMap(wm) || !Number.isSafeInteger(wm.code) || (wm.code as number) < 0 || typeof wm.name !== "string") return "outputs.preflight.wrapMechanism needs an integer code and a name.";
+  if (!Array.isArray(p.checks) || p.checks.length === 0) return "outputs.preflight.checks is missing or empty.";
+  const status = new Map<string, unknown>();
+  for (const c of p.checks) {
+    if (!isMap(c) || typeof c.id !== "string" || !["pass", "fail", "skip"].includes(c.status as string)) return "each outputs.preflight.checks item needs an id and a status of pass, fail or skip.";
+    status.set(c.id, c.status);
+  }
+  const needed = side === "generate" ? ["mechanisms:wrap", "trusted-kek", `wrap:${alg}`, `untrusted-refused:${alg}`, `restore:${alg}`] : ["mechanisms:wrap", `restore:${alg}`, `untrusted-refused:${alg}`];
+  for (const id of needed) if (status.get(id) !== "pass") return `outputs.preflight.checks has no passing '${id}' check.`;
+  (state.preflight ??= new Set()).add(side);
   return undefined;
 }

@@ -35,6 +35,7 @@ const { createPublicKey, verify } = require("node:crypto");
 const ED_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
 const CONTEXT = ${JSON.stringify("custos-attestation-v2\n")};
 const HASH = { "ECDSA-SHA256": "sha256", "ECDSA-SHA384": "sha384", "ECDSA-SHA512": "sha512", "RSA-PKCS1-SHA256": "sha256" };
+const CURVE = { "ECDSA-SHA256": "prime256v1", "ECDSA-SHA384": "secp384r1", "ECDSA-SHA512": "secp521r1" };
 const keys = new Map();
 function strictB64(t) {
   if (typeof t !== "string" || t.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(t)) return undefined;
@@ -67,8 +68,8 @@ function check(t) {
     const msg = Buffer.from(CONTEXT + t.bodyHash, "utf8");
     if (ed) return sig.length === 64 && verify(null, msg, k, sig);
     if (s.algorithm === "Ed25519") return k.asymmetricKeyType === "ed25519" && verify(null, msg, k, sig);
-    if (s.algorithm.startsWith("ECDSA-")) return k.asymmetricKeyType === "ec" && verify(HASH[s.algorithm], msg, { key: k, dsaEncoding: "ieee-p1363" }, sig);
-    if (s.algorithm === "RSA-PKCS1-SHA256") return k.asymmetricKeyType === "rsa" && verify("sha256", msg, k, sig);
+    if (s.algorithm.startsWith("ECDSA-")) return k.asymmetricKeyType === "ec" && k.asymmetricKeyDetails.namedCurve === CURVE[s.algorithm] && verify(HASH[s.algorithm], msg, { key: k, dsaEncoding: "ieee-p1363" }, sig);
+    if (s.algorithm === "RSA-PKCS1-SHA256") return k.asymmetricKeyType === "rsa" && (k.asymmetricKeyDetails.modulusLength === 3072 || k.asymmetricKeyDetails.modulusLength === 4096) && verify("sha256", msg, k, sig);
     return false;
   } catch { return false; }
 }

@@ -1,0 +1,4 @@
+export * from "./mechanisms";
+export * from "./run";
+export * from "./software";
+export * from "./text";
