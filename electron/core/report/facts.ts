@@ -40,6 +40,7 @@ const LABELS: Record<string, string> = {
   rootKeyFingerprint: "Root key fingerprint (SPKI SHA-256)",
   fingerprint: "Fingerprint (SHA-256)",
   slotId: "Slot",
+  id: "Identifier",
   userPinInitialized: "User PIN initialised",
   N: "N",
 };
@@ -102,7 +103,7 @@ const isScalar = (x: Json): boolean => x === null || typeof x !== "object";
 const isFlat = (v: Json): v is { [k: string]: Json } =>
   v !== null && typeof v === "object" && !Array.isArray(v) && Object.values(v).every((x) => isScalar(x) || (Array.isArray(x) && x.every(isScalar)));
 
-const FIRST = ["index", "name", "id", "custodian"];
+const FIRST = ["index", "name", "title", "custodian", "status"];
 const rank = (k: string): number => (FIRST.includes(k) ? FIRST.indexOf(k) - FIRST.length : 0);
 
 function labelOf(ctx: Ctx, key: string): string {
@@ -123,7 +124,7 @@ function valueFacts(ctx: Ctx, key: string, label: string, v: Json, depth: number
       const mark = key === "confirmedItems" ? "✓ " : "";
       out.push({ kind: "row", label, value: { text: cells.map((c) => mark + c.text).join("\n"), mono: cells.every((c) => c.mono) }, depth });
     } else if (v.every(isFlat) && new Set(v.flatMap((x) => Object.keys(x as object))).size <= 6) {
-      // Numbers and names first: "Index 1, Custodian …" reads better than the sorted keys of JCS.
+      // Numbers, names and titles first: "Index 1, Custodian …" reads better than the sorted keys of JCS.
       const keys = [...new Set(v.flatMap((x) => Object.keys(x as object)))].sort((a, b) => rank(a) - rank(b));
       out.push({
         kind: "table",
