@@ -109,6 +109,14 @@ describe.skipIf(!haveNss)("custos hsm-check on NSS softokn (an unfit module)", (
     expect(r.out).toMatch(/A restored RSA-3072 key would not keep the root key's protections: CKA_DECRYPT reads back true, expected false/);
   }, 120_000);
 
+  it("a rehearsal refuses a module that is not SoftHSM2, before any folder is made", async () => {
+    const out = path.join(db, "rehearsal");
+    const r = await run(["rehearse", path.resolve("ceremony-scripts/root-key-generation.yaml"), "--out", out, "--module", NSS]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/A rehearsal runs only on SoftHSM2/);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
   it("the NSS profile is found by module name and is marked tested", () => {
     expect(profileFor(NSS)).toMatchObject({ id: "nss-softokn", status: "tested", expectedVerdict: "not fit" });
     expect(profileFor("/opt/safenet/lunaclient/lib/libCryptoki2_64.so")).toMatchObject({ id: "thales-luna", status: "not tested" });
