@@ -1,7 +1,7 @@
 import crypto from "node:crypto";
 import type * as graphene from "graphene-pk11";
 import { CustosError } from "../../errors";
-import { algorithmSpec, type RootKeyAlgorithm, verifyRootSignature } from "../algorithms";
+import { algorithmSpec, ROOT_KEY_ALGORITHMS, type RootKeyAlgorithm, verifyRootSignature } from "../algorithms";
 import type { Hsm, PinRole, TokenInfo, TokenRef } from "../hsm";
 import { CKA_NAMES, readAttributes, ROOT_TEMPLATE_EXPECTED, type HsmSession, type WrapMechanism } from "../session";
 import { algorithmNeeds, wrapCandidates } from "./mechanisms";
@@ -73,8 +73,8 @@ export async function runPreflight(hsm: Hsm, o: PreflightOptions): Promise<Prefl
     checks.push({ id, title, status, detail });
     if (status === "fail") (TOKEN_WIDE.test(id) ? reasons : algReasons).push(reason ?? detail);
   };
-  const tag = crypto.randomBytes(6).toString("hex");
-  const label = `${PREFIX}${tag}`;
+  // A fixed label: a preflight cut off by a crash leaves token objects that the next one finds and destroys.
+  const label = PREFIX.slice(0, -1);
   const mechs = hsm.mechanisms({ serial: token.serial, slotId: token.slotId, label: token.label });
 
   // 1. Mechanisms and key sizes.
@@ -133,6 +133,7 @@ export async function runPreflight(hsm: Hsm, o: PreflightOptions): Promise<Prefl
       }
     }
     await o.login(s, "user");
+    for (const a of ROOT_KEY_ALGORITHMS) for (const l of [`${label}:${a}`, `${label}:restored:${a}`]) s.destroyByLabel(l);
 
     // 3. Per algorithm: the root template, read back; sign and verify in software.
     const passed: RootKeyAlgorithm[] = [];
@@ -173,9 +174,9 @@ export async function runPreflight(hsm: Hsm, o: PreflightOptions): Promise<Prefl
       }
     }
     try {
-      s.destroyByLabel(label);
+      for (const a of o.algorithms) for (const l of [`${label}:${a}`, `${label}:restored:${a}`]) s.destroyByLabel(l);
     } catch {
-      // Already gone.
+      // Already gone, or the login was lost: the next preflight destroys them.
     }
     s.logout();
     if (!o.session) s.close();
