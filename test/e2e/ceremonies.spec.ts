@@ -57,7 +57,7 @@ test("a generation ceremony with 5 custodians (threshold 3), then a recovery wit
       await screenshot(page, "share-card-printed-and-saved");
     };
     const steps: string[] = [];
-    for (let i = 0; i < 15; i++) steps.push(await room.runStep());
+    for (let i = 0; i < 16; i++) steps.push(await room.runStep());
     await expect(page.getByRole("heading", { name: "Ceremony complete" })).toBeVisible();
     expect(room.shares.size).toBe(5);
     for (const f of [chosen, printed]) {
@@ -66,7 +66,7 @@ test("a generation ceremony with 5 custodians (threshold 3), then a recovery wit
     }
     fs.rmSync(chosen);
     await page.getByRole("button", { name: "Verify the transcript now" }).click();
-    await expect(page.getByTestId("done-verdict")).toHaveText("Intact and complete: 16 entries, sealed.");
+    await expect(page.getByTestId("done-verdict")).toHaveText("Intact and complete: 17 entries, sealed.");
     await screenshot(page, "generation-complete");
     const genDir = (await page.getByTestId("artifacts-dir").textContent())!;
     for (const f of ["root-cert.pem", "root-public.pem", "backup.json", "bundle.json", "printed-report.pdf"]) expect(fs.existsSync(path.join(genDir, f)), f).toBe(true);
@@ -102,10 +102,10 @@ test("a generation ceremony with 5 custodians (threshold 3), then a recovery wit
       ...present.map((c) => ({ ...person(c, "custodian"), sourceName: c })),
     ]);
     for (const c of present) recoveryRoom.shares.set(c, room.shares.get(c)!);
-    for (let i = 0; i < 11; i++) await recoveryRoom.runStep();
+    for (let i = 0; i < 12; i++) await recoveryRoom.runStep();
     await expect(page.getByRole("heading", { name: "Ceremony complete" })).toBeVisible();
     await page.getByRole("button", { name: "Verify the transcript now" }).click();
-    await expect(page.getByTestId("done-verdict")).toHaveText("Intact and complete: 12 entries, sealed.");
+    await expect(page.getByTestId("done-verdict")).toHaveText("Intact and complete: 13 entries, sealed.");
     await screenshot(page, "recovery-complete");
 
     // The app's transcript verifies with the same verifier as `custos verify`.

@@ -75,7 +75,7 @@ describe("the core host in its own process", () => {
     const room = new StateRoom((c, p) => s.call(c, p), { custodians: 3 });
     let st = started;
     while (!st.ceremony!.done) st = await room.runStep();
-    expect(st.ceremony!.completed).toBe(15);
+    expect(st.ceremony!.completed).toBe(16);
     expect(room.shares.size).toBe(3);
     expect(s.status()).toMatchObject({ ceremonyId: started.ceremony!.id, done: true, running: false, promptOpen: false });
 

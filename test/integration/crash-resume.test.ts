@@ -345,20 +345,20 @@ describe.concurrent(`kills placed exactly with strace${straceOk ? "" : " [skippe
   // of the run; a kill on that write lands after the step's HSM work and before
   // its record: the case Invariant 7 says is "detected rather than repeated blindly".
   it.skipIf(!straceOk)("generation: the root key pair is generated but its entry never committed; the resumed run destroys the orphans and makes one pair", async () => {
-    const dir = await killedAfter(path.join(work, "commit-kill-generate"), (d) => ["rehearse", GEN_SCRIPT, "--out", d], 6);
+    const dir = await killedAfter(path.join(work, "commit-kill-generate"), (d) => ["rehearse", GEN_SCRIPT, "--out", d], 7);
     const second = await resumeKilledOn(dir, path.join(dir, "transcript.sqlite-wal"), "pwrite64");
     expect(killedBySigkill(second), `${second.code} ${second.signal} ${second.stderr}`).toBe(true);
-    expect(second.stdout).not.toMatch(/\[7\/15\]/);
+    expect(second.stdout).not.toMatch(/\[8\/16\]/);
     const third = await runCli(["rehearse", "--resume", dir]);
     expect(third.code, `custos rehearse --resume exited ${third.code}:\n${third.stderr}\n${third.stdout}`).toBe(0);
-    expect(third.stdout).toMatch(/resuming at step 7/);
+    expect(third.stdout).toMatch(/resuming at step 8/);
     const c = await checkFinished(dir, GEN_STEPS, "generation");
     expect(c.problems).toEqual([]);
     expect(c.orphans, "orphansDestroyed recorded by the resumed generate step").toBe(2);
   }, 60_000);
 
   it.skipIf(!straceOk)("generation: all five share cards handed out but the backup entry never committed; the resumed run issues new shares that recombine to backup.json's KCV", async () => {
-    const dir = await killedAfter(path.join(work, "commit-kill-backup"), (d) => ["rehearse", GEN_SCRIPT, "--out", d], 8);
+    const dir = await killedAfter(path.join(work, "commit-kill-backup"), (d) => ["rehearse", GEN_SCRIPT, "--out", d], 9);
     const second = await resumeKilledOn(dir, path.join(dir, "transcript.sqlite-wal"), "pwrite64");
     expect(killedBySigkill(second), `${second.code} ${second.signal} ${second.stderr}`).toBe(true);
     expect(second.stdout).toMatch(/share 5\/5 handed to/);
@@ -372,13 +372,13 @@ describe.concurrent(`kills placed exactly with strace${straceOk ? "" : " [skippe
   }, 60_000);
 
   it.skipIf(!straceOk)("recovery: the key is unwrapped into the target token but the restore entry never committed; the resumed run destroys the orphans and restores one pair", async () => {
-    const dir = await killedAfter(path.join(work, "commit-kill-restore"), (d) => ["rehearse", REC_SCRIPT, "--from", gen, "--out", d], 7);
+    const dir = await killedAfter(path.join(work, "commit-kill-restore"), (d) => ["rehearse", REC_SCRIPT, "--from", gen, "--out", d], 8);
     const second = await resumeKilledOn(dir, path.join(dir, "transcript.sqlite-wal"), "pwrite64");
     expect(killedBySigkill(second), `${second.code} ${second.signal} ${second.stderr}`).toBe(true);
     expect(second.stdout).toMatch(/shares for /);
     const third = await runCli(["rehearse", "--resume", dir]);
     expect(third.code, `custos rehearse --resume exited ${third.code}:\n${third.stderr}\n${third.stdout}`).toBe(0);
-    expect(third.stdout).toMatch(/resuming at step 8/);
+    expect(third.stdout).toMatch(/resuming at step 9/);
     const c = await checkFinished(dir, REC_STEPS, "recovery", genFingerprint);
     expect(c.problems).toEqual([]);
     expect(c.orphans, "orphansDestroyed recorded by the resumed restore step").toBe(2);
@@ -388,16 +388,16 @@ describe.concurrent(`kills placed exactly with strace${straceOk ? "" : " [skippe
   // rename, no fsync) on every successful C_Login. A SIGKILL between the two
   // leaves an empty token.object, and the token, its token key and the root
   // key with it are gone. The step-boundary kills above land there now and
-  // then ("after step 8" into the backup's SO login, "after step 14" into the
+  // then ("after step 9" into the backup's SO login, "after step 15" into the
   // seal's user login); this case lands there every time.
   it.skipIf(!straceOk)("generation killed inside the seal step's C_Login (between SoftHSM's truncate and write of token.object) resumes to a sealed ceremony", async () => {
     // Killed during the report step (no HSM use), so the token is intact.
-    const dir = await killedAfter(path.join(work, "login-kill"), (d) => ["rehearse", GEN_SCRIPT, "--out", d], 12);
+    const dir = await killedAfter(path.join(work, "login-kill"), (d) => ["rehearse", GEN_SCRIPT, "--out", d], 13);
     const tokenFile = tokenFiles(dir)[0]!.file;
     const sizeBefore = fs.statSync(tokenFile).size;
     const second = await resumeKilledOn(dir, tokenFile, "write");
-    expect(second.stdout).toMatch(/\[14\/15\] closing/);
-    expect(second.stdout).not.toMatch(/\[15\/15\]/);
+    expect(second.stdout).toMatch(/\[15\/16\] closing/);
+    expect(second.stdout).not.toMatch(/\[16\/16\]/);
     expect(killedBySigkill(second), `${second.code} ${second.signal} ${second.stderr}`).toBe(true);
     console.log(`token.object: ${sizeBefore} bytes before, ${fs.statSync(tokenFile).size} bytes after the kill inside C_Login`);
     const third = await runCli(["rehearse", "--resume", dir]);

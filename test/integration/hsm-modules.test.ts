@@ -8,6 +8,9 @@ import { main } from "../../electron/cli/main";
 import { createRootCertificate } from "../../electron/core/engine/certificate";
 import { blankToken, CKM_AES_KEY_WRAP_KWP, CKM_AES_KEY_WRAP_PAD, Hsm, openRehearsalHsm, prepareRehearsalTokenDir } from "../../electron/core/hsm";
 import { profileFor } from "../../electron/core/hsm/profiles";
+import type { CustosError } from "../../electron/core/errors";
+import type { Driver } from "../../electron/core/engine/types";
+import { Ceremony, makeRoom } from "../helpers/room";
 
 /**
  * The preflight (`custos hsm-check`) against real PKCS#11 modules other than
@@ -109,6 +112,14 @@ describe.skipIf(!haveNss)("custos hsm-check on NSS softokn (an unfit module)", (
     expect(r.out).toMatch(/A restored RSA-3072 key would not keep the root key's protections: CKA_DECRYPT reads back true, expected false/);
   }, 120_000);
 
+  it("a rehearsal refuses a module that is not SoftHSM2, before any folder is made", async () => {
+    const out = path.join(db, "rehearsal");
+    const r = await run(["rehearse", path.resolve("ceremony-scripts/root-key-generation.yaml"), "--out", out, "--module", NSS]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/A rehearsal runs only on SoftHSM2/);
+    expect(fs.existsSync(out)).toBe(false);
+  });
+
   it("the NSS profile is found by module name and is marked tested", () => {
     expect(profileFor(NSS)).toMatchObject({ id: "nss-softokn", status: "tested", expectedVerdict: "not fit" });
     expect(profileFor("/opt/safenet/lunaclient/lib/libCryptoki2_64.so")).toMatchObject({ id: "thales-luna", status: "not tested" });
@@ -174,4 +185,48 @@ describe.skipIf(!haveNss)("a backup made on SoftHSM2 restores on NSS softokn", (
       fs.rmSync(db, { recursive: true, force: true });
     }
   }, 120_000);
+});
+
+describe.skipIf(!haveNss)("a generation ceremony on NSS softokn", () => {
+  it("is stopped by its hsm-preflight step before any key exists, with the reason named; nothing is left on the token", async () => {
+    const db = newNssDb();
+    const room = makeRoom();
+    try {
+      const nssDriver = (inner: Driver): Driver =>
+        new Proxy(inner, {
+          get(target, prop, receiver) {
+            if (prop === "chooseToken") return async (_v: unknown, tokens: Array<{ slotId: string; label: string }>) => tokens.find((t) => t.label === "NSS Certificate DB")!.slotId;
+            if (prop === "pin") return async () => "";
+            return Reflect.get(target, prop, receiver);
+          },
+        });
+      const c = Ceremony.start(room.deps({ openHsm: () => Hsm.open(NSS, { initArgs: nssInit(db) }), wrap: nssDriver }), room.loaded, { mode: "rehearsal" });
+      let err: CustosError | undefined;
+      try {
+        await c.runToEnd();
+      } catch (e) {
+        err = e as CustosError;
+      }
+      const recorded = room.deps().store.entries(c.id).map((e) => e.body.action);
+      c.close();
+      expect(err?.code).toBe("HSM_NOT_FIT");
+      expect(err?.message).toMatch(/Step 7 of 16, "HSM qualification" \(hsm-preflight\) failed: The token "NSS Certificate DB" .* is not fit for this ceremony: The token does not enforce CKA_WRAP_WITH_TRUSTED/);
+      expect(recorded).toContain("init-token");
+      expect(recorded).not.toContain("hsm-preflight");
+      expect(recorded).not.toContain("generate-key-pair");
+      const hsm = Hsm.open(NSS, { initArgs: nssInit(db) });
+      try {
+        const s = hsm.openSession(hsm.identify({ label: "NSS Certificate DB" }));
+        s.login("user", "");
+        expect(s.raw.find({}).length).toBe(0);
+        s.logout();
+        s.close();
+      } finally {
+        hsm.close();
+      }
+    } finally {
+      room.cleanup();
+      fs.rmSync(db, { recursive: true, force: true });
+    }
+  }, 180_000);
 });

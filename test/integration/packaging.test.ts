@@ -58,7 +58,7 @@ describe("the staged app (what electron-builder packs)", () => {
       const room = new StateRoom((c, p) => sup.call(c, p), { custodians: 3 });
       let s = await room.state();
       while (!s.ceremony!.done) s = await room.runStep();
-      expect(s.ceremony!.completed).toBe(15);
+      expect(s.ceremony!.completed).toBe(16);
       // Still nothing of the repository loaded: the PDF stack came from the stage too.
       expect(fs.readFileSync(`/proc/${sup.pid}/maps`, "utf8")).not.toContain(path.join(ROOT, "node_modules"));
       const out = execFileSync(process.execPath, [path.join(stage, "dist", "electron", "cli.cjs"), "verify", path.join(dataDir, "transcript.sqlite")], {

@@ -141,6 +141,8 @@ describe("generation rehearsal, end to end on a real SoftHSM2 token", () => {
     const pick = [decoded[4]!, decoded[0]!, decoded[2]!].map((d) => new Uint8Array(d.share));
     const kek = await combineShares(pick, 3);
     expect(kcv(kek)).toBe(backup.wrapping.kcv);
+    // backup.json names its format and the numeric mechanism and module that made it (portable backup, issue 12).
+    expect(backup.wrapping).toMatchObject({ format: "rfc5649-pkcs8", mechanism: "CKM_AES_KEY_WRAP_PAD", mechanismCode: 0x210a, mechanismHex: "0x210A", madeBy: { model: "SoftHSM v2" } });
     const blob = Buffer.from(backup.blob, "base64");
     expect(crypto.createHash("sha256").update(blob).digest("hex")).toBe(backup.blobSha256);
     const d = crypto.createDecipheriv("id-aes256-wrap-pad", kek, Buffer.from("A65959A6", "hex"));

@@ -169,7 +169,12 @@ export async function planCeremony(scriptPath: string, o: { mode?: "rehearsal" |
         break;
       case "hsm-preflight": {
         const side = (step.params as { side?: string }).side ?? "generate";
-        const ids = side === "generate" ? ["mechanisms:wrap", "trusted-kek", "wrap:EC-P384", "untrusted-refused:EC-P384", "restore:EC-P384"] : ["mechanisms:wrap", "restore:EC-P384", "untrusted-refused:EC-P384"];
+        const ids =
+          side === "generate"
+            ? ["mechanisms:wrap", "trusted-kek", "wrap:EC-P384", "untrusted-refused:EC-P384", "restore:EC-P384"]
+            : side === "restore"
+              ? ["mechanisms:wrap", "restore:EC-P384", "untrusted-refused:EC-P384"]
+              : ["root-template:EC-P384", "sign:EC-P384", "untrusted-refused:EC-P384"];
         spec.inputs = { side, algorithm: "EC-P384" };
         spec.outputs = {
           preflight: {
@@ -177,7 +182,7 @@ export async function planCeremony(scriptPath: string, o: { mode?: "rehearsal" |
             side,
             algorithmsChecked: ["EC-P384"],
             algorithmsPassed: ["EC-P384"],
-            wrapMechanism: { code: 0x210a, name: "CKM_AES_KEY_WRAP_PAD" },
+            wrapMechanism: side === "sign" ? null : { code: 0x210a, name: "CKM_AES_KEY_WRAP_PAD" },
             checks: ids.map((cid) => ({ id: cid, title: cid, status: "pass", detail: "vector" })),
             reasons: [],
           },

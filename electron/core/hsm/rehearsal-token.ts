@@ -1,4 +1,5 @@
 import crypto from "node:crypto";
+import path from "node:path";
 import { CustosError } from "../errors";
 import { Hsm, type TokenInfo } from "./hsm";
 import { findPkcs11Module } from "./module-path";
@@ -10,6 +11,22 @@ export interface RehearsalTokenDir extends SoftHsmConfig {
   env: Record<string, string>;
 }
 
+const NOT_SOFTHSM_HINT =
+  "A rehearsal makes and discards a throwaway token with random PINs; on a real HSM that would burn PIN tries and leave keys behind. Rehearse without --module (or with SoftHSM2's module), and qualify a real HSM with `custos hsm-check --module PATH`.";
+
+/**
+ * The module a rehearsal may use: SoftHSM2 only (issue 12: no real PIN is
+ * burned by a rehearsal). CUSTOS_PKCS11_MODULE pointing at a vendor's module is
+ * refused too, before any folder is made.
+ */
+export function rehearsalModule(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
+  const mod = findPkcs11Module(explicit, env);
+  if (!/^libsofthsm2\.so(\.\d+)*$/.test(path.basename(mod))) {
+    throw new CustosError("REHEARSAL_NOT_SOFTHSM", `A rehearsal runs only on SoftHSM2; ${mod} is not SoftHSM2's module.`, NOT_SOFTHSM_HINT);
+  }
+  return mod;
+}
+
 /** Writes a SoftHSM config under dir; the token itself is initialised by the ceremony. */
 export function prepareRehearsalTokenDir(dir: string, modulePath?: string): RehearsalTokenDir {
   const mod = findPkcs11Module(modulePath ?? undefined);
@@ -17,9 +34,15 @@ export function prepareRehearsalTokenDir(dir: string, modulePath?: string): Rehe
   return { ...cfg, modulePath: mod, env: { SOFTHSM2_CONF: cfg.configPath } };
 }
 
-/** Opens the module of a rehearsal token folder. */
+/** Opens the module of a rehearsal token folder; a module that is not SoftHSM2 is closed and refused. */
 export function openRehearsalHsm(t: RehearsalTokenDir): Hsm {
-  return Hsm.open(t.modulePath, { env: t.env });
+  const hsm = Hsm.open(t.modulePath, { env: t.env });
+  if (!/softhsm/i.test(hsm.moduleInfo().manufacturer)) {
+    const who = hsm.moduleInfo().manufacturer;
+    hsm.close();
+    throw new CustosError("REHEARSAL_NOT_SOFTHSM", `A rehearsal runs only on SoftHSM2; the module ${t.modulePath} says it is made by ${who}.`, NOT_SOFTHSM_HINT);
+  }
+  return hsm;
 }
 
 /** Random PINs for simulated officers: digits, so any token accepts them. */

@@ -8,7 +8,7 @@ import { CustosError } from "../errors";
 import { writeFileAtomic } from "../files/atomic";
 import { toCustosError, whileDoing } from "../files/fault";
 import type { FolderLock } from "../files/lock";
-import { SoftHsmTokenGuard, findPkcs11Module, openRehearsalHsm, prepareRehearsalTokenDir, randomPin } from "../hsm";
+import { SoftHsmTokenGuard, openRehearsalHsm, rehearsalModule, prepareRehearsalTokenDir, randomPin } from "../hsm";
 import { renderFinalHeadSheet } from "../report/final-attestation";
 import { renderReport } from "../report/report";
 import { renderShareCard } from "../report/share-card";
@@ -88,7 +88,7 @@ export async function rehearse(o: RehearseOptions): Promise<RehearsalOutcome> {
     threshold: o.threshold ?? Math.min(loaded.script.quorum.threshold, custodianCount),
   };
   const settings = resolveSettings(loaded.script, startOptions);
-  const modulePath = findPkcs11Module(o.modulePath);
+  const modulePath = rehearsalModule(o.modulePath);
   const outDir = path.resolve(o.outDir);
   const folder = claimNewFolder(outDir, `custos rehearse ${path.basename(o.scriptPath)} --out`);
   const info = prepareFolder(folder, loaded.script.id, settings, (token) => ({
@@ -409,7 +409,7 @@ export async function rehearseFrom(o: RehearseFromOptions): Promise<RehearsalOut
   const settings = resolveSettings(loaded.script, startOptions);
   const destruction = loaded.script.kind === "destruction";
   // A destruction works on its source's token; a health check uses no HSM at all.
-  const modulePath = destruction || healthCheck ? undefined : findPkcs11Module(o.modulePath);
+  const modulePath = destruction || healthCheck ? undefined : rehearsalModule(o.modulePath);
   const outDir = path.resolve(o.outDir);
   const folder = claimNewFolder(outDir, `custos rehearse ${path.basename(o.scriptPath)} --from`);
   const officers = simulatedAttendance(loaded.script, newSet, ["custodian"], prior.participants.map((p) => p.name));

@@ -139,7 +139,7 @@ function semanticIssues(s: CeremonyScript, file: string): LintIssue[] {
     add(`steps[${first("hsm-preflight")}].action`, '"hsm-preflight" checks the token as initialised: it comes after "init-token"');
   }
   // Invariant 12: no key and no share on a token that has not passed the preflight.
-  for (const a of ["generate-key-pair", "wrap-and-split-backup", "collect-shares-and-restore", "resplit-backup"]) order("hsm-preflight", a);
+  for (const a of ["generate-key-pair", "wrap-and-split-backup", "collect-shares-and-restore", "resplit-backup", "prove-root-key"]) order("hsm-preflight", a);
   order("select-token", "generate-key-pair");
   order("generate-key-pair", "self-sign-certificate");
   order("generate-key-pair", "wrap-and-split-backup");
@@ -178,7 +178,7 @@ function semanticIssues(s: CeremonyScript, file: string): LintIssue[] {
     recovery: ["load-source-ceremony", "enrol-participants", "select-token", "hsm-preflight", "collect-shares-and-restore", "seal-transcript"],
     resplit: ["load-source-ceremony", "enrol-participants", "select-token", "hsm-preflight", "resplit-backup"],
     destruction: ["load-source-ceremony", "enrol-participants", "select-token", "quorum-approval", "destroy-key"],
-    signing: ["load-source-ceremony", "enrol-participants", "select-token", "prove-root-key", "seal-transcript"],
+    signing: ["load-source-ceremony", "enrol-participants", "select-token", "hsm-preflight", "prove-root-key", "seal-transcript"],
     "health-check": ["load-source-ceremony", "enrol-participants", "check-shares", "seal-transcript"],
   };
   for (const needed of needs[s.kind]) if (first(needed) < 0) add("steps", `a ${s.kind} ceremony needs a "${needed}" step`);

@@ -98,9 +98,10 @@ export const ACTION_PARAMS = {
   "select-token": z.object({ requireBlank: z.boolean().default(false) }).strict(),
   /**
    * Qualifies the selected token before any key or share (the checks of `custos hsm-check`):
-   * generate = everything a generation and its backup do; restore = the unwrap side (a recovery target).
+   * generate = everything a generation and its backup do; restore = the unwrap side (a recovery target);
+   * sign = what a signing ceremony relies on (root template, signing, untrusted wrap refused).
    */
-  "hsm-preflight": z.object({ side: z.enum(["generate", "restore"]).default("generate") }).strict(),
+  "hsm-preflight": z.object({ side: z.enum(["generate", "restore", "sign"]).default("generate") }).strict(),
   /** Initialises the selected token when it is blank (SO PIN, user PIN, label). */
   "init-token": z.object({ label: z.string().min(1).max(32) }).strict(),
   /** Generates the root key pair inside the token. */

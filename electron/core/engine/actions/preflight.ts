@@ -7,9 +7,9 @@ import type { ActionImpl, StepContext } from "../types";
 import { json, recordedToken } from "./util";
 
 /** The algorithm the ceremony will generate or restore. */
-function algorithmFor(ctx: StepContext, side: "generate" | "restore"): RootKeyAlgorithm {
+function algorithmFor(ctx: StepContext, side: "generate" | "restore" | "sign"): RootKeyAlgorithm {
   const src = ctx.outputsOf("load-source-ceremony") as { sourceRootKey?: { algorithm?: string } } | undefined;
-  if (side === "restore" || src?.sourceRootKey?.algorithm) {
+  if (side !== "generate" || src?.sourceRootKey?.algorithm) {
     const a = src?.sourceRootKey?.algorithm;
     if (a) return a as RootKeyAlgorithm;
   }

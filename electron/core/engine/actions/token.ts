@@ -36,7 +36,7 @@ export const initToken: ActionImpl<ActionParams<"init-token">> = {
     if (!selected) throw new CustosError("CEREMONY_ORDER", "No token was selected.", "The script must select a token first.");
     const hsm = ctx.hsm();
     if (selected.initialized) {
-      return { inputs: {}, outputs: { skipped: true, reason: "the token was already initialised", token: json(hsm.tokenInfo(selected.serial)) } };
+      return { inputs: {}, outputs: { skipped: true, reason: "the token was already initialised", token: json(hsm.tokenInfo(selected)) } };
     }
     // An interrupted earlier run may have initialised the token already: it then
     // shows up initialised under our label rather than blank in its old slot.
@@ -46,7 +46,7 @@ export const initToken: ActionImpl<ActionParams<"init-token">> = {
       const done = now.find((t) => t.initialized && t.label === params.label);
       if (done && !done.userPinInitialized) {
         // Interrupted between C_InitToken and C_InitPIN: the SO finishes the job with the same envelopes.
-        const s = hsm.openSession(done.serial);
+        const s = hsm.openSession(done);
         try {
           await ctx.login(s, "so");
           const userPin = await ctx.driver.pin(ctx.view, { role: "user", purpose: "set", token: done });
@@ -55,7 +55,7 @@ export const initToken: ActionImpl<ActionParams<"init-token">> = {
           s.logout();
           s.close();
         }
-        return { inputs: { label: params.label }, outputs: { skipped: false, resumed: "user PIN set after an interrupted initialisation", token: json(hsm.tokenInfo(done.serial)) } };
+        return { inputs: { label: params.label }, outputs: { skipped: false, resumed: "user PIN set after an interrupted initialisation", token: json(hsm.tokenInfo(done)) } };
       }
       if (done) return { inputs: {}, outputs: { skipped: true, reason: "initialised by an interrupted run of this step", token: json(done) } };
       throw new CustosError("HSM_TOKEN_REMOVED", "The selected blank token is no longer attached.", "Re-attach it and retry this step.");

@@ -1,11 +1,13 @@
 import crypto from "node:crypto";
 import type * as graphene from "graphene-pk11";
 import { CustosError } from "../../errors";
-import { algorithmSpec, type RootKeyAlgorithm, verifyRootSignature } from "../algorithms";
+import { algorithmSpec, ROOT_KEY_ALGORITHMS, type RootKeyAlgorithm, verifyRootSignature } from "../algorithms";
 import type { Hsm, PinRole, TokenInfo, TokenRef } from "../hsm";
 import { CKA_NAMES, readAttributes, ROOT_TEMPLATE_EXPECTED, type HsmSession, type WrapMechanism } from "../session";
 import { algorithmNeeds, wrapCandidates } from "./mechanisms";
 import { softwareUnwrapRfc5649, softwareWrapRfc5649, testKeyPair } from "./software";
+
+export type PreflightSide = "generate" | "restore" | "sign";
 
 /** One check, as a custodian reads it and as the transcript records it. */
 export interface PreflightCheck {
@@ -18,7 +20,7 @@ export interface PreflightCheck {
 /** Everything the preflight found; recorded in the transcript as the hsm-preflight step's outputs. */
 export interface PreflightReport {
   fit: boolean;
-  side: "generate" | "restore";
+  side: PreflightSide;
   module: { path: string; manufacturer: string; description: string; libraryVersion: string; initArgs: boolean };
   token: { slotId: string; label: string; serial: string; manufacturer: string; model: string; firmware: string };
   algorithmsChecked: RootKeyAlgorithm[];
@@ -34,8 +36,11 @@ export interface PreflightOptions {
   /** The token, as selected (a recorded TokenInfo or a person's --slot/--serial/--label). */
   ref: TokenRef;
   algorithms: RootKeyAlgorithm[];
-  /** generate: everything a generation and its backup will do. restore: the unwrap side only (a recovery target). */
-  side: "generate" | "restore";
+  /**
+   * generate: everything a generation and its backup do. restore: the unwrap side (a recovery target).
+   * sign: what a signing ceremony relies on (the root template, signing, refusal of an untrusted wrapping key), user PIN only.
+   */
+  side: PreflightSide;
   /** Logs the session in with a PIN the caller obtains (the engine's driver, the CLI's prompt). */
   login(s: HsmSession, role: PinRole): Promise<void>;
   /** A profile's extra unwrap attributes (e.g. NSS's CKA_NSS_DB) and vendor wrap mechanisms. */
@@ -68,8 +73,8 @@ export async function runPreflight(hsm: Hsm, o: PreflightOptions): Promise<Prefl
     checks.push({ id, title, status, detail });
     if (status === "fail") (TOKEN_WIDE.test(id) ? reasons : algReasons).push(reason ?? detail);
   };
-  const tag = crypto.randomBytes(6).toString("hex");
-  const label = `${PREFIX}${tag}`;
+  // A fixed label: a preflight cut off by a crash leaves token objects that the next one finds and destroys.
+  const label = PREFIX.slice(0, -1);
   const mechs = hsm.mechanisms({ serial: token.serial, slotId: token.slotId, label: token.label });
 
   // 1. Mechanisms and key sizes.
@@ -84,7 +89,7 @@ export async function runPreflight(hsm: Hsm, o: PreflightOptions): Promise<Prefl
   add(
     "mechanisms:wrap",
     "AES key wrap mechanism (RFC 5649)",
-    candidates.length ? "pass" : "fail",
+    candidates.length ? "pass" : o.side === "sign" ? "skip" : "fail",
     candidates.length
       ? `${wrapNeeds.filter((n) => n.ok).map((n) => n.detail).join(" ")}${wrapNeeds.some((n) => !n.ok) ? ` Not offered: ${wrapNeeds.filter((n) => !n.ok).map((n) => n.mechanism).join(", ")}.` : ""}`
       : wrapNeeds.map((n) => n.detail).join(" "),
@@ -128,16 +133,18 @@ export async function runPreflight(hsm: Hsm, o: PreflightOptions): Promise<Prefl
       }
     }
     await o.login(s, "user");
+    for (const a of ROOT_KEY_ALGORITHMS) for (const l of [`${label}:${a}`, `${label}:restored:${a}`]) s.destroyByLabel(l);
 
     // 3. Per algorithm: the root template, read back; sign and verify in software.
     const passed: RootKeyAlgorithm[] = [];
     for (const alg of algs) {
-      const ok = o.side === "generate" ? generateSide(s, alg, label, trustedKek ? { obj: trustedKek, bytes: kekBytes } : undefined, candidates, add, objects, (m) => (wrapMechanism ??= m), wrapMechanism) : true;
+      const ok =
+        o.side === "restore" ? true : generateSide(s, alg, label, trustedKek ? { obj: trustedKek, bytes: kekBytes } : undefined, candidates, add, objects, (m) => (wrapMechanism ??= m), wrapMechanism, o.side === "sign");
       if (ok) passed.push(alg);
     }
     // 4. Unwrap with the restore template (a software-made blob, so it works on either side), and refusal of an untrusted wrapping key.
-    const restored: RootKeyAlgorithm[] = [];
-    for (const alg of o.side === "generate" ? passed : algs) {
+    const restored: RootKeyAlgorithm[] = o.side === "sign" ? passed : [];
+    for (const alg of o.side === "sign" ? [] : o.side === "generate" ? passed : algs) {
       const mech = restoreSide(s, alg, label, candidates, o.side === "generate" ? wrapMechanism : null, o.extraUnwrapAttributes, o.side === "restore", add, objects);
       if (mech) {
         restored.push(alg);
@@ -167,9 +174,9 @@ export async function runPreflight(hsm: Hsm, o: PreflightOptions): Promise<Prefl
       }
     }
     try {
-      s.destroyByLabel(label);
+      for (const a of o.algorithms) for (const l of [`${label}:${a}`, `${label}:restored:${a}`]) s.destroyByLabel(l);
     } catch {
-      // Already gone.
+      // Already gone, or the login was lost: the next preflight destroys them.
     }
     s.logout();
     if (!o.session) s.close();
@@ -203,6 +210,7 @@ function generateSide(
   objects: graphene.SessionObject[],
   chose: (m: WrapMechanism) => void,
   chosen: WrapMechanism | null,
+  signOnly = false,
 ): boolean {
   let pair: ReturnType<HsmSession["generateRootKeyPair"]>;
   try {
@@ -226,6 +234,14 @@ function generateSide(
   } catch (e) {
     add(`sign:${alg}`, `Sign in the token, verify in software (${alg})`, "fail", msg(e), `Signing with ${alg}: ${msg(e)}`);
     return false;
+  }
+  if (signOnly) {
+    // A signing ceremony makes no backup; what it relies on is that nobody can export the root under a key of their own.
+    if (!candidates.length) {
+      add(`untrusted-refused:${alg}`, `Untrusted wrapping key refused (${alg})`, "pass", "The token offers no AES key wrap mechanism at all: no key can be exported under one.");
+      return true;
+    }
+    return untrustedRefused(s, pair.privateKey, candidates[0]!, label, alg, add, objects);
   }
   if (!trusted) {
     add(`wrap:${alg}`, `Backup wrap of the ${alg} key`, "skip", "No trusted wrapping key (see the security officer check).");

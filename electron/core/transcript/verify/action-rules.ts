@@ -283,7 +283,7 @@ function needsPreflight(action: string, state: WalkState): string | undefined {
 function checkPreflight(inp: Record<string, unknown>, o: Record<string, unknown>, state: WalkState): string | undefined {
   const side = inp.side;
   const alg = inp.algorithm;
-  if ((side !== "generate" && side !== "restore") || typeof alg !== "string") return "an hsm-preflight entry records inputs {side: generate|restore, algorithm}.";
+  if ((side !== "generate" && side !== "restore" && side !== "sign") || typeof alg !== "string") return "an hsm-preflight entry records inputs {side: generate|restore|sign, algorithm}.";
   if (!ROOT_ALGORITHMS[alg]) return `inputs.algorithm '${alg}' is not a root key algorithm of §6.4.`;
   if (side === "generate" && state.sourceRootSpki === undefined && state.settings && alg !== state.settings.algorithm) {
     return `the preflight checked ${alg}, but entry 1 fixed the algorithm ${state.settings.algorithm}.`;
@@ -294,14 +294,21 @@ function checkPreflight(inp: Record<string, unknown>, o: Record<string, unknown>
   if (p.side !== side) return "outputs.preflight.side differs from inputs.side.";
   if (!Array.isArray(p.algorithmsPassed) || !p.algorithmsPassed.includes(alg)) return `outputs.preflight.algorithmsPassed does not include ${alg}.`;
   const wm = p.wrapMechanism;
-  if (!isMap(wm) || !Number.isSafeInteger(wm.code) || (wm.code as number) < 0 || typeof wm.name !== "string") return "outputs.preflight.wrapMechanism needs an integer code and a name.";
+  if (side === "sign" && wm === null) {
+    // A signing ceremony makes no backup: no wrap mechanism needs to be proved.
+  } else if (!isMap(wm) || !Number.isSafeInteger(wm.code) || (wm.code as number) < 0 || typeof wm.name !== "string") return "outputs.preflight.wrapMechanism needs an integer code and a name.";
   if (!Array.isArray(p.checks) || p.checks.length === 0) return "outputs.preflight.checks is missing or empty.";
   const status = new Map<string, unknown>();
   for (const c of p.checks) {
     if (!isMap(c) || typeof c.id !== "string" || !["pass", "fail", "skip"].includes(c.status as string)) return "each outputs.preflight.checks item needs an id and a status of pass, fail or skip.";
     status.set(c.id, c.status);
   }
-  const needed = side === "generate" ? ["mechanisms:wrap", "trusted-kek", `wrap:${alg}`, `untrusted-refused:${alg}`, `restore:${alg}`] : ["mechanisms:wrap", `restore:${alg}`, `untrusted-refused:${alg}`];
+  const needed =
+    side === "generate"
+      ? ["mechanisms:wrap", "trusted-kek", `wrap:${alg}`, `untrusted-refused:${alg}`, `restore:${alg}`]
+      : side === "restore"
+        ? ["mechanisms:wrap", `restore:${alg}`, `untrusted-refused:${alg}`]
+        : [`root-template:${alg}`, `sign:${alg}`, `untrusted-refused:${alg}`];
   for (const id of needed) if (status.get(id) !== "pass") return `outputs.preflight.checks has no passing '${id}' check.`;
   (state.preflight ??= new Set()).add(side);
   return undefined;
