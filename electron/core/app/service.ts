@@ -298,7 +298,12 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
           if (ceremony === c && !c.done) {
             failures.set(view.step.id, failed + 1);
             // The message is built without secrets (share material, PINs and passphrases never enter errors).
-            c.recordDeviation("step-failed", { step: view.step.id, stepTitle: view.step.title, reason: err.message.slice(0, 500), code: err.code });
+            try {
+              c.recordDeviation("step-failed", { step: view.step.id, stepTitle: view.step.title, reason: err.message.slice(0, 500), code: err.code });
+            } catch (d) {
+              // Custos is closing (the store is shut): the step's failure is in the log only.
+              log("warn", "the failed step could not be recorded as a deviation", detailOf(d));
+            }
           }
         })
         .finally(() => {

@@ -47,7 +47,9 @@ export function Enrol({ p, answer }: { p: P<"enrol">; answer: Answer }) {
             <th>Roles</th>
             <th>Passphrase</th>
             <th>Passphrase again</th>
-            <th />
+            <th>
+              <span className="visually-hidden">Remove</span>
+            </th>
           </tr>
         </thead>
         <tbody>

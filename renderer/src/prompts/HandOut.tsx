@@ -84,7 +84,7 @@ export function HandOut({ p, answer }: { p: P; answer: (v: unknown) => Promise<v
       </h2>
       {c.issue > 1 && <p className="warning">Card {c.issue}: the earlier card for this share did not check out and is void. Destroy it.</p>}
       <p className="muted">
-        Ceremony <code>{c.ceremonyId}</code> · key <code>{c.keyFingerprint.slice(0, 16)}…</code> · commitment <code>{c.commitmentShort}</code> · {c.wordCount} words
+        Ceremony <code data-testid="card-ceremony">{c.ceremonyId}</code> · key <code>{c.keyFingerprint.slice(0, 16)}…</code> · commitment <code>{c.commitmentShort}</code> · {c.wordCount} words
       </p>
       {p.handOut === "choose" && (
         <fieldset className="row">

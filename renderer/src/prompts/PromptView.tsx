@@ -171,7 +171,7 @@ function ChooseToken({ p, answer }: { p: P<"choose-token">; answer: Answer }) {
       <table>
         <thead>
           <tr>
-            <th />
+            <th><span className="visually-hidden">Choose</span></th>
             <th>Label</th>
             <th>Manufacturer</th>
             <th>Model</th>
