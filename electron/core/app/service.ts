@@ -84,6 +84,8 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
   let lastError: ShownError | null = null;
   let lastEntry: SessionState["lastEntry"] = null;
   let typing: SessionState["typing"] = null;
+  /** Counts step runs: a run abandoned by leaving must not touch the session any more. */
+  let runs = 0;
   /** Steps that failed in this session, by step id (a later run of it is a retry). */
   const failures = new Map<string, number>();
 
@@ -281,6 +283,7 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
       const failed = failures.get(view.step.id) ?? 0;
       if (failed > 0) c.recordDeviation("retry", { step: view.step.id, stepTitle: view.step.title, attempt: failed + 1 });
       running = true;
+      const run = ++runs;
       lastError = null;
       typing = null;
       driver?.newStep();
@@ -288,10 +291,12 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
       void c
         .runNextStep()
         .then((e) => {
+          if (run !== runs) return;
           lastEntry = entryView(c, e);
           if (c.done) finish(c);
         })
         .catch((e: unknown) => {
+          if (run !== runs) return;
           const err = showError(e, { intact: "Every step recorded before this one is kept in the transcript." });
           lastError = shownOf(err);
           broker.cancel("The step stopped.");
@@ -307,6 +312,8 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
           }
         })
         .finally(() => {
+          // A step of a ceremony that was left since no longer owns the session.
+          if (run !== runs) return;
           running = false;
           bump();
         });
@@ -377,6 +384,8 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
         });
       }
       broker.cancel("The ceremony was closed.");
+      runs++;
+      running = false;
       ceremony?.close();
       ceremony = null;
       bump();
