@@ -15,7 +15,8 @@ export default defineConfig({
     viewport: { width: 1400, height: 1250 },
     launchOptions: {
       executablePath: process.env.CUSTOS_CHROMIUM ?? "/usr/bin/chromium",
-      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+      // The room display and the private view are two pages of one browser: neither may be throttled as a background tab.
+      args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-background-timer-throttling", "--disable-renderer-backgrounding", "--disable-backgrounding-occluded-windows"],
     },
   },
 });

@@ -7,7 +7,14 @@
  * and the tests).
  */
 import path from "node:path";
-import { parseRequest, type ChosenFile, type FilePurpose, type Result } from "../shared/ipc";
+import { parseRequest, ROOM_CHANNELS, type ChosenFile, type FilePurpose, type Result } from "../shared/ipc";
+
+/**
+ * Which surface a request comes from: the room display (projected, filmed: it only reads, and
+ * gets the state without any secret), the private view (the operator's panel), or the one window
+ * of a single-display laptop (which shows the room display and opens the private view on demand).
+ */
+export type Surface = "room" | "private" | "single";
 
 /** The core host, as the front sees it (HostSupervisor in the app, an in-process host in the harness). */
 export interface FrontHost {
@@ -47,14 +54,19 @@ const SAVE: Record<string, Omit<DialogRequest, "purpose">> = {
 };
 
 /** Builds the request handler the IPC wrapper calls after the sender check. */
-export function createFront(d: FrontDeps): (channel: unknown, payload: unknown) => Promise<Result<unknown>> {
+export function createFront(d: FrontDeps): (channel: unknown, payload: unknown, surface?: Surface) => Promise<Result<unknown>> {
   const grant = async (file: string | null, purpose: FilePurpose): Promise<Result<ChosenFile>> => {
     if (!file) return { ok: true, value: null };
     return (await d.host.grant(file, purpose)) as Result<ChosenFile>;
   };
-  return async (channel, payload) => {
+  return async (channel, payload, surface = "single") => {
     const req = parseRequest(channel, payload);
     if (!req.ok) return req;
+    if (surface === "room") {
+      // The room display's window reads the secret-free state and nothing else, whatever its renderer asks.
+      if (!ROOM_CHANNELS.includes(req.channel)) return { ok: false, code: "IPC_ROOM_READ_ONLY", message: "The room display only shows the ceremony; act on the private view.", hint: "" };
+      if (req.channel === "session:state") return d.host.call(req.channel, { ...(req.payload as object), surface: "room" });
+    }
     const p = req.payload as { purpose: FilePurpose };
     switch (req.channel) {
       case "file:open":

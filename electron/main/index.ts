@@ -6,7 +6,7 @@
  * vendor's library runs in the host (test/unit/main/main-bundle.test.ts).
  */
 import fs from "node:fs";
-import { app, BrowserWindow, ipcMain, Menu, session, shell } from "electron";
+import { app, BrowserWindow, ipcMain, Menu, screen, session, shell } from "electron";
 import { runCli, cliArguments } from "./cli-mode";
 import { askHung, confirmLeave, showFatal, showOpen, showSave } from "./dialogs";
 import { createFront } from "./front";
@@ -112,20 +112,44 @@ function startApp(): void {
         showSave: showSave(parent),
         openFolder: (dir) => shell.openPath(dir),
       });
-      registerIpc(ipcMain, front, trustedSender({ windows: () => [...windows], fromWebContents: (c) => BrowserWindow.fromWebContents(c), rendererDir: paths.rendererDir }));
-      const win = openWindow({
-        preloadPath: paths.preloadPath,
-        rendererDir: paths.rendererDir,
-        guard,
-        log: (l) => log.line(l),
-        giveUp: (reason) => void showFatal(parent, { message: reason, hint: "Quit and start Custos again; every completed step is kept." }, log.file),
-      });
-      windows.add(win);
-      roomWindow = win;
-      win.on("closed", () => {
-        windows.delete(win);
-        if (roomWindow === win) roomWindow = null;
-      });
+      const surfaces = new Map<number, "room" | "private" | "single">();
+      registerIpc(
+        ipcMain,
+        front,
+        trustedSender({ windows: () => [...windows], fromWebContents: (c) => BrowserWindow.fromWebContents(c), rendererDir: paths.rendererDir }),
+        (event) => surfaces.get(BrowserWindow.fromWebContents(event.sender)?.id ?? -1) ?? "room",
+      );
+      // Two displays: the room display (projected, filmed) on the external one, the private view on the
+      // built-in panel; one display: one window, which opens the private view only when the operator asks.
+      const displays = screen.getAllDisplays();
+      const builtIn = displays.find((d) => d.internal) ?? screen.getPrimaryDisplay();
+      const external = displays.find((d) => d.id !== builtIn.id);
+      const plan: Array<{ surface: "room" | "private" | "single"; bounds?: Electron.Rectangle }> = external
+        ? [
+            { surface: "room", bounds: external.workArea },
+            { surface: "private", bounds: builtIn.workArea },
+          ]
+        : [{ surface: "single" }];
+      for (const w of plan) {
+        const win = openWindow({
+          preloadPath: paths.preloadPath,
+          rendererDir: paths.rendererDir,
+          guard,
+          surface: w.surface,
+          bounds: w.bounds,
+          log: (l) => log.line(l),
+          giveUp: (reason) => void showFatal(parent, { message: reason, hint: "Quit and start Custos again; every completed step is kept." }, log.file),
+        });
+        windows.add(win);
+        surfaces.set(win.id, w.surface);
+        // Dialogs belong to the operator's window.
+        if (w.surface !== "room") roomWindow = win;
+        win.on("closed", () => {
+          windows.delete(win);
+          surfaces.delete(win.id);
+          if (roomWindow === win) roomWindow = null;
+        });
+      }
     })
     .catch((e: unknown) => {
       log.lineSync(`Custos cannot start: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);

@@ -9,7 +9,7 @@ import { IPC_CHANNEL, type Result } from "../shared/ipc";
 import { isRendererFileUrl } from "./paths";
 
 /** Answers one checked request (the front: dialogs in main, everything else in the core host). */
-export type RequestHandler = (channel: unknown, payload: unknown) => Promise<Result<unknown>>;
+export type RequestHandler = (channel: unknown, payload: unknown, surface?: "room" | "private" | "single") => Promise<Result<unknown>>;
 
 /** Decides whether an IPC message comes from our own renderer. */
 export type SenderCheck = (event: IpcMainInvokeEvent) => boolean;
@@ -22,13 +22,19 @@ const UNTRUSTED: Result<never> = {
 };
 
 /** Registers the single ipcMain handler: sender check first, then the request handler; never throws across IPC. */
-export function registerIpc(ipcMain: Pick<IpcMain, "handle">, handle: RequestHandler, isTrustedSender: SenderCheck): void {
+export function registerIpc(
+  ipcMain: Pick<IpcMain, "handle">,
+  handle: RequestHandler,
+  isTrustedSender: SenderCheck,
+  /** The surface of the sending window (the room display only reads); by window, never by what the renderer says. */
+  surfaceOf: (event: IpcMainInvokeEvent) => "room" | "private" | "single" = () => "single",
+): void {
   ipcMain.handle(IPC_CHANNEL, async (event: IpcMainInvokeEvent, channel: unknown, payload: unknown): Promise<Result<unknown>> => {
     try {
       // A frame that is not our renderer (a subframe, a page it was navigated
       // to, another window) must not reach a handler that drives the HSM.
       if (!isTrustedSender(event)) return UNTRUSTED;
-      return await handle(channel, payload);
+      return await handle(channel, payload, surfaceOf(event));
     } catch (e) {
       // The handler already turns errors into Results; this catches a
       // failing sender check or a bug in the handler itself.

@@ -18,14 +18,18 @@ export interface WindowDeps {
   log: (line: string) => void;
   /** The window cannot be kept alive (crash loop). */
   giveUp: (reason: string) => void;
+  /** Which surface it shows: the room display, the private view, or both in one window (one display). */
+  surface?: "room" | "private" | "single";
+  /** Where it opens (the display's work area); full screen there for the room display. */
+  bounds?: { x: number; y: number; width: number; height: number };
 }
 
 /** Creates a Custos window and loads the renderer into it. */
 export function openWindow(o: WindowDeps): BrowserWindow {
   const win = new BrowserWindow({
-    title: "Custos",
-    width: 1280,
-    height: 900,
+    title: o.surface === "room" ? "Custos — room display" : o.surface === "private" ? "Custos — private view" : "Custos",
+    ...(o.bounds ?? { width: 1280, height: 900 }),
+    fullscreen: o.surface === "room",
     minWidth: 960,
     minHeight: 640,
     show: false,
@@ -35,7 +39,7 @@ export function openWindow(o: WindowDeps): BrowserWindow {
   });
   const index = path.join(o.rendererDir, "index.html");
   const load = () =>
-    win.loadFile(index).catch((e: unknown) => {
+    win.loadFile(index, { hash: `/${o.surface ?? "single"}` }).catch((e: unknown) => {
       // Shown rather than left as an invisible window that looks like a hang.
       o.log(`could not load the renderer: ${e instanceof Error ? e.message : String(e)}`);
       if (!win.isDestroyed()) win.show();

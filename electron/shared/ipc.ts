@@ -40,20 +40,29 @@ export const CHANNELS = {
   /** Resumes an unfinished ceremony at its first unfinished step. */
   "ceremony:resume": z.object({ ceremonyId: z.string().min(1).max(200) }).strict(),
   /** The session's state; with `since`, waits (up to ~25 s) until the version moves past it. */
-  "session:state": z.object({ since: z.number().int().min(0).optional() }).strict(),
+  "session:state": z.object({ since: z.number().int().min(0).optional(), surface: z.enum(["room", "private"]).optional() }).strict(),
   /** Runs the current step; its questions arrive as prompts in the state. */
   "session:run-step": z.object({}).strict(),
   /** Answers the current prompt. */
   "session:answer": z.object({ promptId: z.string().min(1).max(100), value: z.unknown() }).strict(),
   /** Records an exception (by the internal witness) as a signed entry. */
-  "session:exception": z.object({ text: z.string().min(1).max(5000), witnessId: z.string().min(1).max(20) }).strict(),
+  "session:exception": z.object({ text: z.string().min(1).max(5000), witnessId: z.string().min(1).max(20), passphrase: z.string().min(1).max(4096).optional() }).strict(),
+  /** Closes the ceremony with a signed abort and its reason; each signer types their own passphrase. */
+  "session:abort": z
+    .object({
+      reason: z.string().min(1).max(5000),
+      signers: z.array(z.object({ participantId: z.string().min(1).max(20), passphrase: z.string().min(1).max(4096) }).strict()).max(20),
+    })
+    .strict(),
+  /** How far a share being typed on the private view is (counts only), for the room display. */
+  "session:progress": z.object({ filled: z.number().int().min(0).max(255), valid: z.number().int().min(0).max(255), of: z.number().int().min(0).max(255) }).strict(),
   /**
    * Prints (CUPS lp, from memory) or saves, to a file chosen in a Save dialog, the share card on screen.
    * The app never writes a share card into its own folders.
    */
   "session:share-card": z.discriminatedUnion("action", [z.object({ action: z.literal("print") }).strict(), z.object({ action: z.literal("save"), file: fileHandle }).strict()]),
   /** Leaves the ceremony (it can be resumed later); drops unlocked keys. */
-  "session:close": z.object({}).strict(),
+  "session:close": z.object({ confirmed: z.boolean().optional() }).strict(),
   /** Verifies a transcript database, a bundle or a report PDF chosen in an Open dialog. */
   "verify:file": z.object({ file: fileHandle }).strict(),
   /** Entries of one ceremony of a transcript file, for the auditor's viewer. */
@@ -73,6 +82,9 @@ export const CHANNELS = {
   /** Main process: opens the finished ceremony's folder in the file manager. */
   "report:open-folder": z.object({}).strict(),
 } as const;
+
+/** The only channels the room display (projected, filmed) may use: it reads, it never acts. */
+export const ROOM_CHANNELS: readonly Channel[] = ["app:info", "ceremony:list", "session:state"];
 
 /** Channels the main process answers itself (dialogs, the file manager); every other channel goes to the core host. */
 export const MAIN_CHANNELS = ["file:open", "file:save", "report:open-folder"] as const;

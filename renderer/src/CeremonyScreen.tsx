@@ -1,7 +1,9 @@
-import { useState, type FormEvent } from "react";
+import { useState } from "react";
 import { call, type SessionState } from "./api";
 import { DoneActions } from "./DoneActions";
-import { Clock, ErrorBox } from "./parts";
+import { attestText, Facts, OffScript, People, Recorded, StepList, Strip, Unlocked } from "./ceremony-parts";
+import { AbortForm, ExceptionForm, LeaveButton } from "./OffScriptForms";
+import { ErrorBox } from "./parts";
 import { PromptView } from "./prompts/PromptView";
 
 const ACTION_TEXT: Record<string, string> = {
@@ -25,13 +27,14 @@ const ACTION_TEXT: Record<string, string> = {
   "destroy-key": "Destroys the key objects on the HSM.",
 };
 
-/** The ceremony in progress: the always-visible strip, the step read aloud, and the question of the moment. */
-export function CeremonyScreen({ state, push }: { state: SessionState; push: (s: SessionState) => void }) {
+/** The private view of the ceremony in progress: the strip, the step, the question of the moment, and what was recorded. */
+export function CeremonyScreen({ state, push, onRoom }: { state: SessionState; push: (s: SessionState) => void; onRoom?: () => void }) {
   const c = state.ceremony!;
   const step = state.step;
   const [error, setError] = useState<{ message: string; hint?: string } | null>(null);
-  const [exception, setException] = useState(false);
+  const [form, setForm] = useState<"exception" | "abort" | null>(null);
   const rehearsal = c.mode === "rehearsal";
+  const canException = c.participants.some((p) => c.exceptionRoles.some((r) => p.roles.includes(r)));
 
   async function act(p: Promise<SessionState>) {
     setError(null);
@@ -42,115 +45,69 @@ export function CeremonyScreen({ state, push }: { state: SessionState; push: (s:
     }
   }
 
+  // A hand-out or a share being typed takes the whole screen, so it fits a 1280×720 panel.
+  const focus = state.prompt && ["hand-out-share", "reenter-share", "collect-share"].includes(state.prompt.kind);
   return (
-    <div className={`ceremony ${rehearsal ? "is-rehearsal" : "is-production"}`}>
-      <header className="strip" role="banner" aria-label="Ceremony status">
-        <span className="mode" data-testid="mode-badge">
-          {rehearsal ? "REHEARSAL — not a production ceremony" : "PRODUCTION"}
-        </span>
-        <span data-testid="step-counter">
-          Step {Math.min(c.completed + 1, c.steps.length)} of {c.steps.length}
-        </span>
-        <Clock />
-        <span className="head" title={c.head} data-testid="head-words">
-          Transcript head: <strong>{c.headWords.join(" ")}</strong> <code>{c.head.slice(0, 8)}</code>
-        </span>
-      </header>
-      <div className="layout">
-        <nav aria-label="Steps" className="steps">
-          <p className="muted">
-            {c.scriptTitle}
-            <br />
-            <code>{c.id}</code>
-          </p>
-          <ol>
-            {c.steps.map((s, i) => (
-              <li key={s.id} className={i < c.completed ? "done" : i === c.completed ? "current" : ""} aria-current={i === c.completed ? "step" : undefined}>
-                {i < c.completed ? "✓ " : i === c.completed ? "▶ " : ""}
-                {s.title}
-              </li>
-            ))}
-          </ol>
-        </nav>
+    <div className={`ceremony private ${rehearsal ? "is-rehearsal" : "is-production"}`}>
+      <Strip c={c} />
+      <div className={focus ? "layout focus" : "layout"}>
+        {!focus && <StepList c={c} />}
         <main className="stage">
           {c.done || !step ? (
             <Done state={state} push={push} />
           ) : (
             <>
               <h1 data-testid="step-title">{step.title}</h1>
-              <p className="read-aloud" data-testid="read-aloud">{step.read}</p>
-              <p className="what">
-                <strong>What Custos does:</strong> {ACTION_TEXT[step.action] ?? step.action}
-                {step.attest.length > 0 && (
-                  <>
-                    {" "}
-                    <strong>Attested by:</strong> {step.attest.map((a) => `${a.who === "one" ? "one" : a.who} ${a.role}`).join(", ")}.
-                  </>
-                )}
-              </p>
+              {!focus && (
+                <>
+                  <p className="read-aloud" data-testid="read-aloud">
+                    {step.read}
+                  </p>
+                  <p className="what">
+                    <strong>What Custos does:</strong> {ACTION_TEXT[step.action] ?? step.action}
+                    {step.attest.length > 0 && (
+                      <>
+                        {" "}
+                        <strong>Attested by:</strong> {attestText(c, step.attest)}.
+                      </>
+                    )}
+                  </p>
+                </>
+              )}
               {state.lastError && !state.running && <ErrorBox error={state.lastError} />}
               {state.prompt ? (
-                <PromptView key={state.prompt.id} prompt={state.prompt} push={push} />
+                <PromptView key={state.prompt.kind === "enrol" ? "enrol" : state.prompt.id} prompt={state.prompt} push={push} />
               ) : state.running ? (
-                <p className="working" aria-live="polite">Working…</p>
+                <p className="working" role="status">
+                  Working…
+                </p>
               ) : (
                 <button className="primary big" autoFocus onClick={() => act(call("session:run-step", {}))}>
                   {state.lastError ? "Run this step again" : "Run this step"}
                 </button>
               )}
+              {!focus && <Recorded state={state} />}
             </>
           )}
           {error && <ErrorBox error={error} />}
+          {!focus && state.lastEntry?.action === "enrol-participants" && <People c={c} />}
+          {!focus && c.completed <= 1 && <Facts c={c} />}
         </main>
       </div>
       <footer className="people">
-        <span>
-          {c.participants.length ? `${c.participants.length} enrolled` : "Nobody enrolled yet"}
-          {c.unlocked.length > 0 && ` · ${c.unlocked.length} attestation key(s) unlocked`}
-        </span>
-        {c.participants.some((p) => p.roles.includes("internal-witness")) && !state.running && !state.prompt && !c.done && (
-          <button onClick={() => setException(!exception)}>Record an exception</button>
+        <Unlocked c={c} />
+        {!c.done && canException && form !== "exception" && <button onClick={() => setForm("exception")}>Record an exception</button>}
+        {!c.done && form !== "abort" && (
+          <button className="danger" onClick={() => setForm("abort")}>
+            Abort the ceremony…
+          </button>
         )}
-        <button onClick={() => act(call("session:close", {}))}>Leave (resume later)</button>
-        {exception && <ExceptionForm state={state} push={push} onDone={() => setException(false)} />}
+        {!c.done && <LeaveButton state={state} push={push} />}
+        {onRoom && <button onClick={onRoom}>Show the room display</button>}
+        {form === "exception" && <ExceptionForm state={state} push={push} onDone={() => setForm(null)} />}
+        {form === "abort" && <AbortForm state={state} push={push} onDone={() => setForm(null)} />}
       </footer>
     </div>
-  );
-}
-
-function ExceptionForm({ state, push, onDone }: { state: SessionState; push: (s: SessionState) => void; onDone: () => void }) {
-  const witnesses = state.ceremony!.participants.filter((p) => p.roles.includes("internal-witness"));
-  const [text, setText] = useState("");
-  const [witness, setWitness] = useState(witnesses[0]?.id ?? "");
-  const [error, setError] = useState<{ message: string; hint?: string } | null>(null);
-  async function submit(e: FormEvent) {
-    e.preventDefault();
-    try {
-      push(await call<SessionState>("session:exception", { text, witnessId: witness }));
-      onDone();
-    } catch (err) {
-      setError(err as Error);
-    }
-  }
-  return (
-    <form className="panel exception" onSubmit={submit}>
-      <label>
-        Witness
-        <select value={witness} onChange={(e) => setWitness(e.target.value)}>
-          {witnesses.map((w) => (
-            <option key={w.id} value={w.id}>
-              {w.name}
-            </option>
-          ))}
-        </select>
-      </label>
-      <label>
-        What happened
-        <textarea value={text} onChange={(e) => setText(e.target.value)} rows={3} required />
-      </label>
-      {error && <ErrorBox error={error} />}
-      <button type="submit">Record exception</button>
-    </form>
   );
 }
 
@@ -158,7 +115,8 @@ function Done({ state, push }: { state: SessionState; push: (s: SessionState) =>
   const c = state.ceremony!;
   return (
     <section aria-labelledby="done-h">
-      <h1 id="done-h">Ceremony complete</h1>
+      <h1 id="done-h">{c.aborted ? "Ceremony aborted" : "Ceremony complete"}</h1>
+      <Recorded state={state} />
       <p className="read-aloud">The transcript is closed. The report, the bundle and the public artifacts are in:</p>
       <p>
         <code data-testid="artifacts-dir">{c.artifactsDir}</code>
@@ -167,6 +125,8 @@ function Done({ state, push }: { state: SessionState; push: (s: SessionState) =>
         Head hash: <code data-testid="final-head">{c.head}</code>
       </p>
       {state.lastError && <ErrorBox error={state.lastError} />}
+      <Facts c={c} />
+      <OffScript c={c} />
       <DoneActions />
       <p>
         <button onClick={async () => push(await call<SessionState>("session:close", {}))}>Back to the start</button>

@@ -35,6 +35,7 @@ export function Home({ push, onVerify, onCustody }: { push: (s: SessionState) =>
   const [custodians, setCustodians] = useState(5);
   const [threshold, setThreshold] = useState(3);
   const [algorithm, setAlgorithm] = useState("");
+  const [confirmText, setConfirmText] = useState("");
   const [error, setError] = useState<{ message: string; hint?: string } | null>(null);
 
   useEffect(() => {
@@ -43,11 +44,24 @@ export function Home({ push, onVerify, onCustody }: { push: (s: SessionState) =>
   }, []);
 
   const chosen = info?.scripts.find((s) => s.file === script);
+  // The quorum comes from the script; the operator may change it within what the script allows.
+  useEffect(() => {
+    if (chosen?.quorum) {
+      setCustodians(chosen.quorum.shares);
+      setThreshold(chosen.quorum.threshold);
+    }
+  }, [chosen?.file, chosen?.quorum?.shares, chosen?.quorum?.threshold]);
+  const softhsmProduction = mode === "production" && /softhsm/i.test(info?.productionModule ?? "");
+  const confirmed = mode === "rehearsal" || confirmText.trim() === "PRODUCTION";
   const splits = chosen?.kind === "generation" || chosen?.kind === "resplit";
 
   async function start(e: FormEvent) {
     e.preventDefault();
     setError(null);
+    if (!confirmed) {
+      setError({ message: "A production ceremony starts only when PRODUCTION is typed in the confirmation field.", hint: "Or choose REHEARSAL." });
+      return;
+    }
     try {
       push(
         await call<SessionState>("ceremony:start", {
@@ -106,7 +120,7 @@ export function Home({ push, onVerify, onCustody }: { push: (s: SessionState) =>
         </fieldset>
         {splits && (
           <fieldset className="row">
-            <legend>Shares</legend>
+            <legend>Shares {chosen?.quorum ? `(the script says ${chosen.quorum.threshold} of ${chosen.quorum.shares})` : ""}</legend>
             <label>
               Custodians (shares)
               <input type="number" min={2} max={255} value={custodians} onChange={(e) => setCustodians(Number(e.target.value))} />
@@ -128,8 +142,22 @@ export function Home({ push, onVerify, onCustody }: { push: (s: SessionState) =>
             )}
           </fieldset>
         )}
+        {mode === "production" && (
+          <fieldset>
+            <legend>Confirm a production ceremony</legend>
+            {softhsmProduction && (
+              <p className="warning" role="alert">
+                The production module is SoftHSM ({info.productionModule}): a software token, not a hardware security module. Keys it holds are files on this laptop.
+              </p>
+            )}
+            <label>
+              Type PRODUCTION to confirm that this ceremony makes real keys
+              <input value={confirmText} onChange={(e) => setConfirmText(e.target.value)} autoComplete="off" spellCheck={false} />
+            </label>
+          </fieldset>
+        )}
         {error && <ErrorBox error={error} />}
-        <button type="submit" className="primary">
+        <button type="submit" className="primary" disabled={!confirmed}>
           Start {mode === "rehearsal" ? "rehearsal" : "PRODUCTION ceremony"}
         </button>
       </form>

@@ -21,7 +21,7 @@ export async function call<T>(channel: Channel, payload: ChannelRequest<Channel>
 }
 
 /** Follows the session state with long polls: each answer arrives as soon as the core moves. */
-export function useSession(): [SessionState | null, (s: SessionState) => void] {
+export function useSession(surface: "room" | "private" = "private"): [SessionState | null, (s: SessionState) => void] {
   const [state, setState] = useState<SessionState | null>(null);
   const version = useRef(0);
   useEffect(() => {
@@ -29,7 +29,7 @@ export function useSession(): [SessionState | null, (s: SessionState) => void] {
     (async () => {
       while (!stop) {
         try {
-          const s = await call<SessionState>("session:state", { since: version.current });
+          const s = await call<SessionState>("session:state", { since: version.current, surface });
           if (stop) return;
           // A long poll can answer after a newer state arrived from an action: never go back.
           if (s.version >= version.current) {
@@ -44,7 +44,7 @@ export function useSession(): [SessionState | null, (s: SessionState) => void] {
     return () => {
       stop = true;
     };
-  }, []);
+  }, [surface]);
   const push = (s: SessionState) => {
     if (s.version >= version.current) {
       version.current = s.version;

@@ -84,6 +84,8 @@ async function launch(): Promise<Launched> {
   });
   const page = await app.firstWindow();
   await page.waitForLoadState("domcontentloaded");
+  // One display: the window shows the room display; the operator opens the private view to act.
+  await page.getByRole("button", { name: "Open the private view" }).first().click({ timeout: 30_000 });
   return { app, page, userData, dataDir, printed };
 }
 

@@ -8,7 +8,7 @@ describe("prompt broker", () => {
   it("resolves with a valid answer and clears the prompt (and any share words in it)", async () => {
     let changes = 0;
     const b = new PromptBroker(() => changes++);
-    const p = b.ask(step, { kind: "hand-out-share", card: { ceremonyId: "c", keyFingerprint: "f", index: 1, total: 3, threshold: 2, custodianName: "A", words: ["abandon"], commitmentShort: "x" } });
+    const p = b.ask(step, { kind: "hand-out-share", card: { ceremonyId: "c", keyFingerprint: "f", index: 1, total: 3, threshold: 2, custodianName: "A", words: ["abandon"], wordCount: 1, commitmentShort: "x", issue: 1 }, handOut: "choose", revealSeconds: 60 });
     const q = b.current()!;
     expect(q.kind).toBe("hand-out-share");
     b.answer(q.id, { confirmed: true });

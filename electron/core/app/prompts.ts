@@ -21,11 +21,17 @@ export type PromptBody =
   | { kind: "choose-signers"; role: string; count: number; candidates: Array<{ id: string; name: string }> }
   | { kind: "choose-token"; tokens: Array<{ slotId: string; label: string; manufacturer: string; model: string; serial: string; firmware: string; initialized: boolean }>; error?: ShownError }
   | { kind: "pin"; role: "user" | "so"; purpose: "login" | "set"; token: { label: string; serial: string; model: string } | null; error?: ShownError }
-  | { kind: "hand-out-share"; card: { ceremonyId: string; keyFingerprint: string; index: number; total: number; threshold: number; custodianName: string; words: string[]; commitmentShort: string } }
-  | { kind: "reenter-share"; custodian: { id: string; name: string }; index: number; total: number; error?: ShownError }
+  | {
+      kind: "hand-out-share";
+      card: { ceremonyId: string; keyFingerprint: string; index: number; total: number; threshold: number; custodianName: string; words: string[]; wordCount: number; commitmentShort: string; issue: number };
+      /** How the card leaves the room: fixed by the script, or "choose" at the step. */
+      handOut: "choose" | "print" | "save" | "reveal";
+      revealSeconds: number;
+    }
+  | { kind: "reenter-share"; custodian: { id: string; name: string }; index: number; total: number; justHandedOut: boolean; wordCount: number; error?: ShownError }
   | { kind: "select-source"; suggestions: Array<{ label: string; transcript: string; backup?: string }>; error?: ShownError }
   | { kind: "briefing"; brief: { sourceCeremonyId: string; keyFingerprint: string; algorithm: string; threshold: number; total: number; expected: Array<{ name: string; participantId: string; shareIndex: number }> } }
-  | { kind: "collect-share"; custodian: { id: string; name: string }; collected: number; needed: number; brief: { sourceCeremonyId: string; keyFingerprint: string; threshold: number }; error?: ShownError }
+  | { kind: "collect-share"; custodian: { id: string; name: string }; collected: number; needed: number; wordCount: number; brief: { sourceCeremonyId: string; keyFingerprint: string; threshold: number }; error?: ShownError }
   | { kind: "read-input"; name: string; inputKind: string; description: string; error?: ShownError }
   | { kind: "compare-input-hash"; name: string; fileName: string; sha256: string; words: string[]; summary: string };
 

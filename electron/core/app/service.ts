@@ -25,7 +25,7 @@ import { PromptBroker, type Prompt, type ShownError } from "./prompts";
 import { reportHandlers } from "./report-actions";
 import { UiDriver } from "./ui-driver";
 import { CEREMONY_ID, SessionFileSchema, type SessionFile } from "./session-file";
-import { hashWords } from "./words";
+import { ceremonyView, entryView, forRoom, type SessionState } from "./session-view";
 
 export type { AppLogger } from "./boundary";
 
@@ -54,30 +54,7 @@ export interface AppServiceOptions {
 }
 
 
-/** What the renderer shows; the only prompt carrying secrets is a share being handed out, and only while open. */
-export interface SessionState {
-  version: number;
-  ceremony: null | {
-    id: string;
-    mode: "rehearsal" | "production";
-    scriptTitle: string;
-    scriptId: string;
-    steps: Array<{ id: string; title: string }>;
-    completed: number;
-    done: boolean;
-    head: string;
-    headWords: string[];
-    participants: Array<{ id: string; name: string; roles: string[] }>;
-    unlocked: Array<{ participantId: string; until: number }>;
-    artifactsDir: string;
-  };
-  step: null | { index: number; total: number; id: string; title: string; read: string; action: string; attest: Array<{ role: string; who: string }> };
-  running: boolean;
-  prompt: Prompt | null;
-  lastError: ShownError | null;
-  lastEntry: null | { seq: number; stepId: string; action: string; entryHash: string };
-}
-
+export type { SessionState } from "./session-view";
 
 /** The core object behind the IPC channels: one ceremony session at a time. */
 export function createAppService(o: AppServiceOptions): { handlers: Handlers; files: FileHandles; close(): void } {
@@ -107,6 +84,11 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
   let running = false;
   let lastError: ShownError | null = null;
   let lastEntry: SessionState["lastEntry"] = null;
+  let typing: SessionState["typing"] = null;
+  /** Counts step runs: a run abandoned by leaving must not touch the session any more. */
+  let runs = 0;
+  /** Steps that failed in this session, by step id (a later run of it is a retry). */
+  const failures = new Map<string, number>();
 
   const ceremonyDir = (id: string) => path.join(o.dataDir, "ceremonies", id);
 
@@ -133,33 +115,21 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
     };
   }
 
-  function state(): SessionState {
+  function state(surface: "room" | "private" = "private"): SessionState {
     const c = ceremony;
     const view = c?.currentStep();
-    return {
+    const full: SessionState = {
       version,
-      ceremony: c
-        ? {
-            id: c.id,
-            mode: c.meta.mode,
-            scriptTitle: c.script.title,
-            scriptId: c.script.id,
-            steps: c.script.steps.map((s) => ({ id: s.id, title: s.title })),
-            completed: c.completedSteps,
-            done: c.done,
-            head: c.head(),
-            headWords: hashWords(c.head()),
-            participants: c.enrolled().map((p) => ({ id: p.id, name: p.name, roles: p.roles })),
-            unlocked: c.unlockedKeys(),
-            artifactsDir: ceremonyDir(c.id),
-          }
-        : null,
+      ceremony: c ? ceremonyView(c, ceremonyDir(c.id)) : null,
       step: view ? { index: view.index, total: view.total, id: view.step.id, title: view.step.title, read: view.step.read, action: view.step.action, attest: view.step.attest } : null,
       running,
       prompt: broker.current(),
       lastError,
       lastEntry,
+      handedOut: driver && running ? driver.handedOut.map((h) => ({ ...h })) : [],
+      typing: broker.current() ? typing : null,
     };
+    return surface === "room" ? forRoom(full) : full;
   }
 
   /** Shows an error on screen and logs its detail; the screen never gets a stack trace. */
@@ -289,7 +259,10 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
         throw new CustosError("SESSION_FILE", `The ceremony ${req.ceremonyId} cannot be resumed here: its session.json is missing or damaged.`, "Its transcript is intact; verify it from the auditor's screen.");
       }
       if (session.ceremonyId !== req.ceremonyId) throw new CustosError("SESSION_FILE", `The session.json of ${req.ceremonyId} names another ceremony.`, "Its transcript is intact; verify it from the auditor's screen.");
-      return open(session, (d) => Ceremony.resume(d, req.ceremonyId));
+      open(session, (d) => Ceremony.resume(d, req.ceremonyId));
+      ceremony?.recordDeviation("resumed", {});
+      bump();
+      return state();
     },
     async "session:state"(req: ChannelRequest<"session:state">) {
       if (req.since !== undefined && req.since >= version) {
@@ -301,26 +274,47 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
           });
         });
       }
-      return state();
+      return state(req.surface ?? "private");
     },
     async "session:run-step"() {
       const c = ceremony;
       if (!c) throw new CustosError("NO_CEREMONY", "No ceremony is open.", "Start or resume one.");
       if (running || c.done) return state();
+      const view = c.currentStep()!;
+      const failed = failures.get(view.step.id) ?? 0;
+      if (failed > 0) c.recordDeviation("retry", { step: view.step.id, stepTitle: view.step.title, attempt: failed + 1 });
       running = true;
+      const run = ++runs;
       lastError = null;
+      typing = null;
+      driver?.newStep();
       bump();
       void c
         .runNextStep()
         .then((e) => {
-          lastEntry = { seq: e.body.seq, stepId: e.body.stepId, action: e.body.action, entryHash: e.entryHash };
+          if (run !== runs) return;
+          lastEntry = entryView(c, e);
           if (c.done) finish(c);
         })
         .catch((e: unknown) => {
-          lastError = shownOf(showError(e, { intact: "Every step recorded before this one is kept in the transcript." }));
+          if (run !== runs) return;
+          const err = showError(e, { intact: "Every step recorded before this one is kept in the transcript." });
+          lastError = shownOf(err);
           broker.cancel("The step stopped.");
+          if (ceremony === c && !c.done) {
+            failures.set(view.step.id, failed + 1);
+            // The message is built without secrets (share material, PINs and passphrases never enter errors).
+            try {
+              c.recordDeviation("step-failed", { step: view.step.id, stepTitle: view.step.title, reason: err.message.slice(0, 500), code: err.code });
+            } catch (d) {
+              // Custos is closing (the store is shut): the step's failure is in the log only.
+              log("warn", "the failed step could not be recorded as a deviation", detailOf(d));
+            }
+          }
         })
         .finally(() => {
+          // A step of a ceremony that was left since no longer owns the session.
+          if (run !== runs) return;
           running = false;
           bump();
         });
@@ -328,22 +322,37 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
     },
     async "session:answer"(req: ChannelRequest<"session:answer">) {
       broker.answer(req.promptId, req.value);
+      typing = null;
       return state();
     },
     async "session:exception"(req: ChannelRequest<"session:exception">) {
-      if (!ceremony) throw new CustosError("NO_CEREMONY", "No ceremony is open.", "");
-      // Refused before any passphrase is asked for: a sealed transcript takes no more entries.
-      if (ceremony.done) throw new CustosError("CEREMONY_CLOSED", "The ceremony is complete and sealed; nothing more can be recorded in its transcript.", "Write the exception on the paper record.");
-      if (running) throw new CustosError("SESSION_BUSY", "Record the exception when the current step has stopped.", "");
-      running = true;
+      const c = ceremony;
+      if (!c) throw new CustosError("NO_CEREMONY", "No ceremony is open.", "");
+      // Refused before anything is checked: a closed transcript takes no more entries.
+      if (c.done) throw new CustosError("CEREMONY_CLOSED", "The ceremony is closed; nothing more can be recorded in its transcript.", "Write the exception on the paper record.");
+      // Any moment, a prompt open or a step running: the witness signs with the passphrase typed here,
+      // so no other question is asked and the step's own entry is chained after this one.
+      const e = await c.recordException(req.text, req.witnessId, req.passphrase);
+      lastEntry = entryView(c, e);
       bump();
-      try {
-        const e = await ceremony.recordException(req.text, req.witnessId);
-        lastEntry = { seq: e.body.seq, stepId: e.body.stepId, action: e.body.action, entryHash: e.entryHash };
-      } finally {
-        running = false;
-        bump();
-      }
+      return state();
+    },
+    async "session:abort"(req: ChannelRequest<"session:abort">) {
+      const c = ceremony;
+      if (!c) throw new CustosError("NO_CEREMONY", "No ceremony is open.", "");
+      if (c.done) throw new CustosError("CEREMONY_CLOSED", "The ceremony is already closed.", "");
+      const e = await c.abort(req.reason, [], req.signers);
+      lastEntry = entryView(c, e);
+      // A step waiting for a question stops; nothing of it is recorded after the abort.
+      broker.cancel("The ceremony was aborted.");
+      finish(c);
+      bump();
+      return state();
+    },
+    async "session:progress"(req: ChannelRequest<"session:progress">) {
+      if (!broker.current()) return state();
+      typing = { filled: req.filled, valid: req.valid, of: req.of };
+      bump();
       return state();
     },
     async "session:share-card"(req: ChannelRequest<"session:share-card">) {
@@ -359,8 +368,25 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
       }
       return { printed: await print(pdf, "Custos share card") };
     },
-    async "session:close"() {
+    async "session:close"(req: ChannelRequest<"session:close">) {
+      const out = running && driver ? driver.handedOut : [];
+      if (out.length && !req.confirmed) {
+        throw new CustosError(
+          "LEAVE_CARDS_OUT",
+          `Share cards were handed out in this step: ${out.map((h) => `share ${h.index} (${h.custodianName})`).join(", ")}. Leaving voids them.`,
+          "Collect these cards for destruction, then confirm that you leave.",
+        );
+      }
+      if (ceremony && !ceremony.done) {
+        ceremony.recordDeviation("left", {
+          step: ceremony.currentStep()?.step.id ?? "",
+          ...(running ? { during: ceremony.currentStep()?.step.action ?? "" } : {}),
+          ...(out.length ? { voidCards: out.map((h) => ({ share: h.index, custodianName: h.custodianName, card: h.card })) } : {}),
+        });
+      }
       broker.cancel("The ceremony was closed.");
+      runs++;
+      running = false;
       ceremony?.close();
       ceremony = null;
       bump();

@@ -8,6 +8,7 @@ import type { Driver, Participant, ResolvedField, ShareBrief, ShareCardView, Ste
 import type { FileHandles } from "./file-handles";
 import type { PrintPdf } from "./print";
 import { shown, type Prompt, type PromptBroker } from "./prompts";
+import { shareWordCount } from "../shares/encoding";
 
 /** Inputs are certificate requests, certificates and revocation lists: small files. */
 const MAX_INPUT_BYTES = 1024 * 1024;
@@ -70,8 +71,17 @@ export class UiDriver implements Driver {
   /** The card on screen right now (for print/save); dropped when the custodian confirms. */
   onScreen: ShareCardView | null = null;
 
+  /** Cards handed out in the step that runs now (numbers and names only): leaving voids them. */
+  handedOut: Array<{ index: number; custodianName: string; card: number }> = [];
+
+  /** A step starts: no card of it is out yet. */
+  newStep(): void {
+    this.handedOut = [];
+  }
+
   async handOutShare(view: StepView, c: ShareCardView) {
     this.onScreen = c;
+    this.handedOut = [...this.handedOut.filter((h) => h.index !== c.index), { index: c.index, custodianName: c.custodian.name, card: c.issue ?? 1 }];
     try {
       await this.handOut(view, c);
     } finally {
@@ -82,12 +92,35 @@ export class UiDriver implements Driver {
   private async handOut(view: StepView, c: ShareCardView) {
     await this.broker.ask(stepOf(view), {
       kind: "hand-out-share",
-      card: { ceremonyId: c.ceremonyId, keyFingerprint: c.keyFingerprint, index: c.index, total: c.total, threshold: c.threshold, custodianName: c.custodian.name, words: c.words, commitmentShort: c.commitmentShort },
+      card: {
+        ceremonyId: c.ceremonyId,
+        keyFingerprint: c.keyFingerprint,
+        index: c.index,
+        total: c.total,
+        threshold: c.threshold,
+        custodianName: c.custodian.name,
+        words: c.words,
+        wordCount: c.words.length,
+        commitmentShort: c.commitmentShort,
+        issue: c.issue ?? 1,
+      },
+      handOut: c.handOut ?? "choose",
+      revealSeconds: c.revealSeconds ?? 60,
     });
   }
 
-  async reenterShare(view: StepView, req: { custodian: Participant; index: number; total: number; error?: CustosError }) {
-    return (await this.broker.ask(stepOf(view), { kind: "reenter-share", custodian: { id: req.custodian.id, name: req.custodian.name }, index: req.index, total: req.total, error: shown(req.error) })).share;
+  async reenterShare(view: StepView, req: { custodian: Participant; index: number; total: number; error?: CustosError; justHandedOut?: boolean }) {
+    return (
+      await this.broker.ask(stepOf(view), {
+        kind: "reenter-share",
+        custodian: { id: req.custodian.id, name: req.custodian.name },
+        index: req.index,
+        total: req.total,
+        justHandedOut: !!req.justHandedOut,
+        wordCount: shareWordCount(),
+        error: shown(req.error),
+      })
+    ).share;
   }
 
   async selectSource(view: StepView, error?: CustosError) {
@@ -113,6 +146,7 @@ export class UiDriver implements Driver {
         custodian: { id: req.custodian.id, name: req.custodian.name },
         collected: req.collected,
         needed: req.needed,
+        wordCount: shareWordCount(),
         brief: { sourceCeremonyId: req.brief.sourceCeremonyId, keyFingerprint: req.brief.keyFingerprint, threshold: req.brief.threshold },
         error: shown(req.error),
       })

@@ -11,6 +11,7 @@ import type { CeremonyMeta, CeremonyMode, EntryBody, Json, Signature, StoredEntr
 import { ABORT_ACTION, DEVIATION_ACTION, EXCEPTION_ACTION, GENESIS_HASH, NON_STEP_ACTIONS, OPEN_ACTION, TRANSCRIPT_FORMAT_VERSION } from "../transcript/types";
 import { recipientsRole, recordedToken, rootKeyOnToken } from "./actions/util";
 import { Keyring } from "./keyring";
+import { deriveAttestationKey, type AttestationKey } from "../transcript/identity";
 import { unlockTokenKey } from "./token-keys";
 import { runAction } from "./registry";
 import type { CeremonySettings, EngineDeps, Participant, StepContext, StepView } from "./types";
@@ -204,11 +205,18 @@ export class Ceremony {
         timestamp: this.stamp(),
         prevHash: this.head(),
       };
-      const hash = hashBody(body);
-      const message = attestationMessage(hash);
-      const signatures: Signature[] = [];
-      for (const id of signers) signatures.push(await this.attest(view, id, message));
-      if (result.rootSigns) signatures.push(await this.rootSign(ctx, message));
+      // Entries may be appended while people attest (an exception, a wrong PIN): the entry is then
+      // built again on the new head and signed again (keys are still unlocked), so the chain never breaks.
+      let signatures: Signature[] = [];
+      for (let round = 0; ; round++) {
+        Object.assign(body, { seq: this.entries.length + 1, prevHash: this.head(), timestamp: this.stamp() });
+        const message = attestationMessage(hashBody(body));
+        signatures = [];
+        for (const id of signers) signatures.push(await this.attest(view, id, message));
+        if (result.rootSigns) signatures.push(await this.rootSign(ctx, message));
+        if (this.aborted) throw new CustosError("CEREMONY_ABORTED", "The ceremony was aborted while this step ran.", "Nothing of this step was recorded.");
+        if (body.prevHash === this.head() || round >= 5) break;
+      }
       const stored = this.deps.store.appendEntry(body, signatures);
       this.entries.push(stored);
       if (this.done) this.keyring.clear();
@@ -232,7 +240,7 @@ export class Ceremony {
    * participants the script's `exceptions.attest` names, each with their own
    * passphrase. It does not advance the script.
    */
-  async recordException(text: string, witnessId: string): Promise<StoredEntry> {
+  async recordException(text: string, witnessId: string, passphrase?: string): Promise<StoredEntry> {
     this.assertOpen("record an exception");
     const w = this.participants.find((p) => p.id === witnessId);
     const first = this.script.exceptions.attest[0]!;
@@ -242,8 +250,18 @@ export class Ceremony {
     }
     if (!text.trim()) throw new CustosError("EXCEPTION_EMPTY", "The exception has no text.", "Write what happened, in a sentence or two.");
     const view = this.currentStep()!;
-    const signers = await this.signersFor(view, this.script.exceptions.attest, [w.id]);
-    return this.appendSigned(view, EXCEPTION_ACTION, { text }, {}, signers);
+    if (passphrase === undefined) {
+      const signers = await this.signersFor(view, this.script.exceptions.attest, [w.id]);
+      return this.appendSigned(view, EXCEPTION_ACTION, { text }, {}, signers);
+    }
+    // Signed by the witness with the passphrase typed for it, whatever keys are unlocked.
+    const keys = this.freshKeys([{ participantId: w.id, passphrase }]);
+    try {
+      const signers = this.signersFromGiven(this.script.exceptions.attest, [w.id], "An exception");
+      return await this.appendSigned(view, EXCEPTION_ACTION, { text }, {}, signers, keys);
+    } finally {
+      for (const k of keys.values()) k.dispose();
+    }
   }
 
   /**
@@ -261,12 +279,23 @@ export class Ceremony {
    * Closes the ceremony with a signed abort (§6.8) and its reason: after the
    * enrolment the script's `abort.attest` roles sign; before it, nobody can.
    */
-  async abort(reason: string, chosen: string[] = []): Promise<StoredEntry> {
+  async abort(reason: string, chosen: string[] = [], given?: Array<{ participantId: string; passphrase: string }>): Promise<StoredEntry> {
     this.assertOpen("abort it");
     if (!reason.trim()) throw new CustosError("ABORT_REASON", "An abort needs its reason.", "Say in a sentence why the ceremony stops here.");
     const view = this.currentStep()!;
-    const signers = this.participants.length ? await this.signersFor(view, this.script.abort.attest, chosen) : [];
-    const stored = await this.appendSigned(view, ABORT_ACTION, { reason }, {}, signers);
+    let stored: StoredEntry;
+    if (given && this.participants.length) {
+      const keys = this.freshKeys(given);
+      try {
+        const signers = this.signersFromGiven(this.script.abort.attest, [...keys.keys()], "An abort");
+        stored = await this.appendSigned(view, ABORT_ACTION, { reason }, {}, signers, keys);
+      } finally {
+        for (const k of keys.values()) k.dispose();
+      }
+    } else {
+      const signers = this.participants.length ? await this.signersFor(view, this.script.abort.attest, chosen) : [];
+      stored = await this.appendSigned(view, ABORT_ACTION, { reason }, {}, signers);
+    }
     this.keyring.clear();
     return stored;
   }
@@ -312,14 +341,72 @@ export class Ceremony {
     return stored;
   }
 
-  private async appendSigned(view: StepView, action: string, inputs: { [key: string]: Json }, outputs: { [key: string]: Json }, signers: string[]): Promise<StoredEntry> {
-    const body = this.bodyFor(view, action, inputs, outputs, signers);
-    const message = attestationMessage(hashBody(body));
-    const sigs: Signature[] = [];
-    for (const id of signers) sigs.push(await this.attest(view, id, message));
-    const stored = this.deps.store.appendEntry(body, sigs);
-    this.entries.push(stored);
-    return stored;
+  private async appendSigned(
+    view: StepView,
+    action: string,
+    inputs: { [key: string]: Json },
+    outputs: { [key: string]: Json },
+    signers: string[],
+    fresh: Map<string, AttestationKey> = new Map(),
+  ): Promise<StoredEntry> {
+    for (;;) {
+      const body = this.bodyFor(view, action, inputs, outputs, signers);
+      const message = attestationMessage(hashBody(body));
+      const sigs: Signature[] = [];
+      for (const id of signers) {
+        const k = fresh.get(id);
+        const p = this.participants.find((x) => x.id === id)!;
+        sigs.push(k ? { signer: id, kind: "participant", algorithm: p.token ? p.token.algorithm : "Ed25519", publicKey: p.publicKey, signature: k.sign(message) } : await this.attest(view, id, message));
+      }
+      // Something was appended while people signed: sign the entry again on the new head.
+      if (body.prevHash !== this.head()) continue;
+      const stored = this.deps.store.appendEntry(body, sigs);
+      this.entries.push(stored);
+      return stored;
+    }
+  }
+
+  /**
+   * Keys opened right now from passphrases typed for this entry (never the unlocked window's):
+   * an exception or an abort is signed by the people themselves, not by whoever holds the keyboard.
+   */
+  private freshKeys(given: Array<{ participantId: string; passphrase: string }>): Map<string, AttestationKey> {
+    const out = new Map<string, AttestationKey>();
+    for (const g of given) {
+      const p = this.participants.find((x) => x.id === g.participantId);
+      if (!p) throw new CustosError("ATTEST_UNKNOWN", "That person is not enrolled in this ceremony.", "Choose an enrolled participant.");
+      let key: AttestationKey | undefined;
+      try {
+        key = p.token ? unlockTokenKey(this.personal(), p.token, p.publicKey, g.passphrase) : p.kdf ? deriveAttestationKey(g.passphrase, p.kdf) : undefined;
+      } catch (e) {
+        if (!(e instanceof CustosError)) throw e;
+        key = undefined;
+      }
+      if (!key || key.publicKey !== p.publicKey) {
+        key?.dispose();
+        for (const k of out.values()) k.dispose();
+        throw new CustosError("ATTEST_WRONG_PASSPHRASE", `That is not ${p.name}'s enrolled passphrase.`, "Nothing was recorded; type it again (it is case-sensitive).");
+      }
+      out.set(p.id, key);
+    }
+    return out;
+  }
+
+  /** Signers for an exception or abort: the script's roles, each met by one of the people who typed their passphrase. */
+  private signersFromGiven(reqs: CeremonyScript["exceptions"]["attest"], given: string[], what: string): string[] {
+    const out: string[] = [];
+    for (const req of reqs) {
+      const role = this.script.roles.find((r) => r.id === req.role);
+      const holders = this.participants.filter((p) => p.roles.includes(req.role));
+      if (holders.length === 0 && role?.min === 0) continue;
+      const count = req.who === "all" ? holders.length : req.who === "quorum" ? this.quorumThreshold() : 1;
+      const have = given.filter((id) => holders.some((h) => h.id === id));
+      if (have.length < count) {
+        throw new CustosError("ATTEST_MISSING", `${what} must be signed by ${count === 1 ? "a" : count} ${role?.title ?? req.role}${count === 1 ? "" : "s"}, with their own passphrase.`, `Choose the ${role?.title ?? req.role} and have them type their passphrase.`);
+      }
+      for (const id of have) if (!out.includes(id)) out.push(id);
+    }
+    return out;
   }
 
   /** Runs every remaining step. */
@@ -374,6 +461,7 @@ export class Ceremony {
       hsm: () => this.hsm(),
       session,
       login: (s, role) => this.login(view, s, role),
+      deviation: (kind, details) => void this.recordDeviation(kind, details ?? {}),
       outputsOf: (action) => {
         for (let i = history.length - 1; i >= 0; i--) if (history[i]!.action === action) return history[i]!.outputs;
         return undefined;
@@ -384,6 +472,7 @@ export class Ceremony {
 
   private async login(view: StepView, s: HsmSession, role: PinRole): Promise<void> {
     let error: CustosError | undefined;
+    let wrong = 0;
     const token = this.hsm().tokenInfo(s.ref);
     for (;;) {
       const pin = await this.deps.driver.pin(view, { role, purpose: "login", token, error });
@@ -393,6 +482,9 @@ export class Ceremony {
       } catch (e) {
         if (e instanceof CustosError && e.code === "HSM_PIN_INCORRECT") {
           error = e;
+          wrong++;
+          // Counts only, never the PIN.
+          this.recordDeviation("wrong-pin", { pinRole: role, wrongAttempts: wrong, ...(typeof e.details?.triesLeftHere === "number" ? { attemptsLeftHere: e.details.triesLeftHere } : {}) });
           continue;
         }
         throw e;

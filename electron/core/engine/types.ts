@@ -54,6 +54,12 @@ export interface ShareCardView {
   hex: string;
   commitmentShort: string;
   createdAt: string;
+  /** 1 for the first card of this share, 2 and up for a card re-issued after a failed check. */
+  issue?: number;
+  /** How the card leaves the room (script parameter `handOut`); "choose" lets the operator pick at the step. */
+  handOut?: "choose" | "print" | "save" | "reveal";
+  /** With "reveal": how long the words may stay on the private view at a time. */
+  revealSeconds?: number;
 }
 
 /** A field a checklist asks for, with "custodians" counts resolved. */
@@ -91,7 +97,7 @@ export interface Driver {
   /** Shows one custodian their share; resolves when they confirm they took it down. */
   handOutShare(view: StepView, card: ShareCardView): Promise<void>;
   /** One custodian types their share back in. */
-  reenterShare(view: StepView, req: { custodian: Participant; index: number; total: number; error?: CustosError }): Promise<string>;
+  reenterShare(view: StepView, req: { custodian: Participant; index: number; total: number; error?: CustosError; justHandedOut?: boolean }): Promise<string>;
   /**
    * A file brought into the room on a medium (a certificate request, another root's certificate, a
    * revocation list): never typed. The app asks for it through the operator's Open dialog.
@@ -175,6 +181,11 @@ export interface StepContext {
   session(): HsmSession;
   /** Logs in with a PIN from the driver, asking again after a wrong one. */
   login(session: HsmSession, role: PinRole): Promise<void>;
+  /**
+   * Records a deviation entry now (§6.7): counts, indexes and names only, never a secret. The
+   * step's own entry comes after it, chained to it.
+   */
+  deviation(kind: string, details?: { [key: string]: Json }): void;
   /** The latest recorded outputs of an action, if any. */
   outputsOf(action: string): { [key: string]: Json } | undefined;
 }

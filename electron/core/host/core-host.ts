@@ -30,7 +30,7 @@ export interface CoreHostOptions {
 }
 
 /** Channels whose answer is the SessionState. */
-const STATE_CHANNELS: ReadonlySet<string> = new Set(["ceremony:start", "ceremony:resume", "session:state", "session:run-step", "session:answer", "session:exception", "session:close"]);
+const STATE_CHANNELS: ReadonlySet<string> = new Set(["ceremony:start", "ceremony:resume", "session:state", "session:run-step", "session:answer", "session:exception", "session:close", "session:abort", "session:progress"]);
 /** Acts of the room after which a restart notice has been read. */
 const CLEARS_NOTICE: ReadonlySet<string> = new Set(["ceremony:start", "ceremony:resume", "session:run-step", "session:close"]);
 

@@ -36,6 +36,17 @@ export const FieldSchema = z
 export type Field = z.infer<typeof FieldSchema>;
 
 const none = z.object({}).strict();
+/**
+ * How share cards leave the room: printed straight to the local printer, saved to the custodian's
+ * medium, revealed on the private view while a key is held (for at most revealSeconds), or chosen
+ * at the step ("choose"). Each card is checked right after its hand-out.
+ */
+const handOut = z
+  .object({
+    handOut: z.enum(["choose", "print", "save", "reveal"]).default("choose"),
+    revealSeconds: z.number().int().min(5).max(300).default(60),
+  })
+  .strict();
 
 export const ACTION_PARAMS = {
   /** Items read aloud and confirmed, with recorded inputs (bag serials, place). */
@@ -87,7 +98,7 @@ export const ACTION_PARAMS = {
   /** Signs a test message with the restored key and checks it against the recorded public key. */
   "test-signature": none,
   /** M old shares reassemble the old KEK; a fresh KEK re-wraps the key and is split for the new custodians. */
-  "resplit-backup": none,
+  "resplit-backup": handOut,
   /** A quorum of distinct custodians approves a destructive action before it runs. */
   "quorum-approval": z.object({ items: z.array(z.string().min(1).max(500)).min(1).max(20) }).strict(),
   /** Destroys the source ceremony's key objects on the token (needs a quorum-approval entry first). */
@@ -128,7 +139,7 @@ export const ACTION_PARAMS = {
     })
     .strict(),
   /** KEK made and imported as trusted by the SO, root key wrapped, KEK split M-of-N and destroyed. */
-  "wrap-and-split-backup": none,
+  "wrap-and-split-backup": handOut,
   /** Each custodian re-enters their share; checked against its commitment. */
   "verify-shares": none,
   /** Writes root-public.pem, root-cert.pem and backup.json. */

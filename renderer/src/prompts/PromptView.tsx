@@ -1,11 +1,14 @@
 import { useState, type FormEvent, type ReactNode } from "react";
 import { call, type Prompt, type SessionState } from "../api";
 import { ErrorBox } from "../parts";
-import { chooseOpen, chooseSave } from "../files";
+import { chooseOpen } from "../files";
+import { Enrol } from "./Enrol";
+import { HandOut } from "./HandOut";
 import { CompareInputHash, ReadInput } from "./InputPrompts";
+import { ShareEntry } from "./ShareEntry";
 
-type P<K extends Prompt["kind"]> = Extract<Prompt, { kind: K }>;
-type Answer = (value: unknown) => Promise<void>;
+export type P<K extends Prompt["kind"]> = Extract<Prompt, { kind: K }>;
+export type Answer = (value: unknown) => Promise<void>;
 
 /** Renders the engine's current question as a form; one at a time. */
 export function PromptView({ prompt, push }: { prompt: Prompt; push: (s: SessionState) => void }) {
@@ -35,7 +38,18 @@ export function PromptView({ prompt, push }: { prompt: Prompt; push: (s: Session
       case "hand-out-share":
         return <HandOut p={prompt} answer={answer} />;
       case "reenter-share":
-        return <ShareEntry title={`${prompt.custodian.name}: type share ${prompt.index} of ${prompt.total} back in from your card`} error={prompt.error} answer={answer} />;
+        return (
+          <ShareEntry
+            title={
+              prompt.justHandedOut
+                ? `${prompt.custodian.name}: type share ${prompt.index} of ${prompt.total} in from your new card, to check it now`
+                : `${prompt.custodian.name}: type share ${prompt.index} of ${prompt.total} back in from your card`
+            }
+            count={prompt.wordCount}
+            error={prompt.error}
+            answer={answer}
+          />
+        );
       case "select-source":
         return <SelectSource p={prompt} answer={answer} />;
       case "briefing":
@@ -49,6 +63,7 @@ export function PromptView({ prompt, push }: { prompt: Prompt; push: (s: Session
           <ShareEntry
             title={`${prompt.custodian.name}: enter your share (${prompt.collected} of ${prompt.needed} good shares so far)`}
             note={`Ceremony ${prompt.brief.sourceCeremonyId}, key ${prompt.brief.keyFingerprint.slice(0, 16)}…, threshold ${prompt.brief.threshold}.`}
+            count={prompt.wordCount}
             error={prompt.error}
             answer={answer}
           />
@@ -56,14 +71,15 @@ export function PromptView({ prompt, push }: { prompt: Prompt; push: (s: Session
     }
   })();
   return (
-    <section className="prompt panel" aria-live="polite" data-testid={`prompt-${prompt.kind}`}>
+    // No aria-live here: a screen reader must never speak a share or a name typed into the room's sound.
+    <section className="prompt panel" data-testid={`prompt-${prompt.kind}`}>
       {body}
       {error && <ErrorBox error={error} />}
     </section>
   );
 }
 
-function Form({ onSubmit, children, submit }: { onSubmit: () => void; children: ReactNode; submit: string }) {
+export function Form({ onSubmit, children, submit }: { onSubmit: () => void; children: ReactNode; submit: string }) {
   return (
     <form
       onSubmit={(e: FormEvent) => {
@@ -118,103 +134,12 @@ function Checklist({ p, answer }: { p: P<"checklist">; answer: Answer }) {
   );
 }
 
-interface Row {
-  name: string;
-  roles: string[];
-  passphrase: string;
-  sourceId?: string;
-}
-
-function Enrol({ p, answer }: { p: P<"enrol">; answer: Answer }) {
-  const initial: Row[] = p.roles.flatMap((r) => Array.from({ length: Math.max(r.min, 0) }, () => ({ name: "", roles: [r.id], passphrase: "" })));
-  const [rows, setRows] = useState<Row[]>(initial);
-  const set = (i: number, r: Partial<Row>) => setRows(rows.map((x, j) => (j === i ? { ...x, ...r } : x)));
-  const sourceRole = (r: Row) => p.source?.roles.some((x) => r.roles.includes(x));
-  return (
-    <Form
-      submit="Enrol everyone"
-      onSubmit={() =>
-        answer(
-          rows.map((r) => {
-            if (sourceRole(r)) {
-              const src = p.source!.participants.find((s) => s.id === r.sourceId);
-              return { name: src?.name ?? r.name, roles: r.roles, passphrase: r.passphrase, sourceId: r.sourceId };
-            }
-            return { name: r.name, roles: r.roles, passphrase: r.passphrase };
-          }),
-        )
-      }
-    >
-      <h2>Attendance</h2>
-      <p className="muted">Each person types their own passphrase (at least 12 characters); it is not stored.{p.source && " Custodians choose their name from the source ceremony and type the passphrase they chose there."}</p>
-      {p.error && <ErrorBox error={p.error} />}
-      <table className="enrol">
-        <thead>
-          <tr>
-            <th>Name</th>
-            <th>Roles</th>
-            <th>Passphrase</th>
-            <th />
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((r, i) => (
-            <tr key={i} data-testid="enrol-row">
-              <td>
-                {sourceRole(r) ? (
-                  <select aria-label={`Participant ${i + 1} identity`} value={r.sourceId ?? ""} onChange={(e) => set(i, { sourceId: e.target.value })} required>
-                    <option value="">— choose —</option>
-                    {p.source!.participants.map((s) => (
-                      <option key={s.id} value={s.id}>
-                        {s.name}
-                      </option>
-                    ))}
-                  </select>
-                ) : (
-                  <input aria-label={`Participant ${i + 1} name`} value={r.name} onChange={(e) => set(i, { name: e.target.value })} required autoFocus={i === 0} />
-                )}
-              </td>
-              <td>
-                {p.roles.map((role) => (
-                  <label key={role.id} className="inline">
-                    <input
-                      type="checkbox"
-                      checked={r.roles.includes(role.id)}
-                      onChange={(e) => set(i, { roles: e.target.checked ? [...r.roles, role.id] : r.roles.filter((x) => x !== role.id) })}
-                    />
-                    {role.title}
-                  </label>
-                ))}
-              </td>
-              <td>
-                <input type="password" aria-label={`Participant ${i + 1} passphrase`} value={r.passphrase} onChange={(e) => set(i, { passphrase: e.target.value })} required minLength={12} autoComplete="off" />
-              </td>
-              <td>
-                <button type="button" onClick={() => setRows(rows.filter((_, j) => j !== i))} aria-label={`Remove participant ${i + 1}`}>
-                  Remove
-                </button>
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-      <p>
-        {p.roles.map((role) => (
-          <button type="button" key={role.id} onClick={() => setRows([...rows, { name: "", roles: [role.id], passphrase: "" }])}>
-            Add {role.title.toLowerCase()}
-          </button>
-        ))}
-      </p>
-    </Form>
-  );
-}
-
 function Passphrase({ p, answer }: { p: P<"passphrase">; answer: Answer }) {
   const [v, setV] = useState("");
   return (
     <Form submit="Attest" onSubmit={() => answer({ passphrase: v })}>
       <h2>
-        {p.participant.name} ({p.participant.roles.join(", ")}), attest this step
+        {p.participant.name} ({p.participant.roles.map(humanRole).join(", ")}), attest this step
       </h2>
       {p.error && <ErrorBox error={p.error} />}
       <label>
@@ -230,7 +155,7 @@ function ChooseSigners({ p, answer }: { p: P<"choose-signers">; answer: Answer }
   return (
     <Form submit="These people attest" onSubmit={() => answer({ ids })}>
       <h2>
-        Who attests as {p.role}? Choose {p.count}.
+        Who attests as {humanRole(p.role)}? Choose {p.count}.
       </h2>
       {p.candidates.map((c, i) => (
         <label key={c.id} className="choice">
@@ -251,7 +176,7 @@ function ChooseToken({ p, answer }: { p: P<"choose-token">; answer: Answer }) {
       <table>
         <thead>
           <tr>
-            <th />
+            <th><span className="visually-hidden">Choose</span></th>
             <th>Label</th>
             <th>Manufacturer</th>
             <th>Model</th>
@@ -303,80 +228,6 @@ function Pin({ p, answer }: { p: P<"pin">; answer: Answer }) {
         </label>
       )}
       {mismatch && <p className="error">The two PINs differ.</p>}
-    </Form>
-  );
-}
-
-function HandOut({ p, answer }: { p: P<"hand-out-share">; answer: Answer }) {
-  const [done, setDone] = useState(false);
-  const [outcome, setOutcome] = useState<string | null>(null);
-  const [cardError, setCardError] = useState<{ message: string; hint?: string } | null>(null);
-  const c = p.card;
-  async function card(action: "print" | "save") {
-    setCardError(null);
-    setOutcome(null);
-    try {
-      let r: { saved?: string; printed?: string };
-      if (action === "save") {
-        // The file is chosen in the main process's Save dialog; the screen holds only its handle.
-        const f = await chooseSave("share-card");
-        if (!f) return;
-        r = await call("session:share-card", { action, file: f.handle });
-      } else r = await call("session:share-card", { action });
-      setOutcome(r.saved ? `Saved as ${r.saved}` : `Printed: ${r.printed}`);
-    } catch (e) {
-      setCardError(e as Error);
-    }
-  }
-  return (
-    <Form submit="Done — clear the screen" onSubmit={() => done && answer({ confirmed: true })}>
-      <h2 data-testid="share-heading">
-        Share {c.index} of {c.total} for {c.custodianName} — any {c.threshold} shares restore the key
-      </h2>
-      <p className="warning">Everyone except {c.custodianName} looks away from the screen now. The share is shown once and never stored by Custos.</p>
-      <div className="share-card" data-testid="share-card">
-        <p>
-          Ceremony <code>{c.ceremonyId}</code>
-          <br />
-          Key fingerprint <code>{c.keyFingerprint.slice(0, 32)}</code>
-          <br />
-          Commitment <code>{c.commitmentShort}</code>
-        </p>
-        <ol className="words" data-testid="share-words">
-          {c.words.map((w, i) => (
-            <li key={i}>{w}</li>
-          ))}
-        </ol>
-      </div>
-      <div className="card-out">
-        <button type="button" onClick={() => card("print")}>
-          Print this card
-        </button>
-        <button type="button" onClick={() => card("save")}>
-          Save card…
-        </button>
-        {outcome && <p role="status">{outcome}</p>}
-        {cardError && <ErrorBox error={cardError} />}
-      </div>
-      <label className="choice">
-        <input type="checkbox" checked={done} onChange={(e) => setDone(e.target.checked)} autoFocus />
-        I, {c.custodianName}, have written down all {c.words.length} words on my share card.
-      </label>
-    </Form>
-  );
-}
-
-function ShareEntry({ title, note, error, answer }: { title: string; note?: string; error?: { message: string; hint: string; details: Record<string, unknown> }; answer: Answer }) {
-  const [v, setV] = useState("");
-  return (
-    <Form submit="Check this share" onSubmit={() => answer({ share: v })}>
-      <h2>{title}</h2>
-      {note && <p className="muted">{note}</p>}
-      {error && <ErrorBox error={error} />}
-      <label>
-        Share words (or hex), in order
-        <textarea value={v} onChange={(e) => setV(e.target.value)} rows={4} autoFocus required spellCheck={false} autoComplete="off" />
-      </label>
     </Form>
   );
 }
@@ -472,4 +323,10 @@ function Briefing({ p, answer }: { p: P<"briefing">; answer: Answer }) {
       </dl>
     </Form>
   );
+}
+
+/** A role id as a title ("internal-witness" → "Internal witness"). */
+function humanRole(id: string): string {
+  const t = id.replace(/-/g, " ");
+  return t.charAt(0).toUpperCase() + t.slice(1);
 }

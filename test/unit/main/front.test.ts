@@ -20,6 +20,22 @@ function deps(over: Partial<FrontDeps> = {}) {
 }
 
 describe("front", () => {
+  it("gives the room display's window the secret-free state only, whatever it asks, and lets it do nothing else", async () => {
+    const { host, front } = deps();
+    expect(await front("session:state", { since: 3, surface: "private" }, "room")).toEqual({ ok: true, value: { forwarded: "session:state", payload: { since: 3, surface: "room" } } });
+    for (const [c, p] of [
+      ["session:answer", { promptId: "q1", value: { confirmed: true } }],
+      ["session:share-card", { action: "print" }],
+      ["session:run-step", {}],
+      ["file:save", { purpose: "share-card" }],
+    ] as const) {
+      expect(await front(c, p, "room")).toMatchObject({ ok: false, code: "IPC_ROOM_READ_ONLY" });
+    }
+    expect(host.call).toHaveBeenCalledTimes(1);
+    // The private view's window asks as it likes.
+    expect(await front("session:state", { surface: "private" }, "private")).toEqual({ ok: true, value: { forwarded: "session:state", payload: { surface: "private" } } });
+  });
+
   it("shows an Open dialog in main and returns only a handle and a name", async () => {
     const { d, host, front } = deps();
     const r = await front("file:open", { purpose: "verify" });

@@ -15,7 +15,7 @@ import {
   splitSecret,
   zeroize,
 } from "../../shares";
-import type { ActionImpl, Participant, StepContext } from "../types";
+import type { ActionImpl, Participant, ShareCardView, StepContext } from "../types";
 import { provedWrapMechanism } from "./preflight";
 import { json, recipients, recordedRootKey } from "./util";
 
@@ -109,31 +109,66 @@ export async function splitAndHandOut(
   try {
     const recorded: RecordedShare[] = [];
     const createdAt = ctx.deps.now().toISOString();
+    const params = (ctx.view.step.params ?? {}) as { handOut?: ShareCardView["handOut"]; revealSeconds?: number };
     for (let i = 0; i < total; i++) {
       const index = i + 1;
       const share = shares[i]!;
+      const custodian = holders[i]!;
       const { salt, commitment } = commitShare(share, ctx.ceremonyId, index);
       const encoded = encodeShare({ ceremonyId: ctx.ceremonyId, index, share });
-      await ctx.driver.handOutShare(ctx.view, {
-        ceremonyId: ctx.ceremonyId,
-        mode: ctx.mode,
-        scriptTitle: ctx.script.title,
-        keyFingerprint,
-        index,
-        total,
-        threshold,
-        custodian: holders[i]!,
-        words: encoded.words,
-        hex: encoded.hex,
-        commitmentShort: shortCommitment(commitment),
-        createdAt,
-      });
+      // Each card is checked right after its hand-out, while it can still be re-issued: a failed
+      // check voids that one card (recorded) and issues it again, never the whole backup.
+      let error: CustosError | undefined;
+      for (let issue = 1; ; issue++) {
+        await ctx.driver.handOutShare(ctx.view, {
+          ceremonyId: ctx.ceremonyId,
+          mode: ctx.mode,
+          scriptTitle: ctx.script.title,
+          keyFingerprint,
+          index,
+          total,
+          threshold,
+          custodian,
+          words: encoded.words,
+          hex: encoded.hex,
+          commitmentShort: shortCommitment(commitment),
+          createdAt,
+          issue,
+          handOut: params.handOut ?? "choose",
+          revealSeconds: params.revealSeconds ?? 60,
+        });
+        error = checkEntered(await ctx.driver.reenterShare(ctx.view, { custodian, index, total, justHandedOut: true }), ctx.ceremonyId, index, salt, commitment, custodian);
+        if (!error) break;
+        ctx.deviation("share-check-failed", { share: index, custodian: custodian.id, custodianName: custodian.name, card: issue, reason: error.code });
+        ctx.deviation("card-void", { share: index, custodian: custodian.id, custodianName: custodian.name, card: issue, reason: "the card did not match when typed back in; it must be destroyed" });
+        if (issue >= MAX_CARD_ISSUES) {
+          throw new CustosError("SHARE_CHECK_FAILED", `Share ${index} for ${custodian.name} failed its check ${issue} times.`, "Nothing of this backup is recorded; collect and destroy every card handed out in this step, then run the step again.");
+        }
+        ctx.deviation("card-reissued", { share: index, custodian: custodian.id, custodianName: custodian.name, card: issue + 1 });
+      }
       zeroize(share);
-      recorded.push({ index, custodian: holders[i]!.id, salt, commitment });
+      recorded.push({ index, custodian: custodian.id, salt, commitment });
     }
     return recorded;
   } finally {
     for (const sh of shares) zeroize(sh);
+  }
+}
+
+const MAX_CARD_ISSUES = 3;
+
+/** Checks a share typed back in against its commitment; the error says what is wrong, never the share. */
+function checkEntered(text: string, ceremonyId: string, index: number, salt: string, commitment: string, custodian: Participant): CustosError | undefined {
+  try {
+    const d = decodeShare(text, { ceremonyId });
+    const same = d.index === index && checkShareCommitment(d.share, ceremonyId, index, salt, commitment);
+    zeroize(d.share);
+    if (d.index !== index) return new CustosError("SHARE_WRONG_CUSTODIAN", `This is share ${d.index}, but ${custodian.name} holds share ${index}.`, "Each custodian enters their own card.");
+    if (!same) return new CustosError("SHARE_COMMITMENT", `Share ${index} does not match its recorded commitment.`, "The card was taken down wrongly.");
+    return undefined;
+  } catch (e) {
+    if (e instanceof CustosError) return e;
+    throw e;
   }
 }
 
@@ -237,6 +272,7 @@ export const verifyShares: ActionImpl<ActionParams<"verify-shares">> = {
           } catch (e) {
             if (!(e instanceof CustosError)) throw e;
             error = e;
+            ctx.deviation("share-reentry-failed", { share: r.index, custodian: custodian.id, custodianName: custodian.name, attempt: attempts, reason: e.code });
           }
         }
         if (!ok) throw error!;

@@ -80,6 +80,7 @@ export async function collectQuorum(ctx: StepContext, src: RecordedSource): Prom
         } catch (e) {
           if (!(e instanceof CustosError)) throw e;
           error = new CustosError(e.code, `${p.name}'s share: ${e.message}`, e.hint, { details: e.details });
+          ctx.deviation("share-entry-failed", { custodian: p.id, custodianName: p.name, attempt: attempts, reason: e.code });
         }
       }
       if (!accepted) throw error!;
