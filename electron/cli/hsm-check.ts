@@ -10,7 +10,7 @@ import { safe } from "./escape";
 import type { Out } from "./io";
 import { readHidden } from "./secret-prompt";
 
-export const HSM_CHECK_USAGE = `custos hsm-check [--module PATH] [--init-args STR] [--slot N | --serial S | --label L] [--algorithm A]... [--restore] [--json]`;
+export const HSM_CHECK_USAGE = `custos hsm-check [--module PATH] [--init-args STR] [--slot N | --serial S | --label L] [--algorithm A]... [--restore | --sign] [--json]`;
 
 /** Exit statuses of hsm-check: fit, not fit, could not run. */
 export const FIT = 0;
@@ -38,7 +38,11 @@ export async function hsmCheckCommand(args: string[], io: Out, env: NodeJS.Proce
     }
     algorithms.push(a);
   }
-  const side = values.restore ? "restore" : "generate";
+  if (values.restore && values.sign) {
+    io.err(`custos hsm-check: --restore and --sign check different ceremonies; give one.\n\n  ${HSM_CHECK_USAGE}`);
+    return CANNOT_RUN;
+  }
+  const side = values.restore ? "restore" : values.sign ? "sign" : "generate";
   let hsm: Hsm | undefined;
   let tmp: string | undefined;
   try {
@@ -103,6 +107,7 @@ function parse(args: string[]) {
       label: { type: "string" },
       algorithm: { type: "string", multiple: true },
       restore: { type: "boolean" },
+      sign: { type: "boolean" },
       json: { type: "boolean" },
     },
   });
