@@ -12,6 +12,7 @@ NEEDS_PREFLIGHT = {
     "wrap-and-split-backup": ("generate",),
     "resplit-backup": ("generate",),
     "collect-shares-and-restore": ("restore", "generate"),
+    "prove-root-key": ("sign",),
 }
 
 
@@ -33,8 +34,8 @@ def require_qualified(seq, action, state):
 
 def check(seq, inputs, outputs, state):
     side, alg = inputs.get("side"), inputs.get("algorithm")
-    if side not in ("generate", "restore"):
-        raise _malformed(seq, f"inputs.side is {side!r}, not generate or restore")
+    if side not in ("generate", "restore", "sign"):
+        raise _malformed(seq, f"inputs.side is {side!r}, not generate, restore or sign")
     if alg not in ROOT_KEY_ALGORITHMS:
         raise _malformed(seq, f"inputs.algorithm {alg!r} is not a root key algorithm of §6.4")
     # "for generate in a ceremony without a source (§6.4b), equals entry 1's settings.algorithm"
@@ -54,7 +55,9 @@ def check(seq, inputs, outputs, state):
     if not isinstance(passed, list) or alg not in passed:
         raise _malformed(seq, f"outputs.preflight.algorithmsPassed does not contain {alg}")
     wm = p.get("wrapMechanism")
-    if not (isinstance(wm, dict) and F.is_int(wm.get("code")) and wm["code"] >= 0
+    if side == "sign" and wm is None:
+        pass  # "for sign, also null: a signing ceremony makes no backup"
+    elif not (isinstance(wm, dict) and F.is_int(wm.get("code")) and wm["code"] >= 0
             and isinstance(wm.get("name"), str)):
         raise _malformed(seq, "outputs.preflight.wrapMechanism is not {code: integer >= 0, name}")
     checks = p.get("checks")
@@ -70,8 +73,10 @@ def check(seq, inputs, outputs, state):
     if side == "generate":
         needed = ["mechanisms:wrap", "trusted-kek", f"wrap:{alg}", f"untrusted-refused:{alg}",
                   f"restore:{alg}"]
-    else:
+    elif side == "restore":
         needed = ["mechanisms:wrap", f"restore:{alg}", f"untrusted-refused:{alg}"]
+    else:
+        needed = [f"root-template:{alg}", f"sign:{alg}", f"untrusted-refused:{alg}"]
     for cid in needed:
         if status.get(cid) != "pass":
             raise _malformed(seq, f"outputs.preflight.checks has no {cid!r} with status pass")

@@ -56,6 +56,7 @@ const NEEDS_PREFLIGHT: Record<string, readonly string[]> = {
   "wrap-and-split-backup": ["generate"],
   "resplit-backup": ["generate"],
   "collect-shares-and-restore": ["restore", "generate"],
+  "prove-root-key": ["sign"],
 };
 
 function isMap(v: unknown): v is Record<string, unknown> {
