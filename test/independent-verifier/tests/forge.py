@@ -129,16 +129,22 @@ def reissue_root(old_pem, key, algorithm):
     return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
 
-def reissue(old_pem, root_pem, key, algorithm, hash_cls=None):
+def reissue(old_pem, root_pem, key, algorithm, hash_cls=None, public_key=None, subject=None):
     """old_pem's certificate (subject, key, serial, validity, extensions; the AKI of the new
-    root), issued by the root certificate root_pem with `key`."""
+    root), issued by the root certificate root_pem with `key`; with another subject key and
+    subject when given (its subjectKeyIdentifier follows the key)."""
     old = x509.load_pem_x509_certificate(old_pem.encode())
     root = x509.load_pem_x509_certificate(root_pem.encode())
-    b = (x509.CertificateBuilder().subject_name(old.subject).issuer_name(root.subject)
-         .public_key(old.public_key()).serial_number(old.serial_number)
+    public_key = public_key or old.public_key()
+    b = (x509.CertificateBuilder().subject_name(subject or old.subject).issuer_name(root.subject)
+         .public_key(public_key).serial_number(old.serial_number)
          .not_valid_before(old.not_valid_before_utc).not_valid_after(old.not_valid_after_utc))
     for ext in old.extensions:
-        value = _aki(key) if isinstance(ext.value, x509.AuthorityKeyIdentifier) else ext.value
+        value = ext.value
+        if isinstance(value, x509.AuthorityKeyIdentifier):
+            value = _aki(key)
+        elif isinstance(value, x509.SubjectKeyIdentifier):
+            value = x509.SubjectKeyIdentifier.from_public_key(public_key)
         b = b.add_extension(value, ext.critical)
     return b.sign(key, (hash_cls or CURVES[algorithm][1])()).public_bytes(
         serialization.Encoding.PEM).decode("ascii")
@@ -243,6 +249,21 @@ class Forger:
                 der = x509.load_pem_x509_crl(pem.encode()).public_bytes(serialization.Encoding.DER)
                 out["crl"].update(pem=pem, sha256=sha256_hex(der))
                 _refile(out, pem)
+
+    def certify(self, seq, public_key, subject):
+        """Entry seq's certificate issued again by the (re-keyed) root for another key and
+        subject, under the same profile, recorded consistently (§6.10)."""
+        out = self.bundle["entries"][seq - 1]["body"]["outputs"]
+        root_pem = next(e["body"]["outputs"]["sourceCertificate"]["pem"]
+                        for e in self.bundle["entries"]
+                        if e["body"]["action"] == "load-source-ceremony")
+        pem = reissue(out["certificate"]["pem"], root_pem, self.root[0], self.root[1],
+                      public_key=public_key, subject=subject)
+        der = x509.load_pem_x509_certificate(pem.encode()).public_bytes(serialization.Encoding.DER)
+        spki = public_key.public_bytes(serialization.Encoding.DER,
+                                       serialization.PublicFormat.SubjectPublicKeyInfo)
+        out["certificate"].update(pem=pem, sha256=sha256_hex(der), spkiSha256=sha256_hex(spki))
+        _refile(out, pem)
 
     def seq_of(self, action):
         """The seq of the first entry with this action."""

@@ -16,6 +16,10 @@ from common import Base, body, entry
 from forge import crl, csr, ec_key, issue, self_signed, b64, spki_of, sha256_hex
 
 
+# the subject forge.csr() writes
+SUBJECT = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "Test Intermediate CA")])
+
+
 class Signing(Base):
     """§6.4 prove-root-key and §6.10, on re-keyed copies of the built signing ceremonies:
     entry 3 loads the source, 8 proves the root, 9 loads the input, 10 signs, 13 seals."""
@@ -150,17 +154,14 @@ class Signing(Base):
                        b"-----END CERTIFICATE REQUEST-----\n")
         self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 10)
 
-    @unittest.skip("needs a forge that issues a new key's certificate under the script's profile (§6.9)")
     def test_request_in_der_and_pem(self):  # the file may be PEM or DER
         for enc in (serialization.Encoding.DER, serialization.Encoding.PEM):
             f = self.forger()
             key = ec_key("EC-P256")
             f.set_input(9, csr(key, encoding=enc))
-            body(f.bundle, 10)["outputs"]["certificate"]["pem"] = issue(
-                key.public_key(), f.root[0], "EC-P384")
+            f.certify(10, key.public_key(), SUBJECT)
             self.expect(f.resign(), "complete")
 
-    @unittest.skip("needs a forge that issues a new key's certificate under the script's profile (§6.9)")
     def test_request_signature_not_checked(self):  # §6.10 names the key, not the request's PoP
         f = self.forger()
         key = ec_key("EC-P256")
@@ -169,8 +170,7 @@ class Signing(Base):
         req = x509.load_der_x509_csr(bytes(der))
         self.assertFalse(req.is_signature_valid)
         f.set_input(9, bytes(der))
-        body(f.bundle, 10)["outputs"]["certificate"]["pem"] = issue(
-            key.public_key(), f.root[0], "EC-P384")
+        f.certify(10, key.public_key(), req.subject)
         self.expect(f.resign(), "complete")
 
     def test_certificate_subject_is_checked(self):  # §6.10 binds subject, issuer, profile (S6)
@@ -180,7 +180,6 @@ class Signing(Base):
                            f.root[0], "EC-P384", cn="Not What Was Requested")
         self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 10)
 
-    @unittest.skip("needs a forge that issues a new key's certificate under the script's profile (§6.9)")
     def test_latest_input_of_a_name_counts(self):  # "the latest load-input with that name"
         for signed, verdict in ((0, ("not-intact", "ACTION_MALFORMED", 11)),
                                 (1, ("complete", None, None))):
@@ -192,8 +191,7 @@ class Signing(Base):
             keys = [ec_key("EC-P256"), ec_key("EC-P256")]
             f.set_input(9, csr(keys[0]))
             f.set_input(again, csr(keys[1]))
-            body(f.bundle, 11)["outputs"]["certificate"]["pem"] = issue(
-                keys[signed].public_key(), f.root[0], "EC-P384")
+            f.certify(11, keys[signed].public_key(), SUBJECT)
             self.expect(f.resign(), *verdict)
 
     def test_sign_without_root_key(self):
@@ -272,3 +270,20 @@ class IssueCrl(Base):
         f.drop_entry(8)
         self.assertEqual(body(f.bundle, 9)["action"], "issue-crl")
         self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 9)
+
+
+class RevocationListFormat(unittest.TestCase):
+    """§6.9's revocation-list format, read from the spec's words."""
+
+    def test_lines(self):
+        from indep import profile
+        self.assertEqual(profile.revocation_list(
+            b"# c\r\n0a1b2c keyCompromise # lost\r\n\r\n  0x01:23:45\tsuperseded \r\nFF\n"),
+            [(0x0a1b2c, "keyCompromise"), (0x012345, "superseded"), (0xff, "unspecified")])
+
+    def test_refused(self):
+        from indep import profile
+        for bad in (b"1234 superseded yesterday\n", b"1234 stolen\n", b"1234 KeyCompromise\n",
+                    b"12g4\n", b"1" * 41 + b"\n", b"00ff\n0xFF superseded\n",
+                    "1234\u00a0superseded\n".encode(), b"12\xff\n"):
+            self.assertIsInstance(profile.revocation_list(bad), str, bad)
