@@ -13,7 +13,10 @@ import type { CeremonyScript } from "../../electron/core/script/schema";
 import { canonicalJson, sha256Hex } from "../../electron/core/transcript/canonical";
 import { attestationMessage, bodyHash, entryHash, sortSignatures } from "../../electron/core/transcript/chain";
 import { deriveAttestationKey, newKdfParams, type AttestationKey, type KdfParams } from "../../electron/core/transcript/identity";
-import { certificateRequest, crlFor, issueFor, otherRoot, rootCertificate } from "./signing-builder";
+import { certificateRequest, crlFor, issueFor, otherRoot, rootCertificate, rootProof } from "./signing-builder";
+import { CertificateProfileSchema } from "../../electron/core/script/profile";
+import { readRevocationList } from "../../electron/core/transcript/verify/revocation-list";
+import { inputSubjectAndKey } from "../../electron/core/transcript/verify/x509-der";
 import { CUSTOS_APPLICATION_ID, MIGRATIONS } from "../../electron/core/transcript/migrations";
 import { GENESIS_HASH, TRANSCRIPT_FORMAT_VERSION, type Bundle, type CeremonyMeta, type EntryBody, type Json, type Signature } from "../../electron/core/transcript/types";
 
@@ -108,7 +111,7 @@ export async function planCeremony(scriptPath: string, o: { mode?: "rehearsal" |
   }
   const root = makeRootKey();
   const rootCert = await rootCertificate(root, "Vector Root CA", new Date(BASE_TIME));
-  const inputsMade = new Map<string, { pem: string; spki: Buffer }>();
+  const inputsMade = new Map<string, { pem: string; spki: Buffer; bytes: Buffer }>();
   const id = o.id ?? `${script.id}-2026-11-30-v3ct0r`;
   const meta: CeremonyMeta = {
     id,
@@ -193,7 +196,7 @@ export async function planCeremony(scriptPath: string, o: { mode?: "rehearsal" |
         spec.outputs = { certificate: { pem: rootCert.pem, sha256: rootCert.sha256 } };
         break;
       case "prove-root-key":
-        spec.outputs = { rootKey: { label: `custos-root-source`, algorithm: "EC-P384", spki: root.spki, fingerprint: root.fingerprint }, proof: { verifies: true } };
+        spec.outputs = { rootKey: { label: `custos-root-source`, algorithm: "EC-P384", spki: root.spki, fingerprint: root.fingerprint }, proof: rootProof(root, id, root.privateKey) };
         break;
       case "load-input": {
         const p = step.params as { name: string; kind: string };
@@ -203,24 +206,31 @@ export async function planCeremony(scriptPath: string, o: { mode?: "rehearsal" |
             : p.kind === "certificate"
               ? await otherRoot("Vector Other Root CA", new Date(BASE_TIME))
               : { pem: "0a1b2c keyCompromise\n1234 superseded\n", spki: Buffer.alloc(0) };
-        inputsMade.set(p.name, made);
         const bytes = Buffer.from(made.pem);
+        inputsMade.set(p.name, { ...made, bytes });
         spec.outputs = { input: { name: p.name, kind: p.kind, sha256: sha256Hex(bytes), bytes: bytes.length, content: bytes.toString("base64") } };
         break;
       }
       case "sign-certificate":
       case "cross-certify": {
-        const p = step.params as { input: string };
+        const p = step.params as { input: string; output: string; profile: unknown };
         const made = inputsMade.get(p.input)!;
-        const subject = step.action === "sign-certificate" ? "CN=Vector Intermediate CA" : "CN=Vector Other Root CA";
-        spec.inputs = { input: p.input };
-        spec.outputs = { certificate: await issueFor(root, rootCert.pem, subject, made.spki, new Date(BASE_TIME)) };
+        const subject = inputSubjectAndKey(made.bytes, step.action === "sign-certificate" ? "certificate-request" : "certificate")!.subject;
+        const certificate = await issueFor(root, rootCert.pem, subject, made.spki, new Date(BASE_TIME), { profile: CertificateProfileSchema.parse(p.profile) });
+        spec.inputs = { input: p.input, inputSha256: sha256Hex(made.bytes) };
+        spec.outputs = { certificate, files: [{ name: p.output, sha256: sha256Hex(Buffer.from(certificate.pem)), bytes: Buffer.byteLength(certificate.pem) }] };
         break;
       }
-      case "issue-crl":
-        spec.inputs = { input: (step.params as { input: string }).input };
-        spec.outputs = { crl: await crlFor(root, rootCert.pem, ["0a1b2c", "1234"], new Date(BASE_TIME)) };
+      case "issue-crl": {
+        const p = step.params as { input: string; output: string; nextUpdateDays: number };
+        const made = inputsMade.get(p.input)!;
+        const read = readRevocationList(made.bytes);
+        if ("problem" in read) throw new Error(read.problem);
+        const crl = await crlFor(root, rootCert.pem, read.list, new Date(BASE_TIME), { nextUpdateDays: p.nextUpdateDays });
+        spec.inputs = { input: p.input, inputSha256: sha256Hex(made.bytes) };
+        spec.outputs = { crl, files: [{ name: p.output, sha256: sha256Hex(Buffer.from(crl.pem)), bytes: Buffer.byteLength(crl.pem) }] };
         break;
+      }
     }
     specs.push(spec);
   }

@@ -13,7 +13,13 @@ import { rehearse, rehearseFrom } from "../../electron/core/rehearse/rehearse";
 import { attestationMessage, bodyHash, entryHash } from "../../electron/core/transcript/chain";
 import type { Bundle, Signature } from "../../electron/core/transcript/types";
 import { writeReportVectors } from "./report-vectors";
+import * as x509 from "@peculiar/x509";
+import { profileExtensionsFor } from "../../electron/core/engine/pki/profile";
+import { CertificateProfileSchema } from "../../electron/core/script/profile";
+import type { RevocationReason } from "../../electron/core/transcript/verify/revocation-list";
+import { inputSubjectAndKey } from "../../electron/core/transcript/verify/x509-der";
 import { assemble, bundleText, makePerson, makeRootKey, planCeremony, writeSqlite, type Plan, type Spec } from "./builder";
+import { certificateRequest, crlFor, issueFor, rootProof, type CrlOptions, type CrlRecord, type IssueOptions, type IssuedRecord } from "./signing-builder";
 
 const OUT = path.dirname(new URL(import.meta.url).pathname);
 const SCRIPTS = path.resolve(OUT, "../../ceremony-scripts");
@@ -164,9 +170,23 @@ for (const kind of ["sign-intermediate", "issue-crl", "cross-certify"]) {
   );
   const sign = at("sign");
   const stranger = makeRootKey();
-  const foreignReq = await (await import("./signing-builder")).certificateRequest("Another Intermediate");
-  const cert = await (await import("./signing-builder")).issueFor(plan.root, (plan.specs[at("source")]!.outputs.sourceCertificate as { pem: string }).pem, "CN=Vector Intermediate CA", foreignReq.spki, new Date("2026-11-30T09:00:00.000Z"));
-  variant("issued-certificate-of-another-key", (s) => s.map((x, i) => (i === sign ? { ...x, outputs: { certificate: cert } } : x)), sign + 1, "§6.10", "the certificate is not of the key the request names");
+  const srcPem = (plan.specs[at("source")]!.outputs.sourceCertificate as { pem: string }).pem;
+  const requestBytes = Buffer.from((plan.specs[req]!.outputs.input as { content: string }).content, "base64");
+  const request = inputSubjectAndKey(requestBytes, "certificate-request")!;
+  const profile = CertificateProfileSchema.parse((plan.script.steps.find((x) => x.id === "sign")!.params as { profile: unknown }).profile);
+  const when = new Date("2026-11-30T09:00:00.000Z");
+  /** The sign step's outputs with this certificate, recorded consistently (fingerprint, files). */
+  const signedWith = (x: Spec, certificate: IssuedRecord): Spec => ({
+    ...x,
+    outputs: { ...x.outputs, certificate, files: [{ name: "intermediate.pem", sha256: createHash("sha256").update(certificate.pem).digest("hex"), bytes: Buffer.byteLength(certificate.pem) }] },
+  });
+  const signVariant = async (name: string, o: Partial<IssueOptions> & { subject?: Buffer }, rule: string, description: string) => {
+    const cert = await issueFor(plan.root, srcPem, o.subject ?? request.subject, request.spki, when, { profile, ...o });
+    variant(name, (s) => s.map((x, i) => (i === sign ? signedWith(x, cert) : x)), sign + 1, rule, description);
+  };
+  const foreignReq = await certificateRequest("Another Intermediate");
+  const foreign = await issueFor(plan.root, srcPem, request.subject, foreignReq.spki, when, { profile });
+  variant("issued-certificate-of-another-key", (s) => s.map((x, i) => (i === sign ? signedWith(x, foreign) : x)), sign + 1, "§6.10", "the certificate is not of the key the request names");
   const prove = at("prove-root");
   variant(
     "prove-root-of-another-key",
@@ -175,20 +195,115 @@ for (const kind of ["sign-intermediate", "issue-crl", "cross-certify"]) {
     "§6.4",
     "the key proved on the token is not the source's root key",
   );
+  variant(
+    "prove-root-proof-by-another-key",
+    (s) => s.map((x, i) => (i === prove ? { ...x, outputs: { ...x.outputs, proof: rootProof(plan.root, plan.meta.id, stranger.privateKey) } } : x)),
+    prove + 1,
+    "§6.4",
+    "the token's proof is signed by another key than the proved root key",
+  );
+  variant(
+    "prove-root-proof-for-another-ceremony",
+    (s) => s.map((x, i) => (i === prove ? { ...x, outputs: { ...x.outputs, proof: rootProof(plan.root, "sign-intermediate-2026-10-01-0ld", plan.root.privateKey) } } : x)),
+    prove + 1,
+    "§6.4",
+    "the token's proof is the root's signature over another ceremony's challenge (replayed)",
+  );
+  await signVariant("certificate-subject-not-the-request", { subject: Buffer.from(new x509.Name("CN=Vector Other Subject").toArrayBuffer()) }, "§6.10", "the certificate names another subject than the request compared aloud");
+  await signVariant("certificate-issuer-not-the-root", { issuer: Buffer.from(new x509.Name("CN=Another Root CA").toArrayBuffer()) }, "§6.9, §6.10", "the certificate's issuer is not the root certificate's subject");
+  await signVariant(
+    "certificate-unconstrained-ca",
+    { extensions: profileExtensionsFor({ ...profile, pathLength: undefined }, request.spki, Buffer.from(plan.root.spki, "base64")) },
+    "§6.9",
+    "a CA certificate without the profile's pathLength 0: an unconstrained CA for the requested key",
+  );
+  await signVariant(
+    "certificate-extra-extension",
+    { extensions: [...profileExtensionsFor(profile, request.spki, Buffer.from(plan.root.spki, "base64")), new x509.ExtendedKeyUsageExtension(["1.3.6.1.5.5.7.3.3"], false)] },
+    "§6.9",
+    "the certificate carries an extended key usage the profile does not give",
+  );
+  await signVariant("certificate-validity-not-the-profile", { validityDays: profile.validityDays + 1 }, "§6.9", "the certificate is valid one day longer than the profile says");
+  await signVariant("certificate-hash-not-paired", { hash: "sha256" }, "§6.9", "the P-384 root signs the certificate with ecdsa-with-SHA256, not the SHA-384 §6.9 pairs with it");
+  {
+    const good = await issueFor(plan.root, srcPem, request.subject, request.spki, when, { profile });
+    variant("certificate-fingerprint-not-recorded", (s) => s.map((x, i) => (i === sign ? signedWith(x, { ...good, sha256: foreign.sha256 }) : x)), sign + 1, "§6.10", "outputs.certificate.sha256, read aloud, is another certificate's fingerprint");
+    variant("certificate-serial-not-recorded", (s) => s.map((x, i) => (i === sign ? signedWith(x, { ...good, serialNumber: foreign.serialNumber }) : x)), sign + 1, "§6.10", "outputs.certificate.serialNumber is not the certificate's serial number");
+    variant("certificate-spki-hash-not-recorded", (s) => s.map((x, i) => (i === sign ? signedWith(x, { ...good, spkiSha256: foreign.spkiSha256 }) : x)), sign + 1, "§6.10", "outputs.certificate.spkiSha256 is not the hash of the certified key");
+    variant(
+      "certificate-file-not-the-certificate",
+      (s) => s.map((x, i) => (i === sign ? { ...x, outputs: { ...x.outputs, files: [{ name: "intermediate.pem", sha256: foreign.sha256, bytes: 100 }] } } : x)),
+      sign + 1,
+      "§6.10",
+      "the file written is recorded with another hash than the certificate's PEM",
+    );
+    variant("certificate-input-hash-not-the-input", (s) => s.map((x, i) => (i === sign ? { ...x, inputs: { ...x.inputs, inputSha256: "0".repeat(64) } } : x)), sign + 1, "§6.10", "inputs.inputSha256 is not the hash of the request compared aloud");
+  }
+  {
+    // A request for a P-521 key, which the profile's keyPolicy (P-256, P-384) refuses, compared aloud and certified.
+    const weak = await certificateRequest("Vector Intermediate CA", "P-521");
+    const bytes = Buffer.from(weak.pem);
+    const cert = await issueFor(plan.root, srcPem, inputSubjectAndKey(bytes, "certificate-request")!.subject, weak.spki, when, { profile });
+    const sha = createHash("sha256").update(bytes).digest("hex");
+    variant(
+      "certificate-key-not-in-profile",
+      (s) =>
+        s.map((x, i) =>
+          i === req
+            ? { ...x, outputs: { input: { ...(x.outputs.input as object), sha256: sha, bytes: bytes.length, content: bytes.toString("base64") } } }
+            : i === sign
+              ? { ...signedWith(x, cert), inputs: { ...x.inputs, inputSha256: sha } }
+              : x,
+        ),
+      sign + 1,
+      "§6.9",
+      "a P-521 subject key, which the script's keyPolicy does not allow",
+    );
+  }
 }
 {
   const plan = await planCeremony(script("issue-crl"));
   const crlAt = plan.specs.findIndex((s) => s.stepId === "crl");
   const stranger = makeRootKey();
   const srcPem = (plan.specs.find((s) => s.action === "load-source-ceremony")!.outputs.sourceCertificate as { pem: string }).pem;
-  const forged = await (await import("./signing-builder")).crlFor(plan.root, srcPem, ["0a1b2c"], new Date("2026-11-30T09:00:00.000Z"), stranger.privateKey);
-  write("invalid", "crl-signed-by-another-key.bundle.json", bundleText(assemble(plan, plan.specs.map((x, i) => (i === crlAt ? { ...x, outputs: { crl: forged } } : x)))), {
-    expect: "not-intact",
-    code: "ACTION_MALFORMED",
-    seq: crlAt + 1,
-    rule: "§6.10",
-    description: "a CRL whose signature is not the root key's",
-  });
+  const when = new Date("2026-11-30T09:00:00.000Z");
+  const listed: Array<{ serial: string; reason: RevocationReason }> = [
+    { serial: "0a1b2c", reason: "keyCompromise" },
+    { serial: "1234", reason: "superseded" },
+  ];
+  const crlVariant = async (name: string, list: typeof listed, o: Partial<CrlOptions>, description: string, record: (c: CrlRecord) => CrlRecord = (c) => c, rule = "§6.10") => {
+    const crl = record(await crlFor(plan.root, srcPem, list, when, { nextUpdateDays: 30, ...o }));
+    const specs = plan.specs.map((x, i) =>
+      i === crlAt ? { ...x, outputs: { crl, files: [{ name: "crl.pem", sha256: createHash("sha256").update(crl.pem).digest("hex"), bytes: Buffer.byteLength(crl.pem) }] } } : x,
+    );
+    write("invalid", `${name}.bundle.json`, bundleText(assemble(plan, specs)), { expect: "not-intact", code: "ACTION_MALFORMED", seq: crlAt + 1, rule, description });
+  };
+  await crlVariant("crl-signed-by-another-key", listed, { signerKey: stranger.privateKey }, "a CRL whose signature is not the root key's");
+  await crlVariant("crl-revokes-other-serials", [listed[0]!, { serial: "9999", reason: "superseded" }], {}, "the list compared aloud revokes 1234; the CRL the root signed revokes 9999 instead");
+  await crlVariant("crl-omits-a-listed-serial", [listed[0]!], {}, "the CRL revokes only one of the two serials of the list compared aloud");
+  await crlVariant("crl-reason-not-the-list", [listed[0]!, { serial: "1234", reason: "keyCompromise" }], {}, "the CRL gives serial 1234 another reason than the list");
+  await crlVariant("crl-issuer-not-the-root", listed, { issuer: Buffer.from(new x509.Name("CN=Another Root CA").toArrayBuffer()) }, "the CRL's issuer is not the root certificate's subject", (c) => c, "§6.9, §6.10");
+  await crlVariant("crl-declared-algorithm-not-paired", listed, { outerAlgorithm: "300a06082a8648ce3d040302" }, "the CRL declares ecdsa-with-SHA256 outside its signed part (the signature is SHA-384's)", (c) => c, "§6.9");
+  await crlVariant("crl-next-update-not-the-script", listed, { nextUpdateDays: 31 }, "the CRL's next update is 31 days after this update; the script says 30");
+  await crlVariant("crl-fingerprint-not-recorded", listed, {}, "outputs.crl.sha256, read aloud, is not the CRL's", (c) => ({ ...c, sha256: "ab".repeat(32) }));
+  await crlVariant("crl-number-not-recorded", listed, {}, "outputs.crl.number, read aloud, is not the CRL's cRLNumber", (c) => ({ ...c, number: "20261130090001" }));
+  {
+    // The list compared aloud is not of §6.9's form (a third word on a line), although the CRL
+    // revokes what a lenient reader would take from it.
+    const ld = plan.specs.findIndex((s) => s.action === "load-input");
+    const bytes = Buffer.from("0a1b2c keyCompromise\n1234 superseded yesterday\n");
+    const sha = createHash("sha256").update(bytes).digest("hex");
+    const specs = plan.specs.map((x, i) =>
+      i === ld ? { ...x, outputs: { input: { ...(x.outputs.input as object), sha256: sha, bytes: bytes.length, content: bytes.toString("base64") } } } : i === crlAt ? { ...x, inputs: { ...x.inputs, inputSha256: sha } } : x,
+    );
+    write("invalid", "crl-list-not-a-revocation-list.bundle.json", bundleText(assemble(plan, specs)), {
+      expect: "not-intact",
+      code: "ACTION_MALFORMED",
+      seq: crlAt + 1,
+      rule: "§6.9",
+      description: "the revocation list compared aloud has a line with a third word (not SERIAL REASON); the CRL revokes what a lenient reader would take from it",
+    });
+  }
 }
 
 // ---------------------------------------------------------------- file form (§4.2)

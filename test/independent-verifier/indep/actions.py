@@ -50,7 +50,10 @@ def check_rules(seq, body, sigs, kind, script, state, header):
         if action == ENROL:
             participants(seq, outputs, script, state)
         elif action in ROOT_KEY_ACTIONS:
-            root_key(seq, action, outputs, state)
+            rk = root_key(seq, action, outputs, state)
+            if action == PROVE_ROOT:  # §6.4: the token's proof
+                signing.root_proof(seq, body["ceremonyId"], outputs, rk,
+                                   outputs["rootKey"]["fingerprint"])
         elif action == SELF_SIGN:
             _certificate(seq, outputs, state)
         elif action == preflight.PREFLIGHT:
@@ -60,9 +63,10 @@ def check_rules(seq, body, sigs, kind, script, state, header):
         elif action == LOAD_INPUT:
             signing.load_input(seq, outputs)
         elif action in ISSUES_CERTIFICATE:
-            signing.issued_certificate(seq, action, inputs, outputs, state)
+            signing.issued_certificate(seq, action, inputs, outputs, state,
+                                       script.steps[state.cursor]["params"])
         elif action == ISSUE_CRL:
-            signing.crl(seq, outputs, state)
+            signing.crl(seq, inputs, outputs, state, script.steps[state.cursor]["params"])
         elif action == SEAL:  # §6.5
             n = outputs.get("sealedEntries")
             if not F.is_int(n) or n != seq - 1:

@@ -24,6 +24,7 @@ class State:
         self.opening = None      # outputs of entry 1
         self.closed_by = None    # "seal" or "abort"
         self.certificates = []   # outputs.certificate.pem of self-sign-certificate entries
+        self.root_certificate = None  # §6.9: latest self-sign-certificate / sourceCertificate
         self.inputs = {}         # name -> (kind, content bytes) of the latest load-input (§6.10)
         self.hashes = []         # stored entryHash of entries 1..n
         self.first = None        # body of entry 1
@@ -280,8 +281,12 @@ def _advance(i, body, kind, state, enrolled):
             state.root_key = actions.root_key(i, action, outputs, state)
         elif action == actions.LOAD_SOURCE:
             state.source = outputs
+            sc = outputs.get("sourceCertificate")
+            if isinstance(sc, dict) and isinstance(sc.get("pem"), str):  # §6.9 root certificate
+                state.root_certificate = sc["pem"]
         elif action == actions.SELF_SIGN:  # tied to the root key by §6.4a (check 12)
             state.certificates.append(outputs["certificate"]["pem"])
+            state.root_certificate = outputs["certificate"]["pem"]  # §6.9
         elif action == actions.LOAD_INPUT:  # §6.10: the latest load-input of a name counts
             name, input_kind, content = signing.load_input(i, outputs)
             state.inputs[name] = (input_kind, content)

@@ -168,3 +168,52 @@ def crl_signed_by(der, spki, key_algorithm):
         return True
     except (InvalidSignature, ValueError, TypeError):
         return False
+
+
+# §6.9 paired AlgorithmIdentifiers (DER), by root key algorithm
+PAIRED_ALGORITHM_ID = {
+    "EC-P256": bytes.fromhex("300a06082a8648ce3d040302"),
+    "EC-P384": bytes.fromhex("300a06082a8648ce3d040303"),
+    "EC-P521": bytes.fromhex("300a06082a8648ce3d040304"),
+    "RSA-3072": bytes.fromhex("300d06092a864886f70d01010b0500"),
+    "RSA-4096": bytes.fromhex("300d06092a864886f70d01010b0500"),
+}
+
+
+def certificate_fields(der):
+    """A certificate's DER -> dict of raw parts: outer_alg, inner_alg, serial (content octets),
+    issuer, subject, spki (each element's bytes as encoded). Raises ValueError/IndexError."""
+    tbs, alg, _ = _outer(der)
+    f = _children(der, tbs[1], tbs[2])
+    if der[f[0][0]] == 0xA0:
+        f = f[1:]
+    part = lambda el: bytes(der[el[0]:el[2]])
+    serial = f[0]
+    return {"outer_alg": part(alg), "inner_alg": part(f[1]),
+            "serial": bytes(der[serial[1]:serial[2]]), "issuer": part(f[2]),
+            "subject": part(f[4]), "spki": part(f[5])}
+
+
+def crl_fields(der):
+    """A CRL's DER -> outer_alg, inner_alg, issuer (bytes as encoded)."""
+    tbs, alg, _ = _outer(der)
+    f = _children(der, tbs[1], tbs[2])
+    if der[f[0][0]] == 0x02:
+        f = f[1:]
+    return {"outer_alg": bytes(der[alg[0]:alg[2]]), "inner_alg": bytes(der[f[0][0]:f[0][2]]),
+            "issuer": bytes(der[f[1][0]:f[1][2]])}
+
+
+def input_subject(kind, content):
+    """§6.10: the subject Name (bytes as encoded) of a request or certificate input, or None."""
+    try:
+        if kind == "certificate-request":
+            der = _request_der(content)
+            info = _outer(der)[0]
+            start, _, stop = _children(der, info[1], info[2])[1]
+            return bytes(der[start:stop])
+        if kind == "certificate":
+            return certificate_fields(_certificate_der(content))["subject"]
+    except (ValueError, IndexError, TypeError):
+        return None
+    return None

@@ -108,6 +108,63 @@ def crl(signer, algorithm, hash_cls=None, issuer_cn="Test Root CA", label=None):
     return pem.replace("X509 CRL", label) if label else pem
 
 
+def _refile(outputs, pem):
+    """§6.10: the first recorded file is the PEM written."""
+    if isinstance(outputs.get("files"), list) and outputs["files"]:
+        outputs["files"][0]["sha256"] = sha256_hex(pem.encode("utf-8"))
+
+
+def _aki(key):
+    return x509.AuthorityKeyIdentifier(
+        x509.SubjectKeyIdentifier.from_public_key(key.public_key()).digest, None, None)
+
+
+def reissue_root(old_pem, key, algorithm):
+    """The root certificate old_pem (subject, validity) for `key`, self-signed."""
+    old = x509.load_pem_x509_certificate(old_pem.encode())
+    cert = (x509.CertificateBuilder().subject_name(old.subject).issuer_name(old.subject)
+            .public_key(key.public_key()).serial_number(old.serial_number)
+            .not_valid_before(old.not_valid_before_utc).not_valid_after(old.not_valid_after_utc)
+            .sign(key, CURVES[algorithm][1]()))
+    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+
+def reissue(old_pem, root_pem, key, algorithm, hash_cls=None, public_key=None, subject=None):
+    """old_pem's certificate (subject, key, serial, validity, extensions; the AKI of the new
+    root), issued by the root certificate root_pem with `key`; with another subject key and
+    subject when given (its subjectKeyIdentifier follows the key)."""
+    old = x509.load_pem_x509_certificate(old_pem.encode())
+    root = x509.load_pem_x509_certificate(root_pem.encode())
+    public_key = public_key or old.public_key()
+    b = (x509.CertificateBuilder().subject_name(subject or old.subject).issuer_name(root.subject)
+         .public_key(public_key).serial_number(old.serial_number)
+         .not_valid_before(old.not_valid_before_utc).not_valid_after(old.not_valid_after_utc))
+    for ext in old.extensions:
+        value = ext.value
+        if isinstance(value, x509.AuthorityKeyIdentifier):
+            value = _aki(key)
+        elif isinstance(value, x509.SubjectKeyIdentifier):
+            value = x509.SubjectKeyIdentifier.from_public_key(public_key)
+        b = b.add_extension(value, ext.critical)
+    return b.sign(key, (hash_cls or CURVES[algorithm][1])()).public_bytes(
+        serialization.Encoding.PEM).decode("ascii")
+
+
+def recrl(old_pem, root_pem, key, algorithm):
+    """old_pem's CRL (times, entries, number; the AKI of the new root) issued again."""
+    old = x509.load_pem_x509_crl(old_pem.encode())
+    root = x509.load_pem_x509_certificate(root_pem.encode())
+    b = (x509.CertificateRevocationListBuilder().issuer_name(root.subject)
+         .last_update(old.last_update_utc).next_update(old.next_update_utc))
+    for r in old:
+        b = b.add_revoked_certificate(r)
+    for ext in old.extensions:
+        value = _aki(key) if isinstance(ext.value, x509.AuthorityKeyIdentifier) else ext.value
+        b = b.add_extension(value, ext.critical)
+    return b.sign(key, CURVES[algorithm][1]()).public_bytes(
+        serialization.Encoding.PEM).decode("ascii")
+
+
 def csr(key, cn="Test Intermediate CA", encoding=serialization.Encoding.PEM):
     """A PKCS#10 request for key (bytes, PEM or DER)."""
     req = (x509.CertificateSigningRequestBuilder()
@@ -164,18 +221,49 @@ class Forger:
                 self._replace_everywhere(old_spki, b64(spki))
                 self._replace_everywhere(old_fp, sha256_hex(spki))
                 self.root = (key, alg)
+        root_cert = None
         for e in self.bundle["entries"]:
             body = e["body"]
+            out = body["outputs"]
             if body["action"] == "self-sign-certificate" and self.root:
-                body["outputs"]["certificate"]["pem"] = self_signed(self.root[0])
+                out["certificate"]["pem"] = root_cert = self_signed(self.root[0])
+            elif body["action"] == "load-source-ceremony" and self.root and \
+                    isinstance(out.get("sourceCertificate"), dict):
+                # §6.9: the source's root certificate, of the new root key
+                out["sourceCertificate"]["pem"] = root_cert = reissue_root(
+                    out["sourceCertificate"]["pem"], self.root[0], self.root[1])
+            elif body["action"] == "prove-root-key" and self.root and "proof" in out:
+                # §6.4: the proof, by the new root key over this ceremony's challenge
+                challenge = (f"Custos root key proof\nceremony {body['ceremonyId']}\nkey "
+                             f"{out['rootKey']['fingerprint']}\n").encode() + bytes(32)
+                out["proof"].update(challenge=b64(challenge),
+                                    signature=b64(root_sign(self.root[0], self.root[1], challenge)))
             elif body["action"] in ("sign-certificate", "cross-certify") and self.root:
-                # §6.10: the same subject key, issued again by the new root
-                old_cert = x509.load_pem_x509_certificate(
-                    body["outputs"]["certificate"]["pem"].encode("ascii"))
-                body["outputs"]["certificate"]["pem"] = issue(
-                    old_cert.public_key(), self.root[0], self.root[1])
+                # §6.10: the same certificate, issued again by the new root
+                pem = reissue(out["certificate"]["pem"], root_cert, self.root[0], self.root[1])
+                der = x509.load_pem_x509_certificate(pem.encode()).public_bytes(serialization.Encoding.DER)
+                out["certificate"].update(pem=pem, sha256=sha256_hex(der))
+                _refile(out, pem)
             elif body["action"] == "issue-crl" and self.root:
-                body["outputs"]["crl"]["pem"] = crl(self.root[0], self.root[1])
+                pem = recrl(out["crl"]["pem"], root_cert, self.root[0], self.root[1])
+                der = x509.load_pem_x509_crl(pem.encode()).public_bytes(serialization.Encoding.DER)
+                out["crl"].update(pem=pem, sha256=sha256_hex(der))
+                _refile(out, pem)
+
+    def certify(self, seq, public_key, subject):
+        """Entry seq's certificate issued again by the (re-keyed) root for another key and
+        subject, under the same profile, recorded consistently (§6.10)."""
+        out = self.bundle["entries"][seq - 1]["body"]["outputs"]
+        root_pem = next(e["body"]["outputs"]["sourceCertificate"]["pem"]
+                        for e in self.bundle["entries"]
+                        if e["body"]["action"] == "load-source-ceremony")
+        pem = reissue(out["certificate"]["pem"], root_pem, self.root[0], self.root[1],
+                      public_key=public_key, subject=subject)
+        der = x509.load_pem_x509_certificate(pem.encode()).public_bytes(serialization.Encoding.DER)
+        spki = public_key.public_bytes(serialization.Encoding.DER,
+                                       serialization.PublicFormat.SubjectPublicKeyInfo)
+        out["certificate"].update(pem=pem, sha256=sha256_hex(der), spkiSha256=sha256_hex(spki))
+        _refile(out, pem)
 
     def seq_of(self, action):
         """The seq of the first entry with this action."""
@@ -188,6 +276,10 @@ class Forger:
         inp.update(content=b64(content), sha256=sha256_hex(content), **members)
         if "bytes" in inp:
             inp["bytes"] = len(content)
+        for e in self.bundle["entries"]:  # §6.10: issuances name the input by its hash too
+            i = e["body"]["inputs"]
+            if i.get("input") == inp.get("name") and "inputSha256" in i:
+                i["inputSha256"] = sha256_hex(content)
 
     def insert_copy(self, seq, **body_changes):
         """Insert a copy of entry seq right after it (its body changed by body_changes);

@@ -7,12 +7,17 @@ broken on purpose in re-keyed, re-signed copies of the signing vectors (tests/fo
 import base64
 import json
 import re
+import unittest
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 
 from common import Base, body, entry
 from forge import crl, csr, ec_key, issue, self_signed, b64, spki_of, sha256_hex
+
+
+# the subject forge.csr() writes
+SUBJECT = x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, "Test Intermediate CA")])
 
 
 class Signing(Base):
@@ -154,8 +159,7 @@ class Signing(Base):
             f = self.forger()
             key = ec_key("EC-P256")
             f.set_input(9, csr(key, encoding=enc))
-            body(f.bundle, 10)["outputs"]["certificate"]["pem"] = issue(
-                key.public_key(), f.root[0], "EC-P384")
+            f.certify(10, key.public_key(), SUBJECT)
             self.expect(f.resign(), "complete")
 
     def test_request_signature_not_checked(self):  # §6.10 names the key, not the request's PoP
@@ -166,16 +170,15 @@ class Signing(Base):
         req = x509.load_der_x509_csr(bytes(der))
         self.assertFalse(req.is_signature_valid)
         f.set_input(9, bytes(der))
-        body(f.bundle, 10)["outputs"]["certificate"]["pem"] = issue(
-            key.public_key(), f.root[0], "EC-P384")
+        f.certify(10, key.public_key(), req.subject)
         self.expect(f.resign(), "complete")
 
-    def test_certificate_subject_not_checked(self):  # only the key is bound
+    def test_certificate_subject_is_checked(self):  # §6.10 binds subject, issuer, profile (S6)
         f = self.forger()
         out = body(f.bundle, 10)["outputs"]["certificate"]
         out["pem"] = issue(x509.load_pem_x509_certificate(out["pem"].encode()).public_key(),
                            f.root[0], "EC-P384", cn="Not What Was Requested")
-        self.expect(f.resign(), "complete")
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 10)
 
     def test_latest_input_of_a_name_counts(self):  # "the latest load-input with that name"
         for signed, verdict in ((0, ("not-intact", "ACTION_MALFORMED", 11)),
@@ -188,8 +191,7 @@ class Signing(Base):
             keys = [ec_key("EC-P256"), ec_key("EC-P256")]
             f.set_input(9, csr(keys[0]))
             f.set_input(again, csr(keys[1]))
-            body(f.bundle, 11)["outputs"]["certificate"]["pem"] = issue(
-                keys[signed].public_key(), f.root[0], "EC-P384")
+            f.certify(11, keys[signed].public_key(), SUBJECT)
             self.expect(f.resign(), *verdict)
 
     def test_sign_without_root_key(self):
@@ -254,10 +256,10 @@ class IssueCrl(Base):
             "CERTIFICATE", "X509 CRL")
         self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 10)
 
-    def test_crl_not_tied_to_the_input(self):  # §6.10 does not tie issue-crl to load-input
+    def test_crl_tied_to_the_input(self):  # §6.10 now names the revocation list (S10)
         f = self.forger()
         body(f.bundle, 10)["inputs"]["input"] = "nothing-loaded"
-        self.expect(f.resign(), "complete")
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 10)
 
     def test_without_root_key(self):
         f = self.forger()
@@ -268,3 +270,20 @@ class IssueCrl(Base):
         f.drop_entry(8)
         self.assertEqual(body(f.bundle, 9)["action"], "issue-crl")
         self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 9)
+
+
+class RevocationListFormat(unittest.TestCase):
+    """§6.9's revocation-list format, read from the spec's words."""
+
+    def test_lines(self):
+        from indep import profile
+        self.assertEqual(profile.revocation_list(
+            b"# c\r\n0a1b2c keyCompromise # lost\r\n\r\n  0x01:23:45\tsuperseded \r\nFF\n"),
+            [(0x0a1b2c, "keyCompromise"), (0x012345, "superseded"), (0xff, "unspecified")])
+
+    def test_refused(self):
+        from indep import profile
+        for bad in (b"1234 superseded yesterday\n", b"1234 stolen\n", b"1234 KeyCompromise\n",
+                    b"12g4\n", b"1" * 41 + b"\n", b"00ff\n0xFF superseded\n",
+                    "1234\u00a0superseded\n".encode(), b"12\xff\n"):
+            self.assertIsInstance(profile.revocation_list(bad), str, bad)

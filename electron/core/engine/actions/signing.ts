@@ -15,7 +15,8 @@ import { verifyRootSignature } from "../../hsm/algorithms";
 import type { ActionParams } from "../../script/params";
 import { json, pem } from "./util";
 import { hsmSigner, serialFrom } from "../pki/hsm-signer";
-import { profileExtensions, type CertificateProfile } from "../pki/profile";
+import { profileExtensionsFor, type CertificateProfile } from "../pki/profile";
+import { certificateParts, inputSubjectAndKey } from "../../transcript/verify/x509-der";
 import { CRL_REASONS, checkCsr, checkOtherRoot, parseRevocations } from "../pki/requests";
 import type { ActionImpl, StepContext } from "../types";
 import type { RecordedRootKey } from "./util";
@@ -93,7 +94,7 @@ async function describeInput(kind: string, bytes: Buffer): Promise<string> {
       const cert = new x509.X509Certificate(/-----BEGIN/.test(text) ? text : new Uint8Array(bytes).buffer);
       return `certificate of ${cert.subject}, issued by ${cert.issuer}`;
     }
-    return `${parseRevocations(bytes.toString("utf8")).length} certificate(s) to revoke`;
+    return `${parseRevocations(bytes).length} certificate(s) to revoke`;
   } catch (e) {
     return e instanceof CustosError ? e.message : "a file that cannot be read as what the script expects";
   }
@@ -164,8 +165,15 @@ interface Issued {
   notAfter: string;
 }
 
-/** Issues a certificate for `spki` with `subject` under the profile, signed inside the HSM; checked as an outside tool would. */
-async function issue(ctx: StepContext, profile: CertificateProfile, subject: string, spki: Buffer): Promise<{ issued: Issued; root: x509.X509Certificate }> {
+/** The subject of an input (request or certificate) exactly as it encodes it: the issued certificate carries these bytes (§6.10). */
+function inputSubject(bytes: Buffer, kind: "certificate-request" | "certificate"): Buffer {
+  const parts = inputSubjectAndKey(bytes, kind);
+  if (!parts) throw new CustosError("INPUT_FORM", "The input's subject name cannot be read.", "Bring the file the requester sent, unchanged.");
+  return parts.subject;
+}
+
+/** Issues a certificate for `spki` with `subject` (DER) under the profile, signed inside the HSM; checked as an outside tool would. */
+async function issue(ctx: StepContext, profile: CertificateProfile, subject: Buffer, spki: Buffer): Promise<{ issued: Issued; root: x509.X509Certificate }> {
   const rk = provedRoot(ctx);
   const root = rootCertificate(ctx, rk);
   const s = ctx.session();
@@ -181,14 +189,14 @@ async function issue(ctx: StepContext, profile: CertificateProfile, subject: str
   const cert = await x509.X509CertificateGenerator.create(
     {
       serialNumber: serialFrom(s.random(16)),
-      subject,
-      issuer: root.subject,
+      subject: new x509.Name(new Uint8Array(subject)),
+      issuer: new x509.Name(new Uint8Array(certificateParts(Buffer.from(root.rawData)).subject)),
       notBefore,
       notAfter,
       signingAlgorithm: signer.signingAlgorithm,
       publicKey: subjectKey,
       signingKey: signer.privateKey,
-      extensions: await profileExtensions(profile, subjectKey, root, signer.crypto),
+      extensions: profileExtensionsFor(profile, spki, Buffer.from(rk.spki, "base64")),
     },
     signer.crypto,
   );
@@ -219,7 +227,7 @@ export const signCertificate: ActionImpl<ActionParams<"sign-certificate">> = {
   async run(ctx, params) {
     const csrBytes = recordedInput(ctx, params.input);
     const csr = await checkCsr(csrBytes, params.profile);
-    const { issued, root } = await issue(ctx, params.profile, csr.subject, csr.spki);
+    const { issued, root } = await issue(ctx, params.profile, inputSubject(csrBytes, "certificate-request"), csr.spki);
     const files = await saveCertificate(ctx, params.output, issued, root);
     return {
       inputs: { input: params.input, inputSha256: sha256(csrBytes) },
@@ -238,7 +246,7 @@ export const crossCertify: ActionImpl<ActionParams<"cross-certify">> = {
     const bytes = recordedInput(ctx, params.input);
     const other = await checkOtherRoot(bytes, params.profile);
     if (other.spki.toString("base64") === provedRoot(ctx).spki) throw new CustosError("INPUT_SAME_ROOT", "The other root's certificate is of this very root key.", "Bring the other root's certificate.");
-    const { issued, root } = await issue(ctx, params.profile, other.subject, other.spki);
+    const { issued, root } = await issue(ctx, params.profile, inputSubject(bytes, "certificate"), other.spki);
     const files = await saveCertificate(ctx, params.output, issued, root);
     return {
       inputs: { input: params.input, inputSha256: sha256(bytes) },
@@ -269,7 +277,8 @@ export const issueCrl: ActionImpl<ActionParams<"issue-crl">> = {
   async run(ctx, params) {
     const rk = provedRoot(ctx);
     const root = rootCertificate(ctx, rk);
-    const list = params.input ? parseRevocations(recordedInput(ctx, params.input).toString("utf8")) : [];
+    const listBytes = params.input ? recordedInput(ctx, params.input) : undefined;
+    const list = listBytes ? parseRevocations(listBytes) : [];
     const s = ctx.session();
     await ctx.login(s, "user");
     const signer = await hsmSigner(rk.algorithm, Buffer.from(rk.spki, "base64"), (tbs) => s.sign(rk.label, rk.algorithm, tbs));
@@ -278,7 +287,7 @@ export const issueCrl: ActionImpl<ActionParams<"issue-crl">> = {
     const number = BigInt(thisUpdate.toISOString().replace(/[^0-9]/g, "").slice(0, 14));
     const crl = await x509.X509CrlGenerator.create(
       {
-        issuer: root.subject,
+        issuer: new x509.Name(new Uint8Array(certificateParts(Buffer.from(root.rawData)).subject)),
         thisUpdate,
         nextUpdate,
         signingAlgorithm: signer.signingAlgorithm,
@@ -295,7 +304,7 @@ export const issueCrl: ActionImpl<ActionParams<"issue-crl">> = {
     const text = pem("X509 CRL", der);
     await ctx.driver.saveArtifact(params.output, Buffer.from(text));
     return {
-      inputs: params.input ? { input: params.input } : ({} as { [key: string]: never }),
+      inputs: params.input && listBytes ? { input: params.input, inputSha256: sha256(listBytes) } : ({} as { [key: string]: never }),
       outputs: {
         crl: { pem: text, sha256: sha256(der), number: number.toString(), thisUpdate: thisUpdate.toISOString(), nextUpdate: nextUpdate.toISOString(), issuer: root.subject, revoked: json(list) },
         files: [{ name: params.output, sha256: sha256(Buffer.from(text)), bytes: Buffer.byteLength(text) }],

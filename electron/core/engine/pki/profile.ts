@@ -6,7 +6,9 @@ import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { AsnConvert } from "@peculiar/asn1-schema";
 import { GeneralName, GeneralSubtree, GeneralSubtrees, NameConstraints, id_ce_nameConstraints } from "@peculiar/asn1-x509";
+import { createHash } from "node:crypto";
 import type { CertificateProfile } from "../../script/profile";
+import { tlv } from "../../transcript/verify/x509-der";
 
 export { CertificateProfileSchema, type CertificateProfile } from "../../script/profile";
 
@@ -26,14 +28,26 @@ function nameConstraintsExtension(nc: NonNullable<CertificateProfile["nameConstr
   return new x509.Extension(id_ce_nameConstraints, true, AsnConvert.serialize(value));
 }
 
-/** The extensions a profile gives a certificate for `subjectKey`, issued by the root certificate. */
-export async function profileExtensions(profile: CertificateProfile, subjectKey: x509.PublicKey, root: x509.X509Certificate, crypto: Crypto): Promise<x509.Extension[]> {
+/** RFC 5280 4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING's bits, from SubjectPublicKeyInfo DER. */
+export function keyIdentifier(spki: Buffer): string {
+  const outer = tlv(spki, 0);
+  const alg = tlv(spki, outer.start);
+  const bits = tlv(spki, alg.end);
+  return createHash("sha1").update(spki.subarray(bits.start + 1, bits.end)).digest("hex");
+}
+
+/**
+ * The extensions a profile gives a certificate for `subjectSpki` issued by the
+ * root key `rootSpki` (§6.9 of the transcript format: the verifier expects
+ * exactly these).
+ */
+export function profileExtensionsFor(profile: CertificateProfile, subjectSpki: Buffer, rootSpki: Buffer): x509.Extension[] {
   const usage = profile.keyUsage.reduce((a, u) => a | x509.KeyUsageFlags[u], 0);
   const exts: x509.Extension[] = [
     new x509.BasicConstraintsExtension(profile.ca, profile.ca ? profile.pathLength : undefined, true),
     new x509.KeyUsagesExtension(usage, true),
-    await x509.SubjectKeyIdentifierExtension.create(subjectKey, false, crypto),
-    await x509.AuthorityKeyIdentifierExtension.create(root, false, crypto),
+    new x509.SubjectKeyIdentifierExtension(keyIdentifier(subjectSpki), false),
+    new x509.AuthorityKeyIdentifierExtension(keyIdentifier(rootSpki), false),
   ];
   if (profile.extendedKeyUsage?.length) exts.push(new x509.ExtendedKeyUsageExtension(profile.extendedKeyUsage.map((e) => EKU[e] ?? e), false));
   if (profile.certificatePolicies?.length) exts.push(new x509.CertificatePolicyExtension(profile.certificatePolicies, false));

@@ -9,6 +9,7 @@ import { createPublicKey, webcrypto } from "node:crypto";
 import * as x509 from "@peculiar/x509";
 import { CustosError } from "../../errors";
 import type { CertificateProfile } from "./profile";
+import { readRevocationList } from "../../transcript/verify/revocation-list";
 
 x509.cryptoProvider.set(webcrypto as unknown as Crypto);
 
@@ -122,22 +123,11 @@ export const CRL_REASONS: Record<string, x509.X509CrlReason> = {
   privilegeWithdrawn: x509.X509CrlReason.privilegeWithdrawn,
 };
 
-/** "SERIAL REASON" per line (hex serial; # comments; blank lines ignored). */
-export function parseRevocations(text: string): Array<{ serial: string; reason: keyof typeof CRL_REASONS }> {
-  const out: Array<{ serial: string; reason: keyof typeof CRL_REASONS }> = [];
-  const seen = new Set<string>();
-  text.split(/\r?\n/).forEach((raw, i) => {
-    const line = raw.replace(/#.*$/, "").trim();
-    if (!line) return;
-    const [serialText, reason = "unspecified", extra] = line.split(/\s+/);
-    const serial = (serialText ?? "").replace(/:/g, "").toLowerCase().replace(/^0x/, "");
-    if (extra !== undefined || !/^[0-9a-f]{1,40}$/.test(serial) || !(reason in CRL_REASONS)) {
-      throw new CustosError("INPUT_FORM", `Line ${i + 1} of the revocation list is not "SERIAL REASON" (hex serial, reason one of ${Object.keys(CRL_REASONS).join(", ")}).`, "Correct the list on the requester's side and bring it again.");
-    }
-    const norm = serial.replace(/^0+(?=.)/, "");
-    if (seen.has(norm)) throw new CustosError("INPUT_FORM", `Serial ${serial} is listed twice in the revocation list.`, "Each certificate is revoked once.");
-    seen.add(norm);
-    out.push({ serial: norm.length % 2 ? `0${norm}` : norm, reason: reason as keyof typeof CRL_REASONS });
-  });
-  return out;
+/** "SERIAL REASON" per line, as §6.9 of the transcript format defines it (the verifier reads the same way). */
+export function parseRevocations(file: Buffer | string): Array<{ serial: string; reason: keyof typeof CRL_REASONS }> {
+  const r = readRevocationList(typeof file === "string" ? Buffer.from(file, "utf8") : file);
+  if ("problem" in r) {
+    throw new CustosError("INPUT_FORM", `Line ${r.line} of the revocation list is not "SERIAL REASON": ${r.problem}.`, "Correct the list on the requester's side and bring it again.");
+  }
+  return r.list.map((x) => ({ serial: x.serial, reason: x.reason }));
 }

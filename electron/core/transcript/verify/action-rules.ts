@@ -10,7 +10,7 @@ import { ed25519PublicKeyFromRaw } from "../identity";
 import { enrolledParticipantSchema, firstIssue } from "../schema";
 import type { EntryBody, SignatureAlgorithm } from "../types";
 import type { ScriptRules } from "./script-rules";
-import { applySigningRules } from "./signing-rules";
+import { applySigningRules, checkRootProof } from "./signing-rules";
 
 export interface Enrolled {
   id: string;
@@ -44,8 +44,10 @@ export interface WalkState {
   sourceCustodians?: Map<string, string>;
   /** §7.4: the source backup's threshold, once a source ceremony is loaded. */
   sourceThreshold?: number;
+  /** §6.9: the ceremony's root certificate (latest self-sign-certificate or load-source-ceremony sourceCertificate). */
+  rootCertificatePem?: string;
   /** §6.10: inputs recorded by load-input, by name. */
-  inputs?: Map<string, { kind: string; bytes: Buffer }>;
+  inputs?: Map<string, { kind: string; bytes: Buffer; sha256: string }>;
   /** §6.4c: the sides of the hsm-preflight entries recorded so far. */
   preflight?: Set<string>;
 }
@@ -152,6 +154,8 @@ export function applyActionRules(body: EntryBody, rules: ScriptRules, state: Wal
         if (typeof t !== "number" || t < 2 || t > 255) return "outputs.sourceBackup.threshold is not a threshold from 2 to 255.";
         state.sourceThreshold = t;
       }
+      const srcCert = isMap(o.sourceCertificate) ? o.sourceCertificate.pem : undefined;
+      if (typeof srcCert === "string") state.rootCertificatePem = srcCert;
       const srk = isMap(o.sourceRootKey) ? o.sourceRootKey.spki : undefined;
       if (srk !== undefined) {
         if (typeof srk !== "string") return "outputs.sourceRootKey.spki is not a string.";
@@ -184,11 +188,18 @@ export function applyActionRules(body: EntryBody, rules: ScriptRules, state: Wal
       if (body.action === "prove-root-key" && (state.sourceRootSpki === undefined || rk.spki !== state.sourceRootSpki)) {
         return "the proved root key is not the root key of the source ceremony (outputs.sourceRootKey of load-source-ceremony).";
       }
+      if (body.action === "prove-root-key") {
+        const problem = checkRootProof(body, rk);
+        if (problem) return problem;
+      }
       state.rootKey = rk;
       return undefined;
     }
-    case "self-sign-certificate":
-      return checkCertificate(o, state);
+    case "self-sign-certificate": {
+      const problem = checkCertificate(o, state);
+      if (!problem) state.rootCertificatePem = (o.certificate as { pem: string }).pem;
+      return problem;
+    }
     case "hsm-preflight":
       return checkPreflight(inp, o, state);
     case "wrap-and-split-backup":
@@ -198,7 +209,7 @@ export function applyActionRules(body: EntryBody, rules: ScriptRules, state: Wal
     case "sign-certificate":
     case "cross-certify":
     case "issue-crl":
-      return applySigningRules(body, state);
+      return applySigningRules(body, state, rules.steps[stepIndex]?.params ?? {});
     default:
       return undefined;
   }

@@ -22,7 +22,7 @@ export interface ScriptRules {
   roles: Array<{ id: string; min: number; max?: number }>;
   separation: Array<[string, string]>;
   algorithms: string[];
-  steps: Array<{ id: string; action: string; attest: AttestRule[]; sourceRoles: string[] }>;
+  steps: Array<{ id: string; action: string; attest: AttestRule[]; sourceRoles: string[]; params: Record<string, unknown> }>;
   exceptions: AttestRule[];
   abort: AttestRule[];
 }
@@ -121,7 +121,7 @@ function parseScriptRules(text: string): ScriptRules {
     const params = s.params === undefined ? {} : s.params;
     if (!isMap(params)) throw new Error(`steps[${i}].params is not a mapping`);
     const sourceRoles = list(params.sourceRoles, `steps[${i}].params.sourceRoles`).map((r, j) => id(r, `steps[${i}].params.sourceRoles[${j}]`));
-    return { id: id(s.id, `steps[${i}].id`), action: id(s.action, `steps[${i}].action`), attest: attest(s.attest, `steps[${i}].attest`), sourceRoles };
+    return { id: id(s.id, `steps[${i}].id`), action: id(s.action, `steps[${i}].action`), attest: attest(s.attest, `steps[${i}].attest`), sourceRoles, params };
   });
   if (steps.length === 0) throw new Error("steps is empty");
   const block = (name: "exceptions" | "abort"): AttestRule[] => {
