@@ -104,10 +104,14 @@ const utilityProcess = {
 };
 const ipc = {};
 const dialogs = [];
+// One display (a laptop alone): one window, the "single" surface.
+const display = { id: 1, internal: true, workArea: { x: 0, y: 0, width: 1920, height: 1080 } };
+const screen = { getAllDisplays: () => [display], getPrimaryDisplay: () => display };
 const electron = {
   app,
   BrowserWindow,
   session,
+  screen,
   utilityProcess,
   ipcMain: { handle: (channel, fn) => (ipc[channel] = fn) },
   Menu: { buildFromTemplate: (t) => t, setApplicationMenu: (m) => (app.menu = m) },

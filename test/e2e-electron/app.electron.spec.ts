@@ -216,7 +216,7 @@ test.describe("Custos in Electron", () => {
     await run.app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows()[0]!.close());
     await expect.poll(() => run!.app.evaluate(() => (globalThis as unknown as { asked: string[] }).asked.length)).toBe(1);
     expect(await run.app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows().length)).toBe(1);
-    expect(await run.app.evaluate(() => (globalThis as unknown as { asked: string[] }).asked[0])).toMatch(/A question of step 1 of 15, "Opening of the ceremony" is open\./);
+    expect(await run.app.evaluate(() => (globalThis as unknown as { asked: string[] }).asked[0])).toMatch(/A question of step 1 of 16, "Opening of the ceremony" is open\./);
     await expect(run.page.locator("[data-testid^=prompt-]")).toBeVisible();
     const closed = run.app.waitForEvent("close");
     await run.app.evaluate(({ BrowserWindow }) => {
@@ -237,11 +237,11 @@ test.describe("Custos in Electron", () => {
     await run.page.getByRole("button", { name: "Start rehearsal" }).click();
     const room = new Room(run.page, generationRoom);
     await room.runStep();
-    await expect(run.page.getByTestId("step-counter")).toHaveText("Step 2 of 15");
+    await expect(run.page.getByTestId("step-counter")).toHaveText("Step 2 of 16");
     await run.app.evaluate(({ BrowserWindow }) => BrowserWindow.getAllWindows()[0]!.webContents.forcefullyCrashRenderer());
     await expect.poll(() => fs.readFileSync(path.join(run!.userData, "logs", "custos.log"), "utf8")).toMatch(/renderer ended: (killed|crashed)[^]*reloading the window/);
     const page = run.app.windows()[0]!;
-    await expect(page.getByTestId("step-counter")).toHaveText("Step 2 of 15", { timeout: 20_000 });
+    await expect(page.getByTestId("step-counter")).toHaveText("Step 2 of 16", { timeout: 20_000 });
     await expect(page.getByTestId("mode-badge")).toContainText("REHEARSAL");
   });
 

@@ -89,7 +89,7 @@ describe("the core host in its own process", () => {
 
     // Done: verify, print, save through a handle.
     await until(() => fs.existsSync(path.join(st.ceremony!.artifactsDir, "report.pdf")));
-    expect(await value(s.call("report:verify", {}))).toMatchObject({ ok: true, status: 0, completeness: "complete", entries: 16 });
+    expect(await value(s.call("report:verify", {}))).toMatchObject({ ok: true, status: 0, completeness: "complete", entries: 17 });
     expect(await value(s.call("report:print", {}))).toEqual({ printed: "request id is fake-1 (1 file(s))" });
     expect(jobs()).toHaveLength(2);
     const usb = tmp("custos-usb-");
@@ -143,7 +143,7 @@ describe("the core host in its own process", () => {
     // Versions keep going up, so the screen accepts the new host's state.
     expect(after.version).toBeGreaterThan(atPrompt.version);
     expect(after.lastError).toMatchObject({ code: "CORE_RESTARTED" });
-    expect(after.lastError!.message).toMatch(/continues at step 4 of 15/);
+    expect(after.lastError!.message).toMatch(/continues at step 4 of 16/);
 
     // The room runs the step again and goes on; the notice is gone.
     room.beforeAnswer = undefined;

@@ -60,7 +60,7 @@ function crashedRehearsal(out: string): Promise<void> {
     const child = spawn(process.execPath, [CLI, "rehearse", GEN, "--out", out], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     child.stdout.setEncoding("utf8");
     child.stdout.on("data", (c: string) => {
-      if (/\[3\/15\]/.test(c)) child.kill("SIGKILL");
+      if (/\[3\/16\]/.test(c)) child.kill("SIGKILL");
     });
     child.on("error", reject);
     child.on("close", (_code, signal) => (signal === "SIGKILL" ? resolve() : reject(new Error(`rehearsal was not killed (${signal})`))));

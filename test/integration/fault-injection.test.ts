@@ -266,7 +266,7 @@ describe.skipIf(!hasStrace)("a fault at a write site of a rehearsal: a plain mes
         const dir = path.join(work, `sqlite-${i}`);
         const first = await runCli(["rehearse", GEN, "--out", dir], inject(how, k, ["-P", path.join(dir, "transcript.sqlite-wal")]));
         const problems: string[] = [];
-        if (first.code !== 1 || !what.test(first.stderr) || !/Step \d+ of 15\b.*failed/.test(first.stderr) || /\n\s+at /.test(first.stderr)) problems.push(`first run: ${first.code} ${first.stderr}`);
+        if (first.code !== 1 || !what.test(first.stderr) || !/Step \d+ of 16\b.*failed/.test(first.stderr) || /\n\s+at /.test(first.stderr)) problems.push(`first run: ${first.code} ${first.stderr}`);
         if (!/Every step recorded so far is kept in .*transcript\.sqlite/.test(first.stderr)) problems.push(`does not say what is intact: ${first.stderr}`);
         problems.push(...wholeProblems(dir, false));
         const resumed = await runCli(["rehearse", "--resume", dir]);

@@ -153,7 +153,7 @@ beforeAll(async () => {
   gen = path.join(work, "gen");
   rec = path.join(work, "rec");
   killed = path.join(work, "gen-killed");
-  const [g, k] = await Promise.all([run(["rehearse", GEN_SCRIPT, "--out", gen]), run(["rehearse", GEN_SCRIPT, "--out", killed], /\[9\/15\] backup/)]);
+  const [g, k] = await Promise.all([run(["rehearse", GEN_SCRIPT, "--out", gen]), run(["rehearse", GEN_SCRIPT, "--out", killed], /\[10\/16\] backup/)]);
   expect(g.code, g.output).toBe(0);
   expect(k.signal, k.output).toBe("SIGKILL");
   const r = await run(["rehearse", REC_SCRIPT, "--from", gen, "--out", rec]);

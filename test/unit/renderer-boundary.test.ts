@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { ROOT, walk } from "../helpers/files";
 
 // The renderer must never be able to reach graphene-pk11, better-sqlite3 or node:*;
-// it may import React and, as types only, the shared contract.
+// it may import React, the BIP-39 word list (an array of strings) and, as types only, the shared contract.
 describe("renderer import boundary", () => {
   const dir = path.join(ROOT, "renderer", "src");
   const files = walk(dir).filter((f) => /\.(ts|tsx)$/.test(f));
@@ -21,6 +21,8 @@ describe("renderer import boundary", () => {
       const spec = m[2] ?? m[3]!;
       if (spec.startsWith("./") || spec.startsWith("../") && !spec.includes("electron/")) continue;
       if (spec === "react" || spec === "react-dom/client") continue;
+      // Pure data, no code that reaches Node: the BIP-39 English word list the share cards use.
+      if (spec === "@scure/bip39/wordlists/english.js") continue;
       if (spec.includes("electron/shared/") || spec.includes("electron/core/app/")) {
         expect(typeOnly, `${f}: ${m[0]} must be "import type"`).toBe(true);
         continue;
