@@ -105,6 +105,7 @@ export function hsmChooserHandlers(o: HsmChooserOptions) {
     const pins: Partial<Record<PinRole, string>> = { so: req.soPin, user: req.userPin };
     delete req.soPin;
     delete req.userPin;
+    let key: string | undefined;
     try {
       notWhileOpen();
       if (checking) throw new CustosError("HSM_CHECK_BUSY", "A check is already running.", "Wait for its verdict.");
@@ -112,7 +113,7 @@ export function hsmChooserHandlers(o: HsmChooserOptions) {
       const initArgs = hasText(req.initArgs) ? req.initArgs : undefined;
       const side = req.side ?? "generate";
       const sha256 = fingerprint(module);
-      const key = keyOf(module, initArgs);
+      key = keyOf(module, initArgs);
       checking = true;
       let hsm: Hsm | undefined;
       try {
@@ -146,7 +147,9 @@ export function hsmChooserHandlers(o: HsmChooserOptions) {
         hsm?.close();
       }
     } catch (e) {
-      // Could not run: the module, its init arguments, the token or a PIN. Said in words, as data.
+      // Could not run: the module, its init arguments, the token or a PIN. Said in words, as data; an
+      // earlier fit verdict for the same module no longer stands.
+      if (key) verdicts.delete(key);
       if (e instanceof CustosError && (e.code === "HSM_MODULE_PATH" || e.code === "SESSION_BUSY" || e.code === "HSM_CHECK_BUSY")) throw e;
       const err = e instanceof CustosError ? e : new CustosError("HSM_ERROR", e instanceof Error ? e.message.split("\n")[0]!.slice(0, 300) : String(e), "");
       return { verdict: "cannot-run", module: req.module, initArgs: hasText(req.initArgs), code: err.code, message: err.message, hint: err.hint };
