@@ -7,6 +7,7 @@ import { createAppService } from "../../electron/core/app/service";
 import { dispatch } from "../../electron/core/app/dispatch";
 import { ROOT } from "../helpers/files";
 import { provisionedSoftHsmToken } from "../helpers/softhsm-token";
+import { StateRoom } from "../helpers/state-room";
 
 /**
  * The home screen's HSM chooser, through the core's channels (the same
@@ -180,7 +181,7 @@ describe.skipIf(!haveNss)("NSS softokn: not fit, so it is not remembered", () =>
     a.service.close();
   }, 300_000);
 
-  it("set by the environment override, its init arguments go with a production ceremony (session.json, for the HSM it opens and a resume)", async () => {
+  it("set by the environment override or in settings.json, its init arguments go with a production ceremony: session.json (for a resume) and the HSM its steps open", async () => {
     const a = app({ CUSTOS_PKCS11_MODULE: NSS, CUSTOS_PKCS11_INIT_ARGS: nssInit(db) });
     expect((await a.call("app:info", {})).production).toMatchObject({ module: NSS, initArgs: nssInit(db), source: "environment", overridden: false });
     const s = await a.call("ceremony:start", { script: "root-key-generation.yaml", mode: "production" });
@@ -194,6 +195,16 @@ describe.skipIf(!haveNss)("NSS softokn: not fit, so it is not remembered", () =>
     expect((await b.call("app:info", {})).production).toMatchObject({ module: NSS, initArgs: nssInit(db), source: "settings" });
     const t = await b.call("ceremony:start", { script: "root-key-generation.yaml", mode: "production" });
     expect(JSON.parse(fs.readFileSync(path.join(b.dataDir, "ceremonies", t.ceremony.id, "session.json"), "utf8"))).toMatchObject({ modulePath: NSS, initArgs: nssInit(db) });
+    // The ceremony's HSM is opened with them: its select-token step lists NSS's tokens (without them NSS refuses C_Initialize).
+    const room = new StateRoom((c, p) => dispatch(b.service.handlers, c, p), { custodians: 5 });
+    let offered: string[] = [];
+    room.beforeAnswer = async (p) => {
+      if (p.kind !== "choose-token") return "answer";
+      offered = p.tokens.map((x) => x.label);
+      return "skip";
+    };
+    for (let i = 0; i < 8 && offered.length === 0; i++) await room.runStep();
+    expect(offered).toContain("NSS Certificate DB");
     await b.call("session:close", {});
     b.service.close();
   });
