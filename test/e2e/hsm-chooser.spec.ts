@@ -113,6 +113,18 @@ test("a SoftHSM2 token is checked FIT on the home screen and used for production
     }
     await sectionShot(page, "used");
 
+    // The environment stays an override: it wins, and the choice made here is shown as overridden.
+    process.env.CUSTOS_PKCS11_MODULE = "/opt/vendor/lib/libvendorpkcs11.so";
+    await page.reload();
+    await expect(section).toContainText("Current module: /opt/vendor/lib/libvendorpkcs11.so — from the environment variable CUSTOS_PKCS11_MODULE, which overrides the settings.");
+    await expect(section).toContainText(`The module chosen here, ${token.module}, is overridden by CUSTOS_PKCS11_MODULE while that variable is set.`);
+    await expect(page.getByRole("radio", { name: /PRODUCTION on \/opt\/vendor\/lib\/libvendorpkcs11\.so/ })).toBeEnabled();
+    await sectionShot(page, "overridden");
+    await axe(page, "private", "home-hsm-chooser-overridden");
+    delete process.env.CUSTOS_PKCS11_MODULE;
+    await page.reload();
+    await expect(section).toContainText(`Current module: ${token.module} — chosen here, remembered in the settings.`);
+
     // The room display (projected) may not check, choose or forget a module.
     const room = await app.openRoom();
     for (const [channel, payload] of [
