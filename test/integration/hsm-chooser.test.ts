@@ -118,6 +118,21 @@ describe("the production HSM chosen on the home screen (SoftHSM2 token made with
     a.service.close();
   }, 180_000);
 
+  it("while a check runs (it finalises the module when it ends), no ceremony starts and no second check runs", async () => {
+    const a = app();
+    // Asked together, as two windows could: each handler decides before its first await.
+    const running = a.call("hsm:check", { module: token.module, token: { label: token.label }, soPin: token.soPin, userPin: token.userPin });
+    const start = a.refused("ceremony:start", { script: "root-key-generation.yaml", mode: "rehearsal" });
+    const second = a.refused("hsm:check", { module: token.module });
+    expect(await start).toMatchObject({ code: "SESSION_BUSY", message: expect.stringMatching(/being checked/) });
+    expect(await second).toMatchObject({ code: "HSM_CHECK_BUSY" });
+    expect((await running).verdict).toBe("fit");
+    // Once it ended, a rehearsal starts.
+    expect((await a.call("ceremony:start", { script: "root-key-generation.yaml", mode: "rehearsal" })).ceremony.mode).toBe("rehearsal");
+    await a.call("session:close", {});
+    a.service.close();
+  }, 120_000);
+
   it("a wrong PIN or an unknown token cannot run: said in words, as data, with no PIN in it", async () => {
     const a = app();
     const wrong = await a.call("hsm:check", { module: token.module, token: { label: token.label }, soPin: "so-wrong-pin-1234", userPin: token.userPin });

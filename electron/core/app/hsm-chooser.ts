@@ -89,8 +89,11 @@ function fingerprint(file: string): string {
 
 const keyOf = (module: string, initArgs: string | undefined) => `${fs.realpathSync(module)}\u0000${initArgs ?? ""}`;
 
-/** The handlers of hsm:check, hsm:choose and hsm:forget. */
-export function hsmChooserHandlers(o: HsmChooserOptions) {
+/**
+ * The handlers of hsm:check, hsm:choose and hsm:forget, and whether a check is running: a check
+ * finalises its module when it ends (C_Finalize is process-wide), so no ceremony may open meanwhile.
+ */
+export function hsmChooser(o: HsmChooserOptions) {
   /** Verdicts of this session's checks, by module file and init arguments (no PIN is kept). */
   const verdicts = new Map<string, { fit: boolean; reasons: string[]; sha256: string }>();
   let checking = false;
@@ -159,7 +162,7 @@ export function hsmChooserHandlers(o: HsmChooserOptions) {
     }
   }
 
-  return {
+  const handlers = {
     "hsm:check": check,
     async "hsm:choose"(req: ChannelRequest<"hsm:choose">): Promise<ProductionHsm> {
       notWhileOpen();
@@ -186,4 +189,5 @@ export function hsmChooserHandlers(o: HsmChooserOptions) {
       return productionHsm(o);
     },
   };
+  return { handlers, checking: () => checking };
 }

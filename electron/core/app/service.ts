@@ -18,7 +18,7 @@ import { bundleToJson, exportBundle } from "../transcript/bundle";
 import { TranscriptStore } from "../transcript/store";
 import { detailOf, guardHandlers, shownOf, type AppLogger } from "./boundary";
 import { custodyHandlers } from "./custody-actions";
-import { hsmChooserHandlers, productionHsm } from "./hsm-chooser";
+import { hsmChooser, productionHsm } from "./hsm-chooser";
 import type { Handlers } from "./dispatch";
 import { FileHandles } from "./file-handles";
 import { lpPrinter, type PrintPdf } from "./print";
@@ -98,6 +98,10 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
 
   const ceremonyDir = (id: string) => path.join(o.dataDir, "ceremonies", id);
   const hsmChoice = { settingsFile: o.settingsFile, env: o.env ?? process.env };
+  const chooser = hsmChooser({ ...hsmChoice, busy: () => ceremony !== null || running });
+  const notWhileChecking = () => {
+    if (chooser.checking()) throw new CustosError("SESSION_BUSY", "An HSM is being checked on the home screen.", "Wait for its verdict, then start.");
+  };
 
   const suggestions = () =>
     store
@@ -222,6 +226,7 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
       return store.listCeremonies().map((c) => ({ id: c.id, title: c.scriptTitle, mode: c.mode, status: c.status, createdAt: c.createdAt, entries: store.head(c.id)?.seq ?? 0 }));
     },
     async "ceremony:start"(req: ChannelRequest<"ceremony:start">) {
+      notWhileChecking();
       if (running) throw new CustosError("SESSION_BUSY", "A step is running.", "Finish or abandon it first.");
       if (path.basename(req.script) !== req.script || !req.script.endsWith(".yaml")) {
         throw new CustosError("SCRIPT_UNREADABLE", "Choose one of the shipped ceremony scripts.", "");
@@ -260,6 +265,7 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
       }
     },
     async "ceremony:resume"(req: ChannelRequest<"ceremony:resume">) {
+      notWhileChecking();
       // Only ids of ceremonies in this transcript: never a path, never `../..`.
       if (!CEREMONY_ID.test(req.ceremonyId) || !store.getCeremony(req.ceremonyId)) {
         throw new CustosError("CEREMONY_NOT_FOUND", "There is no such ceremony to resume.", "Choose one from the list on the home screen.");
@@ -415,7 +421,7 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
       return src;
     },
     ...custodyHandlers({ files }),
-    ...hsmChooserHandlers({ ...hsmChoice, busy: () => ceremony !== null || running }),
+    ...chooser.handlers,
     ...reportHandlers({ current: () => (ceremony ? { id: ceremony.id, dir: ceremonyDir(ceremony.id), done: ceremony.done } : null), files, print, dataDir: o.dataDir }),
   };
 
