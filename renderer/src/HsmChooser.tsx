@@ -99,6 +99,7 @@ export function HsmChooser({ production, onChanged }: { production: ProductionHs
   const [slot, setSlot] = useState("");
   const [serial, setSerial] = useState("");
   const [label, setLabel] = useState("");
+  const [side, setSide] = useState<"generate" | "restore" | "sign">("generate");
   const [soPin, setSoPin] = useState("");
   const [userPin, setUserPin] = useState("");
   const [checking, setChecking] = useState(false);
@@ -118,7 +119,7 @@ export function HsmChooser({ production, onChanged }: { production: ProductionHs
     setChecking(true);
     try {
       const token = { ...(slot.trim() ? { slot: slot.trim() } : {}), ...(serial.trim() ? { serial: serial.trim() } : {}), ...(label.trim() ? { label: label.trim() } : {}) };
-      const r = await call<HsmCheckResult>("hsm:check", { module: module.trim(), ...(initArgs.trim() ? { initArgs: initArgs.trim() } : {}), token, soPin, userPin });
+      const r = await call<HsmCheckResult>("hsm:check", { module: module.trim(), ...(initArgs.trim() ? { initArgs: initArgs.trim() } : {}), token, side, soPin, userPin });
       setResult(r);
       setCheckedFor(formKey);
     } catch (err) {
@@ -187,6 +188,14 @@ export function HsmChooser({ production, onChanged }: { production: ProductionHs
             <input value={label} onChange={(e) => setLabel(e.target.value)} autoComplete="off" spellCheck={false} size={18} />
           </label>
         </fieldset>
+        <label>
+          Check it for
+          <select value={side} onChange={(e) => setSide(e.target.value as typeof side)}>
+            <option value="generate">a root key generation and its backup (everything)</option>
+            <option value="restore">a recovery onto this token (the unwrap side)</option>
+            <option value="sign">a signing ceremony (the user role only)</option>
+          </select>
+        </label>
         <fieldset className="row">
           <legend>PINs — used for this check only, never stored</legend>
           <label>

@@ -67,8 +67,8 @@ test("a SoftHSM2 token is checked FIT on the home screen and used for production
     // The form, by keyboard: labelled fields, Enter in a PIN field submits the check.
     await section.getByLabel(/PKCS#11 module/).fill(token.module);
     await section.getByLabel("Token label").fill(token.label);
-    const so = section.getByLabel("Security officer PIN");
-    const user = section.getByLabel("User PIN");
+    const so = section.getByLabel("Security officer PIN", { exact: true });
+    const user = section.getByLabel("User PIN", { exact: true });
     await expect(so).toHaveAttribute("type", "password");
     await expect(so).toHaveAttribute("autocomplete", "off");
     await expect(user).toHaveAttribute("type", "password");
