@@ -4,7 +4,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { CustosError } from "../core/errors";
 import { blankToken, Hsm, prepareRehearsalTokenDir, randomPin, ROOT_KEY_ALGORITHMS, isRootKeyAlgorithm, type PinRole, type RootKeyAlgorithm, type TokenRef } from "../core/hsm";
-import { preflightText, runPreflight, type PreflightReport } from "../core/hsm/preflight";
+import { pickToken, preflightText, runPreflight, type PreflightReport } from "../core/hsm/preflight";
 import { profileFor } from "../core/hsm/profiles";
 import { safe } from "./escape";
 import type { Out } from "./io";
@@ -67,7 +67,7 @@ export async function hsmCheckCommand(args: string[], io: Out, env: NodeJS.Proce
         throw e;
       }
       const ref: TokenRef = { slotId: values.slot, serial: values.serial, label: values.label };
-      const token = pickToken(hsm, ref);
+      const token = pickToken(hsm, ref, "Name the token with --slot, --serial or --label.");
       const pins: Partial<Record<PinRole, string>> = {};
       const login = async (s: Parameters<Parameters<typeof runPreflight>[1]["login"]>[0], role: PinRole) => {
         pins[role] ??= await pinFor(role, env, io);
@@ -111,20 +111,6 @@ function parse(args: string[]) {
       json: { type: "boolean" },
     },
   });
-}
-
-/** The one token named on the command line; with no name, the only initialised token. Ambiguity is refused. */
-function pickToken(hsm: Hsm, ref: TokenRef) {
-  if (ref.slotId !== undefined || ref.serial !== undefined || ref.label !== undefined) return hsm.identify(ref);
-  const all = hsm.tokens();
-  const ready = all.filter((t) => t.initialized);
-  if (ready.length === 1) return ready[0]!;
-  if (ready.length === 0) throw new CustosError("HSM_NO_TOKEN", "The module shows no initialised token.", "Initialise the token with the vendor's tool (hsm-check checks a provisioned token; it never initialises one), then retry.");
-  throw new CustosError(
-    "HSM_TOKEN_AMBIGUOUS",
-    `The module shows ${ready.length} tokens: ${ready.map((t) => `"${t.label}" serial ${t.serial}`).join("; ")}.`,
-    "Name the token with --slot, --serial or --label.",
-  );
 }
 
 async function pinFor(role: PinRole, env: NodeJS.ProcessEnv, io: Out): Promise<string> {

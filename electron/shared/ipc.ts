@@ -22,6 +22,18 @@ export const OPEN_PURPOSES = ["verify", "source-transcript", "source-backup", "i
 export const SAVE_PURPOSES = ["share-card", "report"] as const;
 export type FilePurpose = (typeof OPEN_PURPOSES)[number] | (typeof SAVE_PURPOSES)[number];
 
+/** Text typed by the administrator that names things (paths, init strings, labels): no control characters. */
+const plainText = (max: number, min = 0) =>
+  z
+    .string()
+    .min(min, "give the path of the PKCS#11 module")
+    .max(max, `at most ${max} characters`)
+    // eslint-disable-next-line no-control-regex
+    .refine((s) => !/[\u0000-\u001f\u007f-\u009f]/.test(s), "must not contain control characters (line breaks, tabs, escapes)");
+
+/** The production HSM as the administrator names it on the home screen. */
+const hsmModule = { module: plainText(4096, 1), initArgs: plainText(1024).optional() };
+
 export const CHANNELS = {
   /** Scripts, defaults and where data lives. */
   "app:info": z.object({}).strict(),
@@ -75,6 +87,26 @@ export const CHANNELS = {
   "report:print": z.object({}).strict(),
   /** Copies the finished ceremony's report to a file chosen in a Save dialog (Done screen). */
   "report:save": z.object({ file: fileHandle }).strict(),
+  /**
+   * Runs the preflight of `custos hsm-check` on a module and token the administrator names; answers
+   * the verdict as data. The PINs are used for the check only: never logged, stored or returned.
+   */
+  "hsm:check": z
+    .object({
+      ...hsmModule,
+      token: z
+        .object({ slot: z.string().regex(/^\d{1,20}$/, "a slot is a number").optional(), serial: plainText(64).optional(), label: plainText(64).optional() })
+        .strict()
+        .optional(),
+      side: z.enum(["generate", "restore", "sign"]).optional(),
+      soPin: z.string().max(256, "at most 256 characters").optional(),
+      userPin: z.string().max(256, "at most 256 characters").optional(),
+    })
+    .strict(),
+  /** Remembers a module found fit by hsm:check in settings.json (module path and init arguments, never a PIN). */
+  "hsm:choose": z.object(hsmModule).strict(),
+  /** Forgets the remembered module: production is unavailable until one is chosen again (or set in the environment). */
+  "hsm:forget": z.object({}).strict(),
   /** Main process: shows an Open dialog; answers { handle, name } or null when cancelled. */
   "file:open": z.object({ purpose: z.enum(OPEN_PURPOSES) }).strict(),
   /** Main process: shows a Save dialog; answers { handle, name } or null when cancelled. */

@@ -1,5 +1,7 @@
 import { useEffect, useState, type FormEvent } from "react";
+import type { ProductionHsm } from "../../electron/core/app/hsm-chooser";
 import { call, type SessionState } from "./api";
+import { HsmChooser } from "./HsmChooser";
 import { ErrorBox } from "./parts";
 
 interface ScriptInfo {
@@ -15,6 +17,7 @@ interface Info {
   scripts: ScriptInfo[];
   dataDir: string;
   productionModule: string | null;
+  production: ProductionHsm;
   softhsm: string | null;
 }
 interface Listed {
@@ -114,7 +117,7 @@ export function Home({ push, onVerify, onCustody }: { push: (s: SessionState) =>
           <label className="choice">
             <input type="radio" name="mode" value="production" checked={mode === "production"} disabled={!info.productionModule} onChange={() => setMode("production")} />
             <span>
-              <strong>PRODUCTION</strong> {info.productionModule ? `on ${info.productionModule}` : "— no HSM configured (set CUSTOS_PKCS11_MODULE to its PKCS#11 module)"}
+              <strong>PRODUCTION</strong> {info.productionModule ? `on ${info.productionModule}` : "— no HSM chosen (see HSM for production below)"}
             </span>
           </label>
         </fieldset>
@@ -161,6 +164,13 @@ export function Home({ push, onVerify, onCustody }: { push: (s: SessionState) =>
           Start {mode === "rehearsal" ? "rehearsal" : "PRODUCTION ceremony"}
         </button>
       </form>
+      <HsmChooser
+        production={info.production}
+        onChanged={(production) => {
+          setInfo({ ...info, production, productionModule: production.module });
+          if (!production.module) setMode("rehearsal");
+        }}
+      />
       {unfinished.length > 0 && (
         <section className="panel" aria-labelledby="resume-h">
           <h2 id="resume-h">Unfinished ceremonies</h2>

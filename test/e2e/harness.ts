@@ -18,9 +18,10 @@ export const SCREENS = path.join(ROOT, "test-results", "screens");
  * dialogs are played by the test: push the path the operator picks onto
  * `dialogs` before clicking (nothing queued = Cancel).
  */
-export async function openApp(page: Page, dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "custos-e2e-"))) {
+export async function openApp(page: Page, dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "custos-e2e-")), settingsFile = path.join(dataDir, "settings.json")) {
   const service = createAppService({
     dataDir,
+    settingsFile,
     resourcesDir: ROOT,
     kdfCost: "test",
     attestWindowMs: 10 * 60_000,
@@ -58,6 +59,7 @@ export async function openApp(page: Page, dataDir = fs.mkdtempSync(path.join(os.
   return {
     service: host,
     dataDir,
+    settingsFile,
     dialogs,
     opened,
     /** Opens the room display (1920×1080, as projected) on the same core. */

@@ -18,6 +18,7 @@ import { bundleToJson, exportBundle } from "../transcript/bundle";
 import { TranscriptStore } from "../transcript/store";
 import { detailOf, guardHandlers, shownOf, type AppLogger } from "./boundary";
 import { custodyHandlers } from "./custody-actions";
+import { hsmChooser, productionHsm } from "./hsm-chooser";
 import type { Handlers } from "./dispatch";
 import { FileHandles } from "./file-handles";
 import { lpPrinter, type PrintPdf } from "./print";
@@ -32,8 +33,13 @@ export type { AppLogger } from "./boundary";
 export interface AppServiceOptions {
   /** Where the transcript database, rehearsal tokens and ceremony artifacts live. */
   dataDir: string;
-  /** PKCS#11 module for production ceremonies (else CUSTOS_PKCS11_MODULE). */
-  modulePath?: string;
+  /**
+   * <userData>/settings.json: the production HSM the administrator chose on the home screen (read at each
+   * use, written by hsm:choose). CUSTOS_PKCS11_MODULE in `env` overrides it.
+   */
+  settingsFile?: string;
+  /** The environment (CUSTOS_PKCS11_MODULE, CUSTOS_PKCS11_INIT_ARGS); process.env by default. */
+  env?: NodeJS.ProcessEnv;
   /** Folder holding ceremony-scripts/. */
   resourcesDir: string;
   /** Scrypt cost for new participants; "test" only for end-to-end tests. */
@@ -91,6 +97,11 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
   const failures = new Map<string, number>();
 
   const ceremonyDir = (id: string) => path.join(o.dataDir, "ceremonies", id);
+  const hsmChoice = { settingsFile: o.settingsFile, env: o.env ?? process.env };
+  const chooser = hsmChooser({ ...hsmChoice, busy: () => ceremony !== null || running });
+  const notWhileChecking = () => {
+    if (chooser.checking()) throw new CustosError("SESSION_BUSY", "An HSM is being checked on the home screen.", "Wait for its verdict, then start.");
+  };
 
   const suggestions = () =>
     store
@@ -106,7 +117,7 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
     return {
       store,
       driver,
-      openHsm: () => (session.softhsmConfig ? Hsm.open(session.modulePath, { env: { SOFTHSM2_CONF: session.softhsmConfig } }) : Hsm.open(session.modulePath)),
+      openHsm: () => (session.softhsmConfig ? Hsm.open(session.modulePath, { env: { SOFTHSM2_CONF: session.softhsmConfig } }) : Hsm.open(session.modulePath, { initArgs: session.initArgs })),
       networkInterfaces: o.networkInterfaces ?? (() => listNetworkInterfaces()),
       now: () => new Date(),
       kdfCost: o.kdfCost ?? "interactive",
@@ -208,12 +219,14 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
       } catch {
         softhsm = null;
       }
-      return { scripts, dataDir: o.dataDir, productionModule: o.modulePath ?? process.env.CUSTOS_PKCS11_MODULE ?? null, softhsm };
+      const production = productionHsm(hsmChoice);
+      return { scripts, dataDir: o.dataDir, productionModule: production.module, production, softhsm };
     },
     async "ceremony:list"() {
       return store.listCeremonies().map((c) => ({ id: c.id, title: c.scriptTitle, mode: c.mode, status: c.status, createdAt: c.createdAt, entries: store.head(c.id)?.seq ?? 0 }));
     },
     async "ceremony:start"(req: ChannelRequest<"ceremony:start">) {
+      notWhileChecking();
       if (running) throw new CustosError("SESSION_BUSY", "A step is running.", "Finish or abandon it first.");
       if (path.basename(req.script) !== req.script || !req.script.endsWith(".yaml")) {
         throw new CustosError("SCRIPT_UNREADABLE", "Choose one of the shipped ceremony scripts.", "");
@@ -222,13 +235,20 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
       const startOptions = { mode: req.mode, algorithm: req.algorithm, shares: req.custodians, threshold: req.threshold };
       // Refusals first (settings, module): nothing is written for a start that cannot happen.
       const settings = resolveSettings(loaded.script, startOptions);
-      const mod = req.mode === "rehearsal" ? findPkcs11Module() : o.modulePath ?? process.env.CUSTOS_PKCS11_MODULE;
-      if (!mod) throw new CustosError("HSM_NOT_CONFIGURED", "No HSM is configured for a production ceremony.", "Set CUSTOS_PKCS11_MODULE to your HSM's PKCS#11 module, or run a rehearsal on a throwaway SoftHSM token.");
+      const production = req.mode === "rehearsal" ? null : productionHsm(hsmChoice);
+      const mod = req.mode === "rehearsal" ? findPkcs11Module() : production!.module;
+      if (!mod) {
+        throw new CustosError(
+          "HSM_NOT_CONFIGURED",
+          "No HSM is configured for a production ceremony.",
+          "Choose your HSM's PKCS#11 module under \"HSM for production\" on the home screen (or set CUSTOS_PKCS11_MODULE), or run a rehearsal on a throwaway SoftHSM token.",
+        );
+      }
       const modulePath = req.mode === "rehearsal" ? mod : findPkcs11Module(mod);
       const ceremonyId = newCeremonyId(loaded.script.id, new Date());
       const made: string[] = [ceremonyDir(ceremonyId)];
       try {
-        let session: SessionFile = { ceremonyId, settings, mode: req.mode, modulePath };
+        let session: SessionFile = { ceremonyId, settings, mode: req.mode, modulePath, ...(production?.initArgs ? { initArgs: production.initArgs } : {}) };
         if (req.mode === "rehearsal") {
           // A fresh throwaway SoftHSM token folder for every rehearsal.
           const dir = path.join(o.dataDir, "rehearsal-tokens", ceremonyId);
@@ -245,6 +265,7 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
       }
     },
     async "ceremony:resume"(req: ChannelRequest<"ceremony:resume">) {
+      notWhileChecking();
       // Only ids of ceremonies in this transcript: never a path, never `../..`.
       if (!CEREMONY_ID.test(req.ceremonyId) || !store.getCeremony(req.ceremonyId)) {
         throw new CustosError("CEREMONY_NOT_FOUND", "There is no such ceremony to resume.", "Choose one from the list on the home screen.");
@@ -400,6 +421,7 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
       return src;
     },
     ...custodyHandlers({ files }),
+    ...chooser.handlers,
     ...reportHandlers({ current: () => (ceremony ? { id: ceremony.id, dir: ceremonyDir(ceremony.id), done: ceremony.done } : null), files, print, dataDir: o.dataDir }),
   };
 

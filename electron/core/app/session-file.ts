@@ -11,6 +11,8 @@ export const SessionFileSchema = z
     /** The rehearsal token folder this session made (removed again if its start fails). */
     tokenFolder: z.string().optional(),
     modulePath: z.string(),
+    /** The production module's initialisation arguments (C_Initialize pReserved), as chosen when it started. */
+    initArgs: z.string().optional(),
   })
   .strip();
 export type SessionFile = z.infer<typeof SessionFileSchema>;

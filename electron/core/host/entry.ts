@@ -64,12 +64,12 @@ function shutdown(code: number): void {
 
 async function start(init: InitMessage): Promise<CoreHost> {
   if (init.sqliteBinding) useSqliteBinding(init.sqliteBinding);
-  const settings = init.settingsFile ? readSettings(init.settingsFile) : {};
-  if (settings.pkcs11?.initArgs) log("warn", "core host: settings pkcs11.initArgs is not used yet (module initialisation strings arrive with the HSM profiles)");
+  // Read once here so a damaged file stops the start, named; the service reads it again at each use.
+  if (init.settingsFile) readSettings(init.settingsFile);
   const service = createAppService({
     dataDir: init.dataDir,
     resourcesDir: init.resourcesDir,
-    modulePath: settings.pkcs11?.module,
+    settingsFile: init.settingsFile,
     kdfCost: init.kdfCost,
     log: (line) => log("info", line),
   });

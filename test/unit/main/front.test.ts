@@ -28,6 +28,10 @@ describe("front", () => {
       ["session:share-card", { action: "print" }],
       ["session:run-step", {}],
       ["file:save", { purpose: "share-card" }],
+      // The production HSM is checked, chosen and forgotten on the private view only.
+      ["hsm:check", { module: "/usr/lib/softhsm/libsofthsm2.so", userPin: "1234" }],
+      ["hsm:choose", { module: "/usr/lib/softhsm/libsofthsm2.so" }],
+      ["hsm:forget", {}],
     ] as const) {
       expect(await front(c, p, "room")).toMatchObject({ ok: false, code: "IPC_ROOM_READ_ONLY" });
     }
