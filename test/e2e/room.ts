@@ -216,7 +216,12 @@ export class Room {
         return title;
       }
       if ((await prompt.count()) === 0 && (await failed.count()) > 0) throw new Error(`step "${title}" failed: ${await failed.first().textContent()}`);
-      const kind = ((await prompt.getAttribute("data-testid")) ?? "").replace("prompt-", "");
+      const kinds = await prompt.evaluateAll((els) => els.map((el) => el.getAttribute("data-testid") ?? ""));
+      if (kinds.length === 0) {
+        if (process.env.CUSTOS_E2E_DEBUG) console.log("no prompt", guard, counter, JSON.stringify({ moved: await moved.count(), failed: await failed.count(), text: (await page.locator("main").innerText()).slice(0, 400) }));
+        continue;
+      }
+      const kind = kinds[0]!.replace("prompt-", "");
       const fingerprint = () => prompt.evaluateAll((els) => els.map((el) => el.outerHTML.length + ":" + (el.textContent ?? "").slice(0, 120)).join("|"));
       const id = await fingerprint();
       await this.answer(kind);
