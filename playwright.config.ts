@@ -11,6 +11,8 @@ export default defineConfig({
   outputDir: "test-results/e2e",
   use: {
     headless: true,
+    // A locator action waits at most this long (not the whole test): a vanished element fails with its name.
+    actionTimeout: 30_000,
     // A trace snapshots both pages at every key press (thousands in the keyboard-only ceremony) and
     // made that test several times slower; CUSTOS_E2E_TRACE=1 turns it back on to look into a failure.
     trace: process.env.CUSTOS_E2E_TRACE ? "retain-on-failure" : "off",

@@ -25,6 +25,13 @@ const ACTION_TEXT: Record<string, string> = {
   "resplit-backup": "Old shares reassemble the wrapping key; new shares are issued for the new custodians.",
   "quorum-approval": "A quorum of custodians approves the destruction with their signatures.",
   "destroy-key": "Destroys the key objects on the HSM.",
+  "hsm-preflight": "Checks with throwaway keys that the HSM can do what this ceremony needs, before any real key exists.",
+  "check-shares": "Each custodian's share is checked against its recorded commitment; no key is rebuilt.",
+  "load-input": "Reads the file to sign from the medium and shows its SHA-256 to compare aloud.",
+  "prove-root-key": "The root key proves it is present by signing a fresh challenge.",
+  "sign-certificate": "The root key signs the certificate request that was compared aloud.",
+  "cross-certify": "The root key signs a cross-certificate for the key that was compared aloud.",
+  "issue-crl": "The root key signs a revocation list with exactly the serials read aloud.",
 };
 
 /** The private view of the ceremony in progress: the strip, the step, the question of the moment, and what was recorded. */

@@ -48,6 +48,7 @@ test("a generation ceremony with the keyboard alone: the room display never show
     await expect(roomPage.getByTestId("room-idle")).toBeVisible();
     const room = new Room(page, generationRoom, watch);
     room.keyboard = true;
+    room.coreState = async () => (await app.service.invoke("session:state", {})).result;
     await room.observe("home");
     // The quorum comes from the script (3 of 5).
     await room.check(page.getByRole("radio", { name: /Root key generation/ }));

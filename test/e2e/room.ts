@@ -189,11 +189,24 @@ export class Room {
   }
 
   /** Runs steps until the ceremony is complete (or aborted). */
+  /** The core's own state, for a failure message (set by the spec: the harness's host). */
+  coreState?: () => Promise<unknown>;
+
   async runToEnd(max = 40): Promise<string[]> {
     const titles: string[] = [];
-    for (let i = 0; i < max; i++) {
-      if ((await this.page.getByRole("heading", { name: /^Ceremony (complete|aborted)$/ }).count()) > 0) return titles;
-      titles.push(await this.runStep());
+    try {
+      for (let i = 0; i < max; i++) {
+        if ((await this.page.getByRole("heading", { name: /^Ceremony (complete|aborted)$/ }).count()) > 0) return titles;
+        titles.push(await this.runStep());
+      }
+    } catch (e) {
+      // What the core thinks, next to what the page shows: a test failure here must say which side is wrong.
+      if (this.coreState) {
+        const s = (await this.coreState()) as { value?: { version: number; running: boolean; prompt: { kind: string } | null; lastError: unknown; step: unknown } };
+        const v = s.value;
+        console.log("core state at the failure:", JSON.stringify(v ? { version: v.version, running: v.running, prompt: v.prompt?.kind ?? null, lastError: v.lastError, step: v.step } : s).slice(0, 1500));
+      }
+      throw e;
     }
     throw new Error("the ceremony did not end");
   }
@@ -216,16 +229,19 @@ export class Room {
         return title;
       }
       if ((await prompt.count()) === 0 && (await failed.count()) > 0) throw new Error(`step "${title}" failed: ${await failed.first().textContent()}`);
-      const kinds = await prompt.evaluateAll((els) => els.map((el) => el.getAttribute("data-testid") ?? ""));
-      if (kinds.length === 0) {
-        if (process.env.CUSTOS_E2E_DEBUG) console.log("no prompt", guard, counter, JSON.stringify({ moved: await moved.count(), failed: await failed.count(), text: (await page.locator("main").innerText()).slice(0, 400) }));
-        continue;
-      }
-      const kind = kinds[0]!.replace("prompt-", "");
-      const fingerprint = () => prompt.evaluateAll((els) => els.map((el) => el.outerHTML.length + ":" + (el.textContent ?? "").slice(0, 120)).join("|"));
-      const id = await fingerprint();
+      const seen = await prompt.evaluateAll((els) => els.map((el) => ({ kind: el.getAttribute("data-testid") ?? "", id: el.getAttribute("data-prompt-id") ?? "" })));
+      // The step may have ended between the two looks: look again.
+      if (seen.length === 0) continue;
+      const kind = seen[0]!.kind.replace("prompt-", "");
+      const asked = page.locator(`[data-prompt-id="${seen[0]!.id}"]`);
+      const fingerprint = () => asked.evaluateAll((els) => els.map((el) => el.outerHTML.length + ":" + (el.textContent ?? "").slice(0, 120)).join("|"));
+      const before = await fingerprint();
       await this.answer(kind);
-      await expect.poll(async () => (await fingerprint()) !== id, { timeout: 60_000 }).toBe(true);
+      // Answered when that question is gone (the next one has another id), or when it stays with an error
+      // of its own; the same question still on screen while its answer travels is not a new one.
+      await expect
+        .poll(async () => (await asked.count()) === 0 || ((await asked.getByRole("alert").count()) > 0 && (await fingerprint()) !== before), { timeout: 60_000 })
+        .toBe(true);
     }
     throw new Error(`step "${title}" did not finish`);
   }

@@ -72,7 +72,7 @@ export function PromptView({ prompt, push }: { prompt: Prompt; push: (s: Session
   })();
   return (
     // No aria-live here: a screen reader must never speak a share or a name typed into the room's sound.
-    <section className="prompt panel" data-testid={`prompt-${prompt.kind}`}>
+    <section className="prompt panel" data-testid={`prompt-${prompt.kind}`} data-prompt-id={prompt.id}>
       {body}
       {error && <ErrorBox error={error} />}
     </section>
