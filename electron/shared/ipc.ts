@@ -47,6 +47,8 @@ export const CHANNELS = {
       algorithm: z.string().max(20).optional(),
       custodians: z.number().int().min(2).max(255).optional(),
       threshold: z.number().int().min(2).max(255).optional(),
+      /** "PRODUCTION", typed by the administrator: the core refuses a production start without it. */
+      confirmation: z.string().max(40).optional(),
     })
     .strict(),
   /** Resumes an unfinished ceremony at its first unfinished step. */

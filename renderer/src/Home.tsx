@@ -70,6 +70,7 @@ export function Home({ push, onVerify, onCustody }: { push: (s: SessionState) =>
         await call<SessionState>("ceremony:start", {
           script,
           mode,
+          ...(mode === "production" ? { confirmation: confirmText.trim() } : {}),
           ...(splits ? { custodians, threshold } : {}),
           ...(algorithm && chosen?.kind === "generation" ? { algorithm } : {}),
         }),

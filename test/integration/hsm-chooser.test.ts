@@ -107,7 +107,14 @@ describe("the production HSM chosen on the home screen (SoftHSM2 token made with
     const a = app();
     await a.call("hsm:check", { module: token.module, token: { label: token.label }, soPin: token.soPin, userPin: token.userPin, side: "sign" });
     await a.call("hsm:choose", { module: token.module });
-    const s = await a.call("ceremony:start", { script: "root-key-generation.yaml", mode: "production" });
+    // The core itself demands the typed confirmation (the screen is not the only guard); nothing is written without it.
+    const before = fs.readdirSync(a.dataDir).sort();
+    for (const confirmation of [undefined, "production", "PRODUCTIO", "yes"]) {
+      const r = await a.refused("ceremony:start", { script: "root-key-generation.yaml", mode: "production", ...(confirmation === undefined ? {} : { confirmation }) });
+      expect(r).toMatchObject({ code: "PRODUCTION_NOT_CONFIRMED", message: expect.stringContaining("PRODUCTION is typed") });
+    }
+    expect(fs.readdirSync(a.dataDir).sort()).toEqual(before);
+    const s = await a.call("ceremony:start", { script: "root-key-generation.yaml", mode: "production", confirmation: "PRODUCTION" });
     expect(s.ceremony.mode).toBe("production");
     const session = JSON.parse(fs.readFileSync(path.join(a.dataDir, "ceremonies", s.ceremony.id, "session.json"), "utf8"));
     expect(session).toMatchObject({ mode: "production", modulePath: token.module });
@@ -199,7 +206,7 @@ describe.skipIf(!haveNss)("NSS softokn: not fit, so it is not remembered", () =>
   it("set by the environment override or in settings.json, its init arguments go with a production ceremony: session.json (for a resume) and the HSM its steps open", async () => {
     const a = app({ CUSTOS_PKCS11_MODULE: NSS, CUSTOS_PKCS11_INIT_ARGS: nssInit(db) });
     expect((await a.call("app:info", {})).production).toMatchObject({ module: NSS, initArgs: nssInit(db), source: "environment", overridden: false });
-    const s = await a.call("ceremony:start", { script: "root-key-generation.yaml", mode: "production" });
+    const s = await a.call("ceremony:start", { script: "root-key-generation.yaml", mode: "production", confirmation: "PRODUCTION" });
     const session = JSON.parse(fs.readFileSync(path.join(a.dataDir, "ceremonies", s.ceremony.id, "session.json"), "utf8"));
     expect(session).toMatchObject({ mode: "production", modulePath: NSS, initArgs: nssInit(db) });
     await a.call("session:close", {});
@@ -208,7 +215,7 @@ describe.skipIf(!haveNss)("NSS softokn: not fit, so it is not remembered", () =>
     const b = app();
     fs.writeFileSync(b.settingsFile, JSON.stringify({ pkcs11: { module: NSS, initArgs: nssInit(db) } }));
     expect((await b.call("app:info", {})).production).toMatchObject({ module: NSS, initArgs: nssInit(db), source: "settings" });
-    const t = await b.call("ceremony:start", { script: "root-key-generation.yaml", mode: "production" });
+    const t = await b.call("ceremony:start", { script: "root-key-generation.yaml", mode: "production", confirmation: "PRODUCTION" });
     expect(JSON.parse(fs.readFileSync(path.join(b.dataDir, "ceremonies", t.ceremony.id, "session.json"), "utf8"))).toMatchObject({ modulePath: NSS, initArgs: nssInit(db) });
     // The ceremony's HSM is opened with them: its select-token step lists NSS's tokens (without them NSS refuses C_Initialize).
     const room = new StateRoom((c, p) => dispatch(b.service.handlers, c, p), { custodians: 5 });

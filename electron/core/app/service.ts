@@ -228,6 +228,10 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
     async "ceremony:start"(req: ChannelRequest<"ceremony:start">) {
       notWhileChecking();
       if (running) throw new CustosError("SESSION_BUSY", "A step is running.", "Finish or abandon it first.");
+      // Enforced here, not only on the screen: real keys are made only when PRODUCTION was typed.
+      if (req.mode === "production" && req.confirmation?.trim() !== "PRODUCTION") {
+        throw new CustosError("PRODUCTION_NOT_CONFIRMED", "A production ceremony starts only when PRODUCTION is typed in the confirmation field.", "Type PRODUCTION (capital letters), or choose REHEARSAL.");
+      }
       if (path.basename(req.script) !== req.script || !req.script.endsWith(".yaml")) {
         throw new CustosError("SCRIPT_UNREADABLE", "Choose one of the shipped ceremony scripts.", "");
       }
