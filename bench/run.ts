@@ -167,7 +167,7 @@ async function main() {
   const reh = await rehearsalTime(runs);
   row("HSM's own time in a generation (median of 3)", `${hsm.toFixed(0)} ms`);
   row("pkcs11-tool + openssl: keygen and a signature", `${tools.toFixed(0)} ms`);
-  row("full generation rehearsal, 15 steps, 5 shares", `${reh.toFixed(0)} ms`);
+  row("full generation rehearsal, 16 steps, 5 shares", `${reh.toFixed(0)} ms`);
   row("  software overhead / HSM's own time", `${((reh - hsm) / hsm).toFixed(1)}x`, "budget 1.5x");
   row("  rehearsal / plain tools", `${(reh / tools).toFixed(1)}x`);
   const hsmRsa = await hsmOwnTime(runs, "RSA-4096");
