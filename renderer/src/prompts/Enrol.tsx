@@ -129,16 +129,19 @@ export function Enrol({ p, answer }: { p: P<"enrol">; answer: Answer }) {
                 ) : (
                   <>
                     <label>
+                      <span className="visually-hidden">Participant {i + 1} </span>
                       Token serial
-                      <input aria-label={`Participant ${i + 1} token serial`} value={r.serial} onChange={(e) => set(i, { serial: e.target.value })} required maxLength={64} autoComplete="off" spellCheck={false} />
+                      <input value={r.serial} onChange={(e) => set(i, { serial: e.target.value })} required maxLength={64} autoComplete="off" spellCheck={false} />
                     </label>
                     <label>
+                      <span className="visually-hidden">Participant {i + 1} </span>
                       Key label
-                      <input aria-label={`Participant ${i + 1} key label`} value={r.keyLabel} onChange={(e) => set(i, { keyLabel: e.target.value })} required maxLength={64} autoComplete="off" spellCheck={false} />
+                      <input value={r.keyLabel} onChange={(e) => set(i, { keyLabel: e.target.value })} required maxLength={64} autoComplete="off" spellCheck={false} />
                     </label>
                     <label>
+                      <span className="visually-hidden">Participant {i + 1} </span>
                       Token PIN
-                      <input type="password" aria-label={`Participant ${i + 1} token PIN`} value={r.pin} onChange={(e) => set(i, { pin: e.target.value })} required maxLength={256} autoComplete="off" />
+                      <input type="password" value={r.pin} onChange={(e) => set(i, { pin: e.target.value })} required maxLength={256} autoComplete="off" />
                     </label>
                   </>
                 )}
