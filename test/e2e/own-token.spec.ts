@@ -46,7 +46,8 @@ test("a participant enrols with a key on her own token and signs with its PIN; t
     { name: "Hiro Tanaka", role: "internal-witness", passphrase: pass("Hiro Tanaka") },
     ...["Chiara Rossi", "Dmitri Volkov", "Esther Kaur"].map((n) => ({ name: n, role: "custodian", passphrase: pass(n) })),
   ];
-  const app = await openApp(page);
+  // No attestation window: every signature asks again, so Ada types her token's PIN at the later steps.
+  const app = await openApp(page, undefined, undefined, { attestWindowMs: 0 });
   const roomPage = await app.openRoom();
   try {
     const room = new Room(page, people, new Watch(roomPage));

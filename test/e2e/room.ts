@@ -381,6 +381,8 @@ export class Room {
         await this.fill(row.getByLabel(/Token serial$/), p.token.serial);
         await this.fill(row.getByLabel(/Key label$/), p.token.keyLabel);
         await this.fill(row.getByLabel(/Token PIN$/), p.token.pin);
+        await row.scrollIntoViewIfNeeded();
+        await surfaceShot(page, "private", "prompt-enrol-own-token");
       } else {
         await this.fill(row.getByLabel(/passphrase$/), p.passphrase);
         await this.fill(row.getByLabel(/passphrase again$/), p.passphrase);
