@@ -143,4 +143,38 @@ describe("participants' own tokens through the app service (§2.4a)", () => {
     }
     expect(roomStates.length).toBeGreaterThan(10);
   }, 300_000);
+
+  it("a wrong token PIN at the enrolment is said with the person's name and token, and the enrolment is asked again; the PIN is in no message", async () => {
+    const dataDir = tmp("custos-app-tokens-pin-");
+    const personal = personalTokens();
+    const tokens = { "ceremony-administrator": { serial: personal.make("admin-card", PINS.admin), keyLabel: "attest", pin: "Wr0ng-PIN-typed" } };
+    const svc = createAppService({
+      dataDir,
+      resourcesDir: ROOT,
+      kdfCost: "test",
+      env: { ...process.env, CUSTOS_PERSONAL_PKCS11_MODULE: personal.module, CUSTOS_PERSONAL_SOFTHSM2_CONF: personal.conf },
+      networkInterfaces: () => [{ name: "lo", state: "unknown", loopback: true, addresses: ["127.0.0.1/8"] }],
+    });
+    const call = (c: string, p: unknown) => dispatch(svc.handlers, c, p);
+    const errors: string[] = [];
+    try {
+      await value<SessionState>(call("ceremony:start", { script: "root-key-generation.yaml", mode: "rehearsal", custodians: 3, threshold: 2 }));
+      const room = new StateRoom(call, { custodians: 3, tokens });
+      room.beforeAnswer = async (p) => {
+        if (p.kind === "enrol" && p.error) {
+          errors.push(JSON.stringify(p.error));
+          tokens["ceremony-administrator"].pin = PINS.admin;
+        }
+        return "answer";
+      };
+      await room.runStep(); // opening
+      const s = await room.runStep(); // attendance
+      expect(s.ceremony!.participants.map((x) => x.name)).toContain("Ceremony administrator 1");
+    } finally {
+      svc.close();
+    }
+    expect(errors).toHaveLength(1);
+    expect(JSON.parse(errors[0]!)).toMatchObject({ code: "HSM_PIN_INCORRECT", message: expect.stringContaining(`Ceremony administrator 1's own token (serial ${tokens["ceremony-administrator"].serial})`) });
+    expect(errors[0]).not.toContain("Wr0ng-PIN-typed");
+  }, 120_000);
 });
