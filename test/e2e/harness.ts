@@ -18,13 +18,13 @@ export const SCREENS = path.join(ROOT, "test-results", "screens");
  * dialogs are played by the test: push the path the operator picks onto
  * `dialogs` before clicking (nothing queued = Cancel).
  */
-export async function openApp(page: Page, dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "custos-e2e-")), settingsFile = path.join(dataDir, "settings.json")) {
+export async function openApp(page: Page, dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "custos-e2e-")), settingsFile = path.join(dataDir, "settings.json"), opts: { attestWindowMs?: number } = {}) {
   const service = createAppService({
     dataDir,
     settingsFile,
     resourcesDir: ROOT,
     kdfCost: "test",
-    attestWindowMs: 10 * 60_000,
+    attestWindowMs: opts.attestWindowMs ?? 10 * 60_000,
     networkInterfaces: () => [{ name: "lo", state: "unknown", loopback: true, addresses: ["127.0.0.1/8"] }],
   });
   const host = createCoreHost({ service, versionBase: 0 });

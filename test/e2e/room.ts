@@ -8,6 +8,8 @@ export interface Person {
   name: string;
   role: string;
   passphrase: string;
+  /** Signs with a key on their own token (§2.4a) instead of the passphrase. */
+  token?: { serial: string; keyLabel: string; pin: string };
   sourceName?: string;
   /** The role's title in this script, where it differs from the usual one. */
   title?: string;
@@ -290,7 +292,8 @@ export class Room {
         return this.enrol(prompt);
       case "passphrase": {
         const who = this.person((await prompt.getByRole("heading").textContent()) ?? "");
-        await this.fill(prompt.locator("input[type=password]"), who.passphrase);
+        if (who.token) await expect(prompt.getByLabel(`PIN of ${who.name}\u2019s own token (serial ${who.token.serial})`)).toBeVisible();
+        await this.fill(prompt.locator("input[type=password]"), who.token?.pin ?? who.passphrase);
         await this.click(prompt.getByRole("button", { name: "Attest" }));
         return;
       }
@@ -373,8 +376,17 @@ export class Room {
       const select = row.locator("select");
       if ((await select.count()) > 0) await this.select(select, p.sourceName ?? p.name);
       else await this.fill(row.getByRole("textbox", { name: / name$/ }), p.name);
-      await this.fill(row.getByLabel(/passphrase$/), p.passphrase);
-      await this.fill(row.getByLabel(/passphrase again$/), p.passphrase);
+      if (p.token) {
+        await this.check(row.getByRole("radio", { name: "A key on my own token" }));
+        await this.fill(row.getByLabel(/Token serial$/), p.token.serial);
+        await this.fill(row.getByLabel(/Key label$/), p.token.keyLabel);
+        await this.fill(row.getByLabel(/Token PIN$/), p.token.pin);
+        await row.scrollIntoViewIfNeeded();
+        await surfaceShot(page, "private", "prompt-enrol-own-token");
+      } else {
+        await this.fill(row.getByLabel(/passphrase$/), p.passphrase);
+        await this.fill(row.getByLabel(/passphrase again$/), p.passphrase);
+      }
       typed.push(p.name);
     }
     await this.observe("prompt-enrol-filled");

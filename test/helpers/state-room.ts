@@ -13,6 +13,8 @@ interface Person {
   name: string;
   roles: string[];
   passphrase: string;
+  /** §2.4a: signs with a key on their own token; its PIN answers the passphrase prompts. */
+  token?: { serial: string; keyLabel: string; pin: string };
 }
 
 /** Throws a failed Result as an Error with its code. */
@@ -32,7 +34,7 @@ export class StateRoom {
 
   constructor(
     private readonly call: Call,
-    private readonly o: { custodians: number; soPin?: string; userPin?: string },
+    private readonly o: { custodians: number; soPin?: string; userPin?: string; tokens?: Record<string, { serial: string; keyLabel: string; pin: string }> },
   ) {}
 
   async state(since?: number): Promise<SessionState> {
@@ -72,12 +74,17 @@ export class StateRoom {
       case "enrol": {
         this.people = p.roles.flatMap((r) => {
           const seats = r.id === "custodian" ? this.o.custodians : r.min;
-          return Array.from({ length: seats }, (_, i) => ({ name: `${r.title} ${i + 1}`, roles: [r.id], passphrase: `${r.id} ${i + 1} passphrase 2026` }));
+          // o.tokens[role id]: the first person in that role brings their own token.
+          const token = this.o.tokens?.[r.id];
+          return Array.from({ length: seats }, (_, i) => ({ name: `${r.title} ${i + 1}`, roles: [r.id], passphrase: `${r.id} ${i + 1} passphrase 2026`, ...(i === 0 && token ? { token } : {}) }));
         });
-        return this.people.map((x) => ({ name: x.name, roles: x.roles, passphrase: x.passphrase }));
+        return this.people.map((x) => ({ name: x.name, roles: x.roles, ...(x.token ? { token: x.token } : { passphrase: x.passphrase }) }));
       }
-      case "passphrase":
-        return { passphrase: this.person(p.participant.name).passphrase };
+      case "passphrase": {
+        const who = this.person(p.participant.name);
+        if ((p.secret === "token-pin") !== !!who.token) throw new Error(`the prompt asks ${p.participant.name} for a ${p.secret}`);
+        return { passphrase: who.token ? who.token.pin : who.passphrase };
+      }
       case "choose-signers":
         return { ids: p.candidates.slice(0, p.count).map((c) => c.id) };
       case "choose-token":

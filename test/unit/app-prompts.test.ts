@@ -29,7 +29,7 @@ describe("prompt broker", () => {
 
   it("cancel rejects the pending question as abandoned", async () => {
     const b = new PromptBroker(() => {});
-    const p = b.ask(step, { kind: "passphrase", participant: { id: "p01", name: "A", roles: [] } });
+    const p = b.ask(step, { kind: "passphrase", participant: { id: "p01", name: "A", roles: [] }, secret: "passphrase" });
     b.cancel("left");
     await expect(p).rejects.toThrowError(/left/);
   });

@@ -17,7 +17,15 @@ export const shown = (e: CustosError | undefined): ShownError | undefined =>
 export type PromptBody =
   | { kind: "checklist"; items: string[]; fields: Array<{ id: string; label: string; kind: string; required: boolean; count?: number }> }
   | { kind: "enrol"; roles: Array<{ id: string; title: string; min: number; max?: number }>; source?: { roles: string[]; participants: Array<{ id: string; name: string }> }; error?: ShownError }
-  | { kind: "passphrase"; participant: { id: string; name: string; roles: string[] }; error?: ShownError }
+  | {
+      kind: "passphrase";
+      participant: { id: string; name: string; roles: string[] };
+      /** What is typed: the person's passphrase, or the PIN of their own token (§2.4a; the answer's field is `passphrase` either way). */
+      secret: "passphrase" | "token-pin";
+      /** For a token PIN: which token (serial and key label, as recorded at the enrolment; not secret). */
+      token?: { serial: string; keyLabel: string };
+      error?: ShownError;
+    }
   | { kind: "choose-signers"; role: string; count: number; candidates: Array<{ id: string; name: string }> }
   | { kind: "choose-token"; tokens: Array<{ slotId: string; label: string; manufacturer: string; model: string; serial: string; firmware: string; initialized: boolean }>; error?: ShownError }
   | { kind: "pin"; role: "user" | "so"; purpose: "login" | "set"; token: { label: string; serial: string; model: string } | null; error?: ShownError }

@@ -25,6 +25,7 @@ import { lpPrinter, type PrintPdf } from "./print";
 import { PromptBroker, type Prompt, type ShownError } from "./prompts";
 import { reportHandlers } from "./report-actions";
 import { UiDriver } from "./ui-driver";
+import { personalTokensDep } from "./personal-tokens";
 import { CEREMONY_ID, SessionFileSchema, type SessionFile } from "./session-file";
 import { ceremonyView, entryView, forRoom, type SessionState } from "./session-view";
 
@@ -123,6 +124,7 @@ export function createAppService(o: AppServiceOptions): { handlers: Handlers; fi
       kdfCost: o.kdfCost ?? "interactive",
       attestWindowMs: o.attestWindowMs ?? 5 * 60_000,
       renderReport: (b) => renderReport(b),
+      ...personalTokensDep(hsmChoice.env, o.settingsFile, session),
     };
   }
 

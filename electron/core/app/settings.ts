@@ -22,6 +22,11 @@ export const SettingsSchema = z
       })
       .strict()
       .optional(),
+    /** The module of the participants' own tokens (smart cards, PIV keys); absent: the ceremony HSM's. */
+    personalTokens: z
+      .object({ module: z.string().min(1).max(4096), initArgs: z.string().max(4096).optional() })
+      .strict()
+      .optional(),
   })
   .passthrough();
 

@@ -52,7 +52,12 @@ export class UiDriver implements Driver {
   }
 
   async passphrase(view: StepView, p: Participant, error?: CustosError) {
-    return (await this.broker.ask(stepOf(view), { kind: "passphrase", participant: { id: p.id, name: p.name, roles: p.roles }, error: shown(error) })).passphrase;
+    return (await this.broker.ask(stepOf(view), {
+          kind: "passphrase",
+          participant: { id: p.id, name: p.name, roles: p.roles },
+          ...(p.token ? { secret: "token-pin" as const, token: { serial: p.token.serial, keyLabel: p.token.label } } : { secret: "passphrase" as const }),
+          error: shown(error),
+        })).passphrase;
   }
 
   async chooseSigners(view: StepView, role: string, count: number, candidates: Participant[]) {

@@ -142,10 +142,22 @@ function Passphrase({ p, answer }: { p: P<"passphrase">; answer: Answer }) {
         {p.participant.name} ({p.participant.roles.map(humanRole).join(", ")}), attest this step
       </h2>
       {p.error && <ErrorBox error={p.error} />}
-      <label>
-        Passphrase of {p.participant.name}
-        <input type="password" value={v} onChange={(e) => setV(e.target.value)} autoFocus required autoComplete="off" />
-      </label>
+      {p.secret === "token-pin" ? (
+        <>
+          <p className="muted">
+            {p.participant.name} signs with the key labelled {p.token?.keyLabel} on their own token. Insert it, then type its PIN; the PIN is never stored.
+          </p>
+          <label>
+            PIN of {p.participant.name}&rsquo;s own token (serial {p.token?.serial})
+            <input type="password" value={v} onChange={(e) => setV(e.target.value)} autoFocus required autoComplete="off" data-secret="token-pin" />
+          </label>
+        </>
+      ) : (
+        <label>
+          Passphrase of {p.participant.name}
+          <input type="password" value={v} onChange={(e) => setV(e.target.value)} autoFocus required autoComplete="off" />
+        </label>
+      )}
     </Form>
   );
 }

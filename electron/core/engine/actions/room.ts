@@ -78,7 +78,7 @@ export const enrolParticipants: ActionImpl<ActionParams<"enrol-participants">> =
             participants.push({ id, name: orig.name, roles: [...p.roles], publicKey: orig.publicKey, ...(orig.token ? { token: orig.token } : { kdf: orig.kdf }), sourceId: orig.id });
           } else if (p.token) {
             // A key on the participant's own token (§2.4a): proved by a signature made inside it.
-            const { record, key } = enrolTokenKey(personalTokens(ctx), { serial: p.token.serial, keyLabel: p.token.keyLabel, pin: p.token.pin });
+            const { record, key } = ownToken(p.name, p.token.serial, () => enrolTokenKey(personalTokens(ctx), { serial: p.token!.serial, keyLabel: p.token!.keyLabel, pin: p.token!.pin }));
             keys.push(key);
             participants.push({ id, name: p.name.trim(), roles: [...p.roles], publicKey: key.publicKey, token: record });
           } else {
@@ -97,13 +97,24 @@ export const enrolParticipants: ActionImpl<ActionParams<"enrol-participants">> =
         };
       } catch (e) {
         for (const k of keys) k.dispose();
-        if (!(e instanceof CustosError) || (!e.code.startsWith("ENROL") && e.code !== "PASSPHRASE_TOO_SHORT")) throw e;
+        if (!(e instanceof CustosError) || (!e.code.startsWith("ENROL") && e.code !== "PASSPHRASE_TOO_SHORT" && !e.details.ownToken)) throw e;
         error = e;
       }
     }
     throw error!;
   },
 };
+
+/** What a person typed about their own token (serial, key label, PIN) may be wrong: said with their name, and asked again. */
+const RETYPE = new Set(["HSM_PIN_INCORRECT", "HSM_PIN_LENGTH", "HSM_TOKEN_REMOVED", "PARTICIPANT_TOKEN_KEY"]);
+function ownToken<T>(name: string, serial: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (!(e instanceof CustosError) || !(RETYPE.has(e.code) || e.code.startsWith("HSM_KEY_NOT_FOUND"))) throw e;
+    throw new CustosError(e.code, `${name.trim()}'s own token (serial ${serial.slice(0, 64)}): ${e.message}`, e.hint, { details: { ...e.details, ownToken: true }, cause: e });
+  }
+}
 
 /** The module the participants' own tokens are read through (the HSM's unless configured otherwise). */
 export function personalTokens(ctx: StepContext) {
