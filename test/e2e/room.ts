@@ -146,7 +146,6 @@ export class Room {
         return { done: false, radio: false, ahead: from < 0 ? 1 : to - from };
       });
       if (where.done) return;
-      if (process.env.CUSTOS_E2E_DEBUG) console.log("tabTo", String(target), JSON.stringify(where), await page.evaluate(() => (document.activeElement?.outerHTML ?? "").slice(0, 160)));
       if (where.radio) await page.keyboard.press("ArrowDown");
       else {
         // Forward with Tab, back with Shift+Tab, as far as the document order says.

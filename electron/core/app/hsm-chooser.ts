@@ -11,7 +11,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { ChannelRequest } from "../../shared/ipc";
 import { CustosError } from "../errors";
-import { Hsm, ROOT_KEY_ALGORITHMS, type PinRole } from "../hsm";
+import { filePathProblem, Hsm, ROOT_KEY_ALGORITHMS, type PinRole } from "../hsm";
 import { pickToken, preflightText, runPreflight, type PreflightReport } from "../hsm/preflight";
 import { profileFor } from "../hsm/profiles";
 import { readSettings, writeSettings } from "./settings";
@@ -43,7 +43,7 @@ export interface HsmChooserOptions {
   busy: () => boolean;
 }
 
-const hasText = (s: string | undefined): s is string => s !== undefined && s.trim() !== "";
+export const hasText = (s: string | undefined): s is string => s !== undefined && s.trim() !== "";
 
 /** The module in force: the environment override, else the remembered choice, else none. */
 export function productionHsm(o: Pick<HsmChooserOptions, "settingsFile" | "env">): ProductionHsm {
@@ -68,17 +68,15 @@ export function productionHsm(o: Pick<HsmChooserOptions, "settingsFile" | "env">
 
 /** A module path as typed: absolute, an existing regular file (symbolic links followed). Returns it normalised. */
 export function checkedModulePath(p: string): string {
-  if (!path.isAbsolute(p)) {
-    throw new CustosError("HSM_MODULE_PATH", `The module path must be a full path starting with "/"; "${p.slice(0, 200)}" is relative.`, "Type the full path of your HSM vendor's PKCS#11 module, for example /opt/vendor/lib/libvendorpkcs11.so.");
+  const abs = path.isAbsolute(p) ? path.resolve(p) : p;
+  switch (filePathProblem(abs)) {
+    case "relative":
+      throw new CustosError("HSM_MODULE_PATH", `The module path must be a full path starting with "/"; "${p.slice(0, 200)}" is relative.`, "Type the full path of your HSM vendor's PKCS#11 module, for example /opt/vendor/lib/libvendorpkcs11.so.");
+    case "missing":
+      throw new CustosError("HSM_MODULE_PATH", `There is no file at ${abs}.`, "Check the path of your HSM vendor's PKCS#11 module (a .so file) and that its software is installed.");
+    case "not-a-file":
+      throw new CustosError("HSM_MODULE_PATH", `${abs} is not a regular file.`, "Give the PKCS#11 module itself (a .so file), not a folder or a device.");
   }
-  const abs = path.resolve(p);
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(abs);
-  } catch {
-    throw new CustosError("HSM_MODULE_PATH", `There is no file at ${abs}.`, "Check the path of your HSM vendor's PKCS#11 module (a .so file) and that its software is installed.");
-  }
-  if (!st.isFile()) throw new CustosError("HSM_MODULE_PATH", `${abs} is not a regular file.`, "Give the PKCS#11 module itself (a .so file), not a folder or a device.");
   return abs;
 }
 

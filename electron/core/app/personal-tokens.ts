@@ -15,7 +15,8 @@
 import fs from "node:fs";
 import path from "node:path";
 import { CustosError } from "../errors";
-import { Hsm } from "../hsm";
+import { filePathProblem, Hsm } from "../hsm";
+import { hasText } from "./hsm-chooser";
 import { readSettings } from "./settings";
 
 export interface PersonalTokensModule {
@@ -26,19 +27,18 @@ export interface PersonalTokensModule {
 }
 
 const CONTROL = /[\u0000-\u001f\u007f]/;
-const hasText = (s: string | undefined): s is string => s !== undefined && s.trim() !== "";
 
 /** An absolute path to an existing regular file, without control characters. */
 function checkedFile(p: string, what: string, where: string): string {
   if (CONTROL.test(p)) throw new CustosError("PERSONAL_TOKENS_MODULE", `The ${what} given in ${where} contains control characters.`, `Give the plain full path of the ${what}.`);
-  if (!path.isAbsolute(p)) throw new CustosError("PERSONAL_TOKENS_MODULE", `The ${what} given in ${where} must be a full path starting with "/"; "${p.slice(0, 200)}" is relative.`, `Give the full path of the ${what}.`);
-  let st: fs.Stats;
-  try {
-    st = fs.statSync(p);
-  } catch {
-    throw new CustosError("PERSONAL_TOKENS_MODULE", `There is no ${what} at ${p} (given in ${where}).`, `Check the path, or remove it from ${where} to read personal tokens through the ceremony HSM's module.`);
+  switch (filePathProblem(p)) {
+    case "relative":
+      throw new CustosError("PERSONAL_TOKENS_MODULE", `The ${what} given in ${where} must be a full path starting with "/"; "${p.slice(0, 200)}" is relative.`, `Give the full path of the ${what}.`);
+    case "missing":
+      throw new CustosError("PERSONAL_TOKENS_MODULE", `There is no ${what} at ${p} (given in ${where}).`, `Check the path, or remove it from ${where} to read personal tokens through the ceremony HSM's module.`);
+    case "not-a-file":
+      throw new CustosError("PERSONAL_TOKENS_MODULE", `${p} (given in ${where}) is not a regular file.`, `Give the ${what} itself, not a folder.`);
   }
-  if (!st.isFile()) throw new CustosError("PERSONAL_TOKENS_MODULE", `${p} (given in ${where}) is not a regular file.`, `Give the ${what} itself, not a folder.`);
   return path.resolve(p);
 }
 

@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import path from "node:path";
 import { CustosError } from "../errors";
 
 /** Where distributions put SoftHSM2's PKCS#11 module; searched in order. */
@@ -38,4 +39,20 @@ export function findPkcs11Module(explicit?: string, env: NodeJS.ProcessEnv = pro
     );
   }
   return found;
+}
+
+/**
+ * What is wrong with a path given for a file that must already exist (a module, a configuration file):
+ * not absolute, nothing there, or not a regular file (symbolic links followed); null when it is fine.
+ * Callers word the message for where the path came from.
+ */
+export function filePathProblem(p: string): "relative" | "missing" | "not-a-file" | null {
+  if (!path.isAbsolute(p)) return "relative";
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(p);
+  } catch {
+    return "missing";
+  }
+  return st.isFile() ? null : "not-a-file";
 }
