@@ -183,6 +183,11 @@ async function main() {
     `limit ${Math.round(vb.limit)}/s: ratio ${vb.ratio.toFixed(2)}, goal >= 0.8`,
   );
   row("  limit = Ed25519 verifies/s on one core × cores ÷ signatures per entry", `${Math.round(vb.rate)}/s × ${vb.cores} ÷ 2`);
+  row(
+    "  all cores verifying at once (does the machine scale?)",
+    `${Math.round(vb.rateAllCores)}/s = ${(vb.rateAllCores / vb.rate).toFixed(2)}× one core`,
+    `ratio against it ${vb.ratioAllCores.toFixed(2)}`,
+  );
 
   const big200 = await bigTranscript(tmp, 200);
   const store = TranscriptStore.openReadOnly(big200);

@@ -4,6 +4,12 @@ import { ErrorBox } from "./parts";
 
 type Push = (s: SessionState) => void;
 type Err = { message: string; hint?: string } | null;
+type Person = NonNullable<SessionState["ceremony"]>["participants"][number];
+
+/** What this person types to sign: their passphrase, or the PIN of their own token (named by serial, no secret). */
+function secretLabel(p: Person | undefined, role: string, what: string): string {
+  return p?.token ? `PIN of ${p.name}'s own token (serial ${p.token.serial}, signs ${what})` : `Passphrase of the ${role.toLowerCase()} (signs ${what})`;
+}
 
 /**
  * An exception, at any moment (a question open, a step running): written by a
@@ -49,7 +55,7 @@ export function ExceptionForm({ state, push, onDone }: { state: SessionState; pu
         <textarea value={text} onChange={(e) => setText(e.target.value)} rows={3} required />
       </label>
       <label>
-        Passphrase of the {role.toLowerCase()} (signs the exception)
+        {secretLabel(witnesses.find((w) => w.id === witness), role, "the exception")}
         <input type="password" value={pass} onChange={(e) => setPass(e.target.value)} required autoComplete="off" />
       </label>
       {error && <ErrorBox error={error} />}
@@ -63,7 +69,7 @@ export function ExceptionForm({ state, push, onDone }: { state: SessionState; pu
   );
 }
 
-/** A formal abort: the reason, signed by the people the script names, each with their own passphrase. */
+/** A formal abort: the reason, signed by the people the script names, each with their own passphrase (or own token's PIN). */
 export function AbortForm({ state, push, onDone }: { state: SessionState; push: Push; onDone: () => void }) {
   const c = state.ceremony!;
   const roles = c.abortRoles;
@@ -109,7 +115,7 @@ export function AbortForm({ state, push, onDone }: { state: SessionState; push: 
               </select>
             </label>
             <label>
-              Passphrase of the {r.toLowerCase()}
+              {secretLabel(c.participants.find((p) => p.id === who[i]), r, "the abort")}
               <input type="password" value={pass[i]} onChange={(e) => setPass(pass.map((x, j) => (j === i ? e.target.value : x)))} required autoComplete="off" />
             </label>
           </fieldset>

@@ -44,7 +44,8 @@ export interface SessionState {
     aborted: boolean;
     head: string;
     headWords: string[];
-    participants: Array<{ id: string; name: string; roles: string[]; fingerprint: string }>;
+    /** `token`: this person signs with a key on their own token (its PIN, not a passphrase); the serial is no secret. */
+    participants: Array<{ id: string; name: string; roles: string[]; fingerprint: string; token?: { serial: string; keyLabel: string } }>;
     unlocked: Array<{ participantId: string; name: string; until: number }>;
     artifactsDir: string;
     /** Script SHA-256, root key fingerprint, certificate hash: to read aloud. */
@@ -140,7 +141,13 @@ export function ceremonyView(c: Ceremony, artifactsDir: string): NonNullable<Ses
     aborted: c.aborted,
     head: c.head(),
     headWords: hashWords(c.head()),
-    participants: people.map((p) => ({ id: p.id, name: p.name, roles: p.roles.map(title), fingerprint: safeFingerprint(p.publicKey) })),
+    participants: people.map((p) => ({
+      id: p.id,
+      name: p.name,
+      roles: p.roles.map(title),
+      fingerprint: safeFingerprint(p.publicKey),
+      ...(p.token ? { token: { serial: p.token.serial, keyLabel: p.token.label } } : {}),
+    })),
     unlocked: c.unlockedKeys().map((u) => ({ ...u, name: people.find((p) => p.id === u.participantId)?.name ?? u.participantId })),
     artifactsDir,
     facts,

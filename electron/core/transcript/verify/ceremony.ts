@@ -116,7 +116,8 @@ export async function verifyCeremony(rawMeta: unknown, rows: readonly RawEntry[]
   const state: WalkState = {};
   // Signatures are checked while the walk goes on (worker threads), or in one batch by a given checker.
   const batch: SignatureTask[] = [];
-  const stream = o.checkSignatures ? undefined : signatureStream();
+  // Most entries after the enrolment carry two signatures or more: a hint for starting the workers early.
+  const stream = o.checkSignatures ? undefined : signatureStream(undefined, 2 * rows.length);
   const taskSeqs: number[] = [];
   let prev = GENESIS_HASH;
   let cursor = 0;

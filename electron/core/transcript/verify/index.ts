@@ -9,7 +9,7 @@ import { SQLITE_MAGIC } from "../store";
 import type { CeremonyVerdict, VerifyFailure, VerifyResult } from "../types";
 import { verifyCeremony } from "./ceremony";
 import type { Pins } from "./pins";
-import { parallelSignatureChecker, type SignatureChecker } from "./signatures";
+import type { SignatureChecker } from "./signatures";
 import { readBundleInput, readSqliteInput, unreadable, type FileInput } from "./sources";
 
 export { verifyCeremony } from "./ceremony";
@@ -55,7 +55,6 @@ export function readEvidence(path: string): Buffer {
 }
 
 async function verifyInput(input: FileInput, o: VerifyOptions): Promise<CeremonyVerdict[]> {
-  const checker = o.checkSignatures ?? parallelSignatureChecker();
   const chosen = o.ceremonyId === undefined ? input.ceremonies : input.ceremonies.filter((c) => c.id === o.ceremonyId);
   if (o.ceremonyId !== undefined && chosen.length === 0) {
     // §7.6: a usage error (exit 2), not a verdict on the file.
@@ -63,7 +62,7 @@ async function verifyInput(input: FileInput, o: VerifyOptions): Promise<Ceremony
   }
   const out: CeremonyVerdict[] = [];
   for (const c of chosen) {
-    const v = await verifyCeremony(c.meta, c.rows, { source: input.source, pins: o.pins, checkSignatures: checker });
+    const v = await verifyCeremony(c.meta, c.rows, { source: input.source, pins: o.pins, ...(o.checkSignatures ? { checkSignatures: o.checkSignatures } : {}) });
     if (v.ok && input.source === "bundle") {
       const last = c.rows[c.rows.length - 1]?.entryHash;
       if (c.bundleHead !== last) {

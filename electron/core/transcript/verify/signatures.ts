@@ -82,8 +82,8 @@ parentPort.on("message", (m) => {
 
 /** Below this many signatures, starting threads costs more than it saves. */
 const PARALLEL_MIN = 2000;
-/** Signatures sent to a worker at a time. */
-const CHUNK = 1000;
+/** Signatures sent to a worker at a time: small, so the workers start while the walk is young and end together. */
+const CHUNK = 250;
 
 /** Signature checks fed while the entries are walked; finish() gives the first invalid one, in the order added. */
 export interface SignatureStream {
@@ -95,8 +95,10 @@ export interface SignatureStream {
  * Checks signatures on worker threads while the caller is still walking the
  * entries (the walk's own work and the signature checks overlap), one worker
  * per core; under PARALLEL_MIN signatures everything runs inline instead.
+ * `expected` (how many signatures are likely) starts the workers at once when
+ * it reaches PARALLEL_MIN, so their start-up overlaps the walk too.
  */
-export function signatureStream(threads = os.availableParallelism?.() ?? os.cpus().length): SignatureStream {
+export function signatureStream(threads = os.availableParallelism?.() ?? os.cpus().length, expected = 0): SignatureStream {
   const pending: SignatureTask[] = [];
   let sent = 0;
   let workers: Worker[] | undefined;
@@ -131,6 +133,7 @@ export function signatureStream(threads = os.availableParallelism?.() ?? os.cpus
       sent += part.length;
     }
   };
+  if (threads >= 2 && expected >= PARALLEL_MIN) start();
   return {
     add(task) {
       pending.push(task);
