@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Custos needs on Debian/Ubuntu, and is safe to run again:
-#  1. system packages (SoftHSM2, OpenSC, Chromium for the end-to-end tests,
+#  1. system packages (SoftHSM2, the other PKCS#11 modules the preflight is
+#     tested on, OpenSC, Chromium for the end-to-end tests,
 #     PDF and QR tools, DejaVu fonts, a compiler for the native modules);
 #  2. the npm dependencies from the lock file (Node's ABI: tests and the CLI);
 #  3. the Electron binary (a download from GitHub) and better-sqlite3 built for
@@ -31,7 +32,8 @@ done
 
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
-PKGS=(softhsm2 libnss3 libnss3-tools opencryptoki opensc chromium qpdf poppler-utils fonts-dejavu-core zbar-tools openssl strace iproute2 python3 make g++ binutils cups-client python3-cryptography python3-yaml)
+# swtpm … dbus-daemon: tpm2-pkcs11 on a software TPM behind tpm2-abrmd (test/integration/hsm-tpm2.test.ts).
+PKGS=(softhsm2 libnss3 libnss3-tools opencryptoki swtpm swtpm-tools libtpm2-pkcs11-1 libtpm2-pkcs11-tools tpm2-tools tpm2-abrmd libtss2-tcti-tabrmd0 dbus-daemon opensc chromium qpdf poppler-utils fonts-dejavu-core zbar-tools openssl strace iproute2 python3 make g++ binutils cups-client python3-cryptography python3-yaml)
 if command -v apt-get >/dev/null 2>&1; then
   missing=()
   for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

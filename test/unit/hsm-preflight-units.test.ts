@@ -4,6 +4,7 @@ import { toHsmError } from "../../electron/core/hsm/errors";
 import { algorithmNeeds, wrapCandidates } from "../../electron/core/hsm/preflight/mechanisms";
 import { softwareUnwrapRfc5649, softwareWrapRfc5649 } from "../../electron/core/hsm/preflight/software";
 import { preflightText, type PreflightReport } from "../../electron/core/hsm/preflight";
+import { diagnosisText } from "../../electron/core/hsm/preflight/diagnose";
 import { slotNumber } from "../../electron/core/hsm";
 
 const pkcs11 = (name: string) => Object.assign(new Error(name), { code: 0 });
@@ -77,5 +78,35 @@ describe("the preflight as a custodian reads it", () => {
   });
   it("slot handles are shown as the slot numbers people see", () => {
     expect(slotNumber("0200000000000000")).toBe("2");
+  });
+});
+
+describe("a refused root template, narrowed to the attribute", () => {
+  const base = { refusal: "CKR_ATTRIBUTE_VALUE_INVALID", probes: 10 };
+  it("one attribute whose change lifts the refusal is named with what it would cost, and what the token answered next", () => {
+    const t = diagnosisText({ ...base, implicated: [{ key: "private", name: "extractable", value: true, change: "flipped", answer: "CKR_GENERAL_ERROR" }] });
+    expect(t).toBe(
+      "it refuses CKA_EXTRACTABLE=true [CKR_ATTRIBUTE_VALUE_INVALID], so the root key could never be wrapped for its backup; with CKA_EXTRACTABLE=false that refusal goes away (the generation then fails otherwise: CKR_GENERAL_ERROR)",
+    );
+  });
+  it("sensitive and extractable, each lifting the refusal, are named as the pair", () => {
+    const t = diagnosisText({
+      ...base,
+      implicated: [
+        { key: "private", name: "sensitive", value: true, change: "flipped", answer: "made" },
+        { key: "private", name: "extractable", value: true, change: "flipped", answer: "made" },
+      ],
+    });
+    expect(t).toMatch(/^it will not make a private key both sensitive and extractable \(CKA_SENSITIVE=true with CKA_EXTRACTABLE=true\) \[CKR_ATTRIBUTE_VALUE_INVALID\]/);
+    expect(t).toMatch(/with either one false that refusal goes away and the key is made$/);
+  });
+  it("an attribute the token does not know is said so (left out, not flipped)", () => {
+    const t = diagnosisText({ refusal: "CKR_ATTRIBUTE_TYPE_INVALID", probes: 10, implicated: [{ key: "private", name: "wrapWithTrusted", value: true, change: "omitted", answer: "made" }] });
+    expect(t).toBe(
+      "it does not know CKA_WRAP_WITH_TRUSTED [CKR_ATTRIBUTE_TYPE_INVALID], so the key's export could not be limited to the security officer's trusted wrapping key; without CKA_WRAP_WITH_TRUSTED that refusal goes away and the key is made",
+    );
+  });
+  it("nothing implicated is said too, with the code", () => {
+    expect(diagnosisText({ ...base, implicated: [] })).toBe("no single attribute of the template causes the refusal [CKR_ATTRIBUTE_VALUE_INVALID] (each changed alone, it is still refused)");
   });
 });

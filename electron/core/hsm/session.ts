@@ -33,6 +33,11 @@ export function rootPrivateTemplate(label: string, id: Buffer, token: boolean): 
   };
 }
 
+/** The root public key template: verify only. */
+export function rootPublicTemplate(label: string, id: Buffer, token: boolean): Record<string, unknown> {
+  return { token, label, id, class: ObjectClass.PUBLIC_KEY, private: false, verify: true, encrypt: false, wrap: false };
+}
+
 /** Attribute values the root template asks for, as read back one at a time. */
 export const ROOT_TEMPLATE_EXPECTED: Record<string, boolean> = {
   private: true,
@@ -168,15 +173,23 @@ export class HsmSession {
    * Generates the root key pair inside the token: private key sensitive,
    * extractable only under a trusted wrapping key (CKA_WRAP_WITH_TRUSTED), so a
    * user-PIN holder alone cannot export it under a key of their own.
-   * token=false (the preflight's throwaway) keeps it a session object.
+   * token=false keeps it a session object (the preflight's throwaway is a token object with a fixed label).
    */
   generateRootKeyPair(alg: RootKeyAlgorithm, label: string, id: Buffer, token = true): { spki: Buffer; privateKey: graphene.PrivateKey; publicKey: graphene.PublicKey } {
+    const pair = this.generateKeyPairFrom(alg, rootPublicTemplate(label, id, token), rootPrivateTemplate(label, id, token), `Generating the ${alg} key pair`);
+    return { spki: this.spkiOf(pair.publicKey, alg), privateKey: pair.privateKey, publicKey: pair.publicKey };
+  }
+
+  /**
+   * Generates a key pair of this algorithm from the given public and private
+   * templates (the algorithm's key type, curve or modulus are added here). The
+   * preflight uses it to find which attribute of the root template a token refuses.
+   */
+  generateKeyPairFrom(alg: RootKeyAlgorithm, pub: Record<string, unknown>, priv: Record<string, unknown>, doing: string): graphene.IKeyPair {
     const spec = algorithmSpec(alg);
-    const priv = rootPrivateTemplate(label, id, token);
-    const pub = { token, label, id, class: ObjectClass.PUBLIC_KEY, private: false, verify: true, encrypt: false, wrap: false };
     const mech = spec.family === "EC" ? "CKM_EC_KEY_PAIR_GEN" : "CKM_RSA_PKCS_KEY_PAIR_GEN";
-    const pair = hsmCall(
-      `Generating the ${alg} key pair`,
+    return hsmCall(
+      doing,
       () =>
         spec.family === "EC"
           ? this.raw.generateKeyPair(
@@ -191,7 +204,11 @@ export class HsmSession {
             ),
       { mechanism: mech },
     );
-    return { spki: this.spkiOf(pair.publicKey, alg), privateKey: pair.privateKey, publicKey: pair.publicKey };
+  }
+
+  /** Creates an object from a template (the preflight's probes: what kind of key may be imported at all). */
+  createObjectFrom(template: Record<string, unknown>, doing: string): graphene.SessionObject {
+    return hsmCall(doing, () => this.raw.create(template as graphene.ITemplate));
   }
 
   private spkiOf(obj: graphene.SessionObject, alg: RootKeyAlgorithm): Buffer {

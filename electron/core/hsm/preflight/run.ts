@@ -4,6 +4,7 @@ import { CustosError } from "../../errors";
 import { algorithmSpec, ROOT_KEY_ALGORITHMS, type RootKeyAlgorithm, verifyRootSignature } from "../algorithms";
 import type { Hsm, PinRole, TokenInfo, TokenRef } from "../hsm";
 import { CKA_NAMES, readAttributes, ROOT_TEMPLATE_EXPECTED, type HsmSession, type WrapMechanism } from "../session";
+import { diagnoseRootTemplate, diagnosisText, noAesImport, worthDiagnosing } from "./diagnose";
 import { algorithmNeeds, wrapCandidates } from "./mechanisms";
 import { softwareUnwrapRfc5649, softwareWrapRfc5649, testKeyPair } from "./software";
 
@@ -120,6 +121,8 @@ export async function runPreflight(hsm: Hsm, o: PreflightOptions): Promise<Prefl
         if (e instanceof CustosError && /^HSM_PIN_|^HSM_TOKEN_/.test(e.code)) throw e;
         s.logout();
         const noSo = e instanceof CustosError && e.code === "HSM_NO_SO_ROLE";
+        // The SO login itself succeeded (a refused PIN is thrown above): the token lets only the user make objects.
+        const soMakesNothing = e instanceof CustosError && e.code === "HSM_NOT_LOGGED_IN";
         add(
           "trusted-kek",
           "Security officer marks a wrapping key trusted",
@@ -127,25 +130,31 @@ export async function runPreflight(hsm: Hsm, o: PreflightOptions): Promise<Prefl
           msg(e),
           noSo
             ? "The token has no security officer role (CKR_USER_TYPE_INVALID): nobody can mark a wrapping key trusted, so the dual control of the backup (SO PIN + user PIN) is impossible."
-            : `The security officer could not create a trusted wrapping key (CKA_TRUSTED): ${msg(e)}`,
+            : soMakesNothing
+              ? "The security officer, once logged in, may not create any key on this token (it answers CKR_USER_NOT_LOGGED_IN: only the user makes objects): nobody can mark a backup wrapping key trusted (CKA_TRUSTED), so the dual control of the backup (SO PIN + user PIN) is impossible."
+              : `The security officer could not create a trusted wrapping key (CKA_TRUSTED): ${msg(e)}`,
         );
         trustedKek = undefined;
       }
     }
     await o.login(s, "user");
-    for (const a of ROOT_KEY_ALGORITHMS) for (const l of [`${label}:${a}`, `${label}:restored:${a}`]) s.destroyByLabel(l);
+    for (const l of leftoverLabels(label)) s.destroyByLabel(l);
 
     // 3. Per algorithm: the root template, read back; sign and verify in software.
     const passed: RootKeyAlgorithm[] = [];
     for (const alg of algs) {
       const ok =
-        o.side === "restore" ? true : generateSide(s, alg, label, trustedKek ? { obj: trustedKek, bytes: kekBytes } : undefined, candidates, add, objects, (m) => (wrapMechanism ??= m), wrapMechanism, o.side === "sign");
+        o.side === "restore"
+          ? true
+          : generateSide(s, alg, label, trustedKek ? { obj: trustedKek, bytes: kekBytes } : undefined, candidates, add, objects, (m) => (wrapMechanism ??= m), wrapMechanism, o.side === "sign");
       if (ok) passed.push(alg);
     }
     // 4. Unwrap with the restore template (a software-made blob, so it works on either side), and refusal of an untrusted wrapping key.
     const restored: RootKeyAlgorithm[] = o.side === "sign" ? passed : [];
+    let aesImport: { why: string | undefined } | undefined;
+    const whyNoKek = () => (aesImport ??= { why: noAesImport(s, `${label}:aes-probe`) }).why;
     for (const alg of o.side === "sign" ? [] : o.side === "generate" ? passed : algs) {
-      const mech = restoreSide(s, alg, label, candidates, o.side === "generate" ? wrapMechanism : null, o.extraUnwrapAttributes, o.side === "restore", add, objects);
+      const mech = restoreSide(s, alg, label, candidates, o.side === "generate" ? wrapMechanism : null, o.extraUnwrapAttributes, o.side === "restore", add, objects, whyNoKek);
       if (mech) {
         restored.push(alg);
         if (o.side === "restore") wrapMechanism ??= mech;
@@ -174,13 +183,18 @@ export async function runPreflight(hsm: Hsm, o: PreflightOptions): Promise<Prefl
       }
     }
     try {
-      for (const a of o.algorithms) for (const l of [`${label}:${a}`, `${label}:restored:${a}`]) s.destroyByLabel(l);
+      for (const l of leftoverLabels(label)) s.destroyByLabel(l);
     } catch {
       // Already gone, or the login was lost: the next preflight destroys them.
     }
     s.logout();
     if (!o.session) s.close();
   }
+}
+
+/** Labels of the token objects a preflight may make (a crashed one's leftovers are destroyed by the next). */
+function leftoverLabels(label: string): string[] {
+  return [...ROOT_KEY_ALGORITHMS.flatMap((a) => [`${label}:${a}`, `${label}:restored:${a}`]), `${label}:aes-probe`];
 }
 
 function pick(m: { manufacturer: string; description: string; libraryVersion: string }) {
@@ -213,11 +227,21 @@ function generateSide(
   signOnly = false,
 ): boolean {
   let pair: ReturnType<HsmSession["generateRootKeyPair"]>;
+  const id = Buffer.from(`pf-${alg}`);
   try {
-    pair = s.generateRootKeyPair(alg, `${label}:${alg}`, Buffer.from(`pf-${alg}`), true);
+    pair = s.generateRootKeyPair(alg, `${label}:${alg}`, id, true);
     objects.push(pair.privateKey, pair.publicKey);
   } catch (e) {
-    add(`root-template:${alg}`, `Throwaway ${alg} key with the root template`, "fail", msg(e), `The token refuses the root key template for ${alg}: ${msg(e)}`);
+    // Which attribute? Asked of the token with throwaway keys, so the reason names it.
+    const d = worthDiagnosing(e) ? diagnoseRootTemplate(s, alg, `${label}:${alg}`, id, e) : undefined;
+    const found = d ? diagnosisText(d) : undefined;
+    add(
+      `root-template:${alg}`,
+      `Throwaway ${alg} key with the root template`,
+      "fail",
+      found ? `${msg(e)} Asked again with one attribute changed at a time (${d!.probes} attempts, throwaway keys): ${found}.` : msg(e),
+      `The token refuses the root key template for ${alg}: ${found ? `${found}.` : msg(e)}`,
+    );
     return false;
   }
   const bad = templateMismatches(pair.privateKey);
@@ -316,6 +340,7 @@ function restoreSide(
   checkUntrusted: boolean,
   add: Add,
   objects: graphene.SessionObject[],
+  whyNoKek: () => string | undefined,
 ): WrapMechanism | null {
   const { pkcs8, spki } = testKeyPair(alg);
   const extra = extraFor?.(alg, spki) ?? {};
@@ -328,7 +353,14 @@ function restoreSide(
     kek = s.importUnwrapKek(kekBytes, `${label}:unwrap-kek`);
     objects.push(kek);
   } catch (e) {
-    add(`restore:${alg}`, `Unwrap with the restore template (${alg})`, "fail", msg(e), `The user cannot import an unwrapping key: ${msg(e)}`);
+    const why = worthDiagnosing(e) ? whyNoKek() : undefined;
+    add(
+      `restore:${alg}`,
+      `Unwrap with the restore template (${alg})`,
+      "fail",
+      why ? `${msg(e)} A minimal AES key was tried as well: ${why}.` : msg(e),
+      why ? `The user cannot bring the reassembled wrapping key into the token: ${why}. No backup could ever be restored here.` : `The user cannot import an unwrapping key: ${msg(e)}`,
+    );
     return null;
   } finally {
     kekBytes.fill(0);
