@@ -33,6 +33,13 @@ export function shownOf(err: CustosError): ShownError {
   return { code: err.code, message: err.message, hint: err.hint, details: { ...err.details } };
 }
 
+/** Shows an error on screen and logs its detail; the screen never gets a stack trace. */
+export function loggedError(log: AppLogger, e: unknown, ctx?: Parameters<typeof toCustosError>[1]): CustosError {
+  const err = toCustosError(e, ctx);
+  log("error", `${err.code}: ${err.message}`, detailOf(e));
+  return err;
+}
+
 /** The original error with its stack and causes, for the log only. */
 export function detailOf(e: unknown): string {
   const parts: string[] = [];

@@ -10,7 +10,9 @@ import { Ceremony, resolveSettings } from "../engine/ceremony";
 import { CustosError } from "../errors";
 import type { LoadedScript } from "../script/load";
 import { claimNewFolder } from "./folder";
-import { prepareFolder, readRehearsalFile, runRehearsal, type RehearsalOutcome, type RehearseFromOptions } from "./rehearse";
+import { prepareFolder, readRehearsalFile, type RehearsalOutcome } from "./rehearsal-file";
+import type { RehearseFromOptions } from "./rehearse-from";
+import { runRehearsal } from "./run-rehearsal";
 import { simulatedAttendance } from "./simulated-room";
 
 /** The inputs the script's load-input steps name, each checked to be a readable file. */

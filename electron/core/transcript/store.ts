@@ -1,15 +1,13 @@
-import fs, { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
-import os from "node:os";
-import { join } from "node:path";
-import Database from "better-sqlite3";
+import fs from "node:fs";
+import type Database from "better-sqlite3";
 import { CustosError } from "../errors";
-import { canonicalJson } from "./canonical";
-import { attestationMessage, bodyHash as computeBodyHash, entryHash as computeEntryHash, sortSignatures, verifySignature } from "./chain";
-import { CUSTOS_APPLICATION_ID, EXPECTED_COLUMNS, EXPECTED_SCHEMA_OBJECTS, FIRST_SCHEMA_VERSION, LATEST_SCHEMA_VERSION, MIGRATIONS } from "./migrations";
-import { entryBodySchema, firstIssue, firstNonIntegerPath, signatureSchema } from "./schema";
+import { EXPECTED_COLUMNS, EXPECTED_SCHEMA_OBJECTS } from "./migrations";
+import { prepareEntry, type PreparedEntry } from "./entry-check";
+import { isSqliteError, openEvidenceCopy, openWritable } from "./store-open";
 import { ABORT_ACTION, GENESIS_HASH, OPEN_ACTION, SEAL_ACTION, type CeremonyMeta, type CeremonyStatus, type EntryBody, type RawEntry, type Signature, type StoredEntry } from "./types";
 
 export type { RawEntry } from "./types";
+export { SQLITE_MAGIC } from "./store-open";
 
 interface CeremonyRow {
   id: string;
@@ -22,9 +20,6 @@ interface CeremonyRow {
   status: CeremonyStatus;
   created_at: string;
 }
-
-/** First 16 bytes of every SQLite 3 database file. */
-export const SQLITE_MAGIC = Buffer.from("SQLite format 3\0", "latin1");
 
 const CEREMONY_COLUMNS =
   "id, script_id, script_version, script_title, script_sha256, script_text, mode, status, created_at";
@@ -45,31 +40,6 @@ function rowToMeta(row: CeremonyRow): CeremonyMeta {
   };
 }
 
-function readHeader(path: string): Buffer {
-  const fd = openSync(path, "r");
-  try {
-    const buf = Buffer.alloc(100);
-    const n = readSync(fd, buf, 0, 100, 0);
-    return buf.subarray(0, n);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-function unreadable(path: string, why: string, cause?: unknown): CustosError {
-  return new CustosError(
-    "TRANSCRIPT_UNREADABLE",
-    `${path} cannot be opened as a Custos transcript: ${why}.`,
-    "Check the path; a transcript is the transcript.sqlite file Custos wrote.",
-    cause === undefined ? undefined : { cause },
-  );
-}
-
-function isSqliteError(e: unknown): e is Error & { code: string } {
-  const code = e instanceof Error ? (e as unknown as { code?: unknown }).code : undefined;
-  return typeof code === "string" && code.startsWith("SQLITE_");
-}
-
 /** The transcript database: one SQLite file per installation, each entry one durable transaction, hash-chained to the one before. */
 export class TranscriptStore {
   // Prepared once per connection: preparing dominates the cost of small queries.
@@ -85,35 +55,7 @@ export class TranscriptStore {
 
   /** Opens (creating if missing) a transcript for writing and applies pending migrations. */
   static open(path: string): TranscriptStore {
-    if (existsSync(path) && statSync(path).size > 0) {
-      const header = readHeader(path);
-      if (header.length < 16 || !header.subarray(0, 16).equals(SQLITE_MAGIC)) {
-        throw unreadable(path, "it is not a SQLite database");
-      }
-    }
-    let db: Database.Database;
-    try {
-      db = new Database(path);
-    } catch (cause) {
-      throw unreadable(path, (cause as Error).message, cause);
-    }
-    try {
-      // FULL: fsync on every commit, so a completed step survives a power cut (Invariant 7).
-      const mode = db.pragma("journal_mode = WAL", { simple: true });
-      if (String(mode).toLowerCase() !== "wal") throw unreadable(path, `could not switch to WAL mode (got ${String(mode)})`);
-      db.pragma("synchronous = FULL");
-      // Deleted or overwritten pages are zeroed, so nothing lingers in free pages of the file.
-      db.pragma("secure_delete = ON");
-      db.pragma("foreign_keys = ON");
-      db.pragma("busy_timeout = 5000");
-      migrate(db, path);
-    } catch (e) {
-      db.close();
-      if (e instanceof CustosError) throw e;
-      if (isSqliteError(e)) throw unreadable(path, e.message, e);
-      throw e;
-    }
-    return new TranscriptStore(db, false);
+    return new TranscriptStore(openWritable(path), false);
   }
 
   /**
@@ -123,44 +65,7 @@ export class TranscriptStore {
    * -shm or -journal file beside it (§4.1). close() removes the copy.
    */
   static openReadOnly(path: string): TranscriptStore {
-    let st: fs.Stats;
-    try {
-      st = fs.statSync(path);
-    } catch (cause) {
-      throw unreadable(path, "the file does not exist or cannot be read", cause);
-    }
-    if (!st.isFile()) throw unreadable(path, "it is not a regular file");
-    const header = readHeader(path);
-    if (header.length < 16 || !header.subarray(0, 16).equals(SQLITE_MAGIC)) {
-      throw unreadable(path, "it is not a SQLite database");
-    }
-    const dir = fs.mkdtempSync(join(os.tmpdir(), "custos-evidence-"));
-    fs.chmodSync(dir, 0o700);
-    const copy = join(dir, "transcript.sqlite");
-    let db: Database.Database;
-    try {
-      fs.copyFileSync(path, copy);
-      const wal = `${path}-wal`;
-      if (fs.existsSync(wal) && fs.statSync(wal).isFile() && fs.statSync(wal).size > 0) fs.copyFileSync(wal, `${copy}-wal`);
-      db = new Database(copy, { fileMustExist: true });
-    } catch (cause) {
-      fs.rmSync(dir, { recursive: true, force: true });
-      throw unreadable(path, (cause as Error).message, cause);
-    }
-    try {
-      const version = Number(db.pragma("user_version", { simple: true }));
-      const appId = Number(db.pragma("application_id", { simple: true }));
-      if (version === 0 || appId !== CUSTOS_APPLICATION_ID) throw unreadable(path, "it is a SQLite database but not a Custos transcript");
-      if (version > LATEST_SCHEMA_VERSION) throw tooNew(path, version);
-      if (version < FIRST_SCHEMA_VERSION) throw preRelease(path, version);
-      db.pragma("query_only = ON");
-    } catch (e) {
-      db.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-      if (e instanceof CustosError) throw e;
-      if (isSqliteError(e)) throw unreadable(path, e.message, e);
-      throw e;
-    }
+    const { db, dir } = openEvidenceCopy(path);
     return new TranscriptStore(db, true, dir);
   }
 
@@ -212,7 +117,7 @@ export class TranscriptStore {
     if (opening.action !== OPEN_ACTION || opening.seq !== 1 || opening.ceremonyId !== meta.id || opening.outputs.scriptSha256 !== meta.scriptSha256) {
       throw new CustosError("INTERNAL", "The opening entry does not match the ceremony it opens.", "This is a bug in the caller.");
     }
-    const prepared = this.prepareEntry(opening, []);
+    const prepared = prepareEntry(opening, []);
     const insert = this.db.transaction((): void => {
       try {
         this.stmt(`INSERT INTO ceremonies (${CEREMONY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?)`).run(
@@ -256,7 +161,7 @@ export class TranscriptStore {
    */
   appendEntry(body: EntryBody, signatures: Signature[]): StoredEntry {
     this.assertWritable();
-    const prepared = this.prepareEntry(body, signatures);
+    const prepared = prepareEntry(body, signatures);
     const append = this.db.transaction((): void => {
       const ceremony = this.stmt("SELECT status FROM ceremonies WHERE id = ?").get(body.ceremonyId) as { status: CeremonyStatus } | undefined;
       if (!ceremony) throw noCeremony(body.ceremonyId);
@@ -284,50 +189,7 @@ export class TranscriptStore {
     return prepared.stored;
   }
 
-  /** Checks an entry the way the verifier will (§2, §7.2 checks 4, 8–10) and computes its stored form. */
-  private prepareEntry(body: EntryBody, signatures: Signature[]): { stored: StoredEntry; signaturesJson: string } {
-    const parsedBody = entryBodySchema.safeParse(body);
-    const nonInteger = firstNonIntegerPath(body);
-    if (!parsedBody.success || nonInteger) {
-      const where = parsedBody.success ? `${nonInteger} (not a whole number)` : firstIssue(parsedBody.error);
-      throw new CustosError("TRANSCRIPT_ENTRY_INVALID", `The entry body is malformed at ${where}.`, "This is a bug in the caller, not in the ceremony.");
-    }
-    for (const [i, sig] of signatures.entries()) {
-      const parsed = signatureSchema.safeParse(sig);
-      if (!parsed.success) {
-        throw new CustosError("TRANSCRIPT_ENTRY_INVALID", `Signature ${i} is malformed at ${firstIssue(parsed.error)}.`, "This is a bug in the caller, not in the ceremony.");
-      }
-    }
-    const bodyJson = canonicalJson(body);
-    const hash = computeBodyHash(body);
-    const message = attestationMessage(hash);
-    const sorted = sortSignatures(signatures);
-    const seen = new Set<string>();
-    for (const sig of sorted) {
-      const key = `${sig.kind}\u0000${sig.signer}`;
-      if (seen.has(key)) {
-        throw new CustosError("TRANSCRIPT_SIGNATURE", `Step '${body.stepId}' carries two ${sig.kind} signatures from ${sig.signer}.`, "");
-      }
-      seen.add(key);
-      if (!verifySignature(sig, message)) {
-        throw new CustosError(
-          "TRANSCRIPT_SIGNATURE",
-          `The ${sig.kind} signature of ${sig.signer} on step '${body.stepId}' does not verify.`,
-          "The attestation was made over a different entry or with a different key; attest the step again.",
-        );
-      }
-    }
-    for (const required of body.requiredSigners) {
-      if (!sorted.some((s) => s.kind === "participant" && s.signer === required)) {
-        throw new CustosError("TRANSCRIPT_SIGNATURE", `Step '${body.stepId}' needs the attestation of ${required}, which is missing.`, "Ask that participant to attest the step.");
-      }
-    }
-    const signaturesJson = canonicalJson(sorted);
-    const hashOfEntry = computeEntryHash(hash, sorted);
-    return { stored: { body: JSON.parse(bodyJson) as EntryBody, bodyJson, bodyHash: hash, signatures: sorted, entryHash: hashOfEntry }, signaturesJson };
-  }
-
-  private insertEntry(p: { stored: StoredEntry; signaturesJson: string }): void {
+  private insertEntry(p: PreparedEntry): void {
     const { body, bodyJson, bodyHash, entryHash } = p.stored;
     this.stmt(
       "INSERT INTO entries (ceremony_id, seq, step_id, action, body_json, body_hash, signatures_json, entry_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -399,40 +261,4 @@ export class TranscriptStore {
 
 function noCeremony(id: string): CustosError {
   return new CustosError("CEREMONY_NOT_FOUND", `There is no ceremony ${id} in this transcript.`, "Check the ceremony id.");
-}
-
-function tooNew(path: string, version: number): CustosError {
-  return new CustosError(
-    "TRANSCRIPT_TOO_NEW",
-    `${path} was written by a newer Custos (schema ${version}; this version knows up to ${LATEST_SCHEMA_VERSION}).`,
-    "Use the Custos version that wrote it, or a newer one. The file has not been changed.",
-  );
-}
-
-function preRelease(path: string, version: number): CustosError {
-  return new CustosError(
-    "TRANSCRIPT_UNREADABLE",
-    `${path} is a transcript of the unreleased format ${version}; this Custos reads format ${FIRST_SCHEMA_VERSION} to ${LATEST_SCHEMA_VERSION}.`,
-    "Only development builds wrote that format; rehearse again with this version. The file has not been changed.",
-  );
-}
-
-function migrate(db: Database.Database, path: string): void {
-  const version = Number(db.pragma("user_version", { simple: true }));
-  if (version > LATEST_SCHEMA_VERSION) throw tooNew(path, version);
-  if (version === 0) {
-    const objects = db.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number };
-    if (objects.n > 0) throw unreadable(path, "it is a SQLite database of some other program");
-  } else if (Number(db.pragma("application_id", { simple: true })) !== CUSTOS_APPLICATION_ID) {
-    throw unreadable(path, "it is a SQLite database of some other program");
-  } else if (version < FIRST_SCHEMA_VERSION) {
-    throw preRelease(path, version);
-  }
-  for (const migration of MIGRATIONS) {
-    if (migration.version <= version) continue;
-    db.transaction(() => {
-      db.exec(migration.sql);
-      db.pragma(`user_version = ${migration.version}`);
-    }).immediate();
-  }
 }
