@@ -86,10 +86,28 @@ describe("participants' own tokens through the app service (§2.4a)", () => {
         if (p.kind === "passphrase" && p.secret === "token-pin") pinPrompts.push({ name: p.participant.name, serial: p.token?.serial });
         return "answer";
       };
+      let excepted = false;
       for (let i = 0; i < 40; i++) {
         const s = await room.runStep();
         if (s.ceremony?.done) break;
+        const witness = s.ceremony?.participants.find((p) => p.roles.includes("Internal witness"));
+        if (!excepted && witness) {
+          // The witness signs with her own token: the session view says so (the forms ask for its PIN),
+          // a wrong PIN is said with her token's serial and records nothing, the right one records the exception.
+          excepted = true;
+          expect(witness.token).toEqual({ serial: tokens["internal-witness"].serial, keyLabel: "attest" });
+          const before = s.ceremony!.entries;
+          const wrong = await call("session:exception", { text: "The camera battery was changed.", witnessId: witness.id, passphrase: "9999" });
+          expect(wrong.ok).toBe(false);
+          expect(wrong.ok ? "" : `${wrong.code}: ${wrong.message} ${wrong.hint}`).toBe(
+            `ATTEST_WRONG_PASSPHRASE: The PIN was not accepted by ${witness.name}'s own token (serial ${tokens["internal-witness"].serial}). Nothing was recorded; type it again; the token counts wrong tries and locks after too many.`,
+          );
+          expect((await room.state()).ceremony!.entries).toBe(before);
+          const right = await value<SessionState>(call("session:exception", { text: "The camera battery was changed.", witnessId: witness.id, passphrase: PINS.witness }));
+          expect(right.ceremony!.entries).toBe(before + 1);
+        }
       }
+      expect(excepted).toBe(true);
       expect((await room.state()).ceremony?.done).toBe(true);
     } finally {
       svc.close();

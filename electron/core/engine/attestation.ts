@@ -115,7 +115,7 @@ export class Attestation {
     for (let attempt = 0; !key && attempt < 3; attempt++) {
       const pass = await this.d.driver.passphrase(view, p, error);
       key = this.d.keyring.unlock(p, pass);
-      if (!key) error = new CustosError("ATTEST_WRONG_PASSPHRASE", `That is not ${p.name}'s enrolled passphrase.`, "Type it again; the passphrase is case-sensitive.");
+      if (!key) error = wrongSecret(p, false);
     }
     if (!key) throw error!;
     return key;
@@ -134,16 +134,28 @@ export class Attestation {
       try {
         key = p.token ? unlockTokenKey(this.d.personal(), p.token, p.publicKey, g.passphrase) : p.kdf ? deriveAttestationKey(g.passphrase, p.kdf) : undefined;
       } catch (e) {
-        if (!(e instanceof CustosError)) throw e;
+        // A token that is locked, removed or holds another key says so itself; only a wrong PIN is "type it again".
+        if (!(e instanceof CustosError) || (p.token && e.code !== "HSM_PIN_INCORRECT")) {
+          for (const k of out.values()) k.dispose();
+          throw e;
+        }
         key = undefined;
       }
       if (!key || key.publicKey !== p.publicKey) {
         key?.dispose();
         for (const k of out.values()) k.dispose();
-        throw new CustosError("ATTEST_WRONG_PASSPHRASE", `That is not ${p.name}'s enrolled passphrase.`, "Nothing was recorded; type it again (it is case-sensitive).");
+        throw wrongSecret(p, true);
       }
       out.set(p.id, key);
     }
     return out;
   }
+}
+
+/** A wrong passphrase, or a PIN their own token refused: said with the person's name (and token serial). */
+function wrongSecret(p: Participant, nothingRecorded: boolean): CustosError {
+  const again = p.token ? "type it again; the token counts wrong tries and locks after too many." : "type it again; the passphrase is case-sensitive.";
+  const hint = nothingRecorded ? `Nothing was recorded; ${again}` : again[0]!.toUpperCase() + again.slice(1);
+  const message = p.token ? `The PIN was not accepted by ${p.name}'s own token (serial ${p.token.serial}).` : `That is not ${p.name}'s enrolled passphrase.`;
+  return new CustosError("ATTEST_WRONG_PASSPHRASE", message, hint);
 }
