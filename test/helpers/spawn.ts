@@ -29,3 +29,13 @@ export function run(command: string, args: readonly string[], options: SpawnOpti
     });
   });
 }
+
+/** Is a process (a daemon a test started) still running? */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

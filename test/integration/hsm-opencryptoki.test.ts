@@ -2,6 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { execFileSync, spawnSync } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { alive } from "../helpers/spawn";
 import { main } from "../../electron/cli/main";
 import { CustosError } from "../../electron/core/errors";
 import { Hsm } from "../../electron/core/hsm";
@@ -19,14 +20,6 @@ const FACTORY_SO_PIN = "87654321";
 const SO_PIN = "11223344";
 const USER_PIN = "55667788";
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 function runningSlotd(): number | undefined {
   if (!fs.existsSync(PIDFILE)) return undefined;
   const pid = Number(fs.readFileSync(PIDFILE, "utf8").trim());

@@ -4,6 +4,7 @@ import path from "node:path";
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { alive } from "../helpers/spawn";
 import { main } from "../../electron/cli/main";
 import { Hsm } from "../../electron/core/hsm";
 import { profileFor } from "../../electron/core/hsm/profiles";
@@ -37,14 +38,6 @@ const missing = [
 const why = missing.length ? `not installed: ${missing.join(", ")} (apt-get install ${missing.join(" ")})` : "";
 if (why) console.warn(`skipping tpm2-pkcs11 tests: ${why}`);
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 /** Waits for a daemon to be ready; fails at once, with its log, if it exits first. */
 async function until(what: string, ok: () => boolean, d: { child: ChildProcess; log: () => string }, ms = 10_000): Promise<void> {
   const end = Date.now() + ms;
