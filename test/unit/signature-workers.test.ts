@@ -45,3 +45,25 @@ describe("signature checks on worker threads (§7.2 check 10)", () => {
     expect(await parallelSignatureChecker(2)(tasks)).toBe(2050);
   });
 });
+
+describe("signature workers: the verdict does not depend on which thread answers first", () => {
+  const pair = generateKeyPairSync("ed25519");
+  const pk = pair.publicKey.export({ format: "der", type: "spki" }).subarray(12).toString("base64");
+  const good: Signature = { signer: "p01", kind: "participant", algorithm: "Ed25519", publicKey: pk, signature: nodeSign(null, msg, pair.privateKey).toString("base64") };
+  const forged: Signature = { ...good, signature: Buffer.alloc(64, 7).toString("base64") };
+
+  it("reports the earliest invalid signature when several chunks hold one", async () => {
+    // 2600 signatures = 11 chunks of 250: bad ones in the 2nd and the 9th chunk.
+    const tasks: SignatureTask[] = Array.from({ length: 2600 }, (_, seq) => ({ seq, bodyHash, signature: seq === 260 || seq === 2100 ? forged : good }));
+    expect(await checkSignaturesInline(tasks)).toBe(260);
+    expect(await parallelSignatureChecker(2)(tasks)).toBe(260);
+    expect(await parallelSignatureChecker(3)(tasks)).toBe(260);
+  });
+
+  it("refuses a signature whose fields are not text, in workers as inline", async () => {
+    const odd = { ...good, signature: 64 as unknown as string };
+    const tasks: SignatureTask[] = Array.from({ length: 2100 }, (_, seq) => ({ seq, bodyHash, signature: seq === 2099 ? odd : good }));
+    expect(await checkSignaturesInline(tasks)).toBe(2099);
+    expect(await parallelSignatureChecker(2)(tasks)).toBe(2099);
+  });
+});

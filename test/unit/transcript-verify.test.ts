@@ -186,3 +186,22 @@ describe("the custos verify command", () => {
     expect(r.out).toContain("\\u{202E}");
   });
 });
+
+describe("verify: a body re-signed by an insider", () => {
+  it("that names a required signer twice is malformed (§2.1: no duplicates), whatever the list's length", async () => {
+    const plan = await planCeremony(GENERATION_SCRIPT);
+    for (const length of [2, 3, 40]) {
+      const b = assemble(plan, plan.specs, (body, i) => {
+        if (i !== 4) return;
+        // Well-formed ids (p + digits), all different but the last, which repeats one in the middle.
+        body.requiredSigners = Array.from({ length: length - 1 }, (_, k) => `p${String(k + 1).padStart(2, "0")}`);
+        body.requiredSigners.push(body.requiredSigners[Math.floor((length - 1) / 2)]!);
+      });
+      const file = join(tempDir("custos-dup-signer-"), "bundle.json");
+      writeFileSync(file, bundleText(b));
+      const r = await verifyAnyFile(file);
+      expect(exitStatus(r)).toBe(1);
+      expect(r.ceremonies[0]!.failure).toMatchObject({ code: "BODY_MALFORMED", seq: 5 });
+    }
+  });
+});

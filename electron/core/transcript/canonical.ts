@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import * as nodeCrypto from "node:crypto";
 import canonicalize from "canonicalize";
 import { CustosError } from "../errors";
 
@@ -70,9 +70,43 @@ export function canonicalJson(value: unknown): string {
   return text;
 }
 
+// crypto.hash (Node ≥ 20.12) hashes in one call without a Hash object; older runtimes take the long way.
+const oneShot = (nodeCrypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: "hex") => string }).hash;
+
 /** Lower-case hex SHA-256 of a UTF-8 string or of bytes. */
 export function sha256Hex(data: string | Uint8Array): string {
-  return createHash("sha256").update(typeof data === "string" ? Buffer.from(data, "utf8") : data).digest("hex");
+  if (oneShot) return oneShot("sha256", data, "hex");
+  return nodeCrypto.createHash("sha256").update(typeof data === "string" ? Buffer.from(data, "utf8") : data).digest("hex");
+}
+
+/** Are the own keys of every object in a JSON value in code-unit order, the order JCS sorts them into (§1)? */
+function keysInJcsOrder(value: unknown): boolean {
+  if (value === null || typeof value !== "object") return true;
+  if (Array.isArray(value)) {
+    for (const item of value) if (!keysInJcsOrder(item)) return false;
+    return true;
+  }
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length; i++) {
+    if (i > 0 && !(keys[i - 1]! < keys[i]!)) return false;
+    if (!keysInJcsOrder((value as Record<string, unknown>)[keys[i]!])) return false;
+  }
+  return true;
+}
+
+/**
+ * Is `text` exactly the RFC 8785 form of `value`, which JSON.parse(text)
+ * produced? The verifier asks this twice per entry. When every object's keys
+ * already stand in code-unit order, `canonicalize` prints exactly what
+ * JSON.stringify prints (it sorts the keys, then prints strings and numbers
+ * with JSON.stringify), so JSON.stringify answers; anything else (keys out of
+ * order, or integer-like keys, which JavaScript objects reorder) is answered
+ * by `canonicalize` itself. test/unit/canonical-check.test.ts holds both
+ * answers equal over generated values and texts.
+ */
+export function isCanonicalOfParsed(value: unknown, text: string): boolean {
+  if (keysInJcsOrder(value) && JSON.stringify(value) === text) return true;
+  return canonicalOfParsed(value) === text;
 }
 
 /**

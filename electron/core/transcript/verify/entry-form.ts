@@ -3,7 +3,7 @@
  * the hashes and the chain. Nothing here trusts a stored value before it has
  * been checked; every failure is a VerifyFailure, never an exception.
  */
-import { canonicalOfParsed, sha256Hex } from "../canonical";
+import { isCanonicalOfParsed, sha256Hex } from "../canonical";
 import { CEREMONY_ID_RE, HASH_RE, ID_RE, PARTICIPANT_ID_RE, entryBodySchema, firstIssue, firstNonIntegerPath, isTimestamp, signatureSchema } from "../schema";
 import { TRANSCRIPT_FORMAT_VERSION } from "../types";
 import type { EntryBody, RawEntry, Signature, VerifyCode, VerifyFailure } from "../types";
@@ -21,12 +21,17 @@ function short(hash: unknown): string {
   return typeof hash === "string" ? `${hash.slice(0, 12)}…` : String(hash);
 }
 
-const canonicalOrUndefined = canonicalOfParsed;
-
 const BODY_KEYS = ["action", "ceremonyId", "inputs", "outputs", "prevHash", "requiredSigners", "seq", "stepId", "timestamp", "v"];
 
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+/** No string twice in the list; a short list (the usual two or three signers) without allocating a Set. */
+function noDuplicates(list: readonly unknown[]): boolean {
+  if (list.length > 16) return new Set(list).size === list.length;
+  for (let k = 1; k < list.length; k++) if (list.lastIndexOf(list[k], k - 1) >= 0) return false;
+  return true;
 }
 
 /** §2.1 in plain code (the hot path); zod names the problem only when this says no. */
@@ -50,7 +55,7 @@ function bodyLooksRight(b: unknown): boolean {
     isPlainObject(b.outputs) &&
     Array.isArray(signers) &&
     signers.every((x) => typeof x === "string" && PARTICIPANT_ID_RE.test(x)) &&
-    new Set(signers).size === signers.length &&
+    noDuplicates(signers) &&
     isTimestamp(b.timestamp) &&
     typeof b.prevHash === "string" &&
     HASH_RE.test(b.prevHash)
@@ -71,12 +76,23 @@ function signatureLooksRight(s: unknown): boolean {
   );
 }
 
-function parseJson(text: string): { ok: true; value: unknown } | { ok: false } {
+/** What parseJson returns for text that is not JSON (no JSON text parses to it). */
+const NOT_JSON: unique symbol = Symbol("not JSON");
+
+function parseJson(text: string): unknown {
   try {
-    return { ok: true, value: JSON.parse(text) };
+    return JSON.parse(text);
   } catch {
-    return { ok: false };
+    return NOT_JSON;
   }
+}
+
+function failAt(row: RawEntry, i: number, code: VerifyCode, reason: string, stepId: unknown = row.stepId): { failure: VerifyFailure } {
+  return { failure: { code, seq: i, ...(typeof stepId === "string" ? { stepId } : {}), reason } };
+}
+
+function signaturesMalformed(row: RawEntry, i: number, stepId: string, reason: string): { failure: VerifyFailure } {
+  return failAt(row, i, "SIGNATURES_MALFORMED", reason, stepId);
 }
 
 /** Code-unit order (§2.3), not localeCompare: the order must not depend on the machine's locale. */
@@ -97,53 +113,50 @@ export function checkEntryForm(
   closedAt: { seq: number; action: string } | undefined,
   source: "sqlite" | "bundle",
 ): { entry: FormedEntry } | { failure: VerifyFailure } {
-  const stepOf = (): string | undefined => (typeof row.stepId === "string" ? row.stepId : undefined);
-  const fail = (code: VerifyCode, reason: string, stepId = stepOf()): { failure: VerifyFailure } => ({
-    failure: { code, seq: i, ...(stepId ? { stepId } : {}), reason },
-  });
-
   // 1. position
   if (row.seq !== i) {
     const s = row.seq;
-    if (typeof s !== "number" || !Number.isSafeInteger(s)) return fail("SEQUENCE", `the entry stored at position ${i} has no valid sequence number (${JSON.stringify(s) ?? String(s)}).`);
-    if (s > i) return fail("SEQUENCE", `entry ${i} is missing: ${i === 1 ? "the transcript starts" : `after entry ${i - 1} the transcript continues`} with entry ${s}.`);
-    return fail("SEQUENCE", `expected entry ${i} here but found an entry numbered ${s} (entries duplicated or out of order).`);
+    if (typeof s !== "number" || !Number.isSafeInteger(s)) return failAt(row, i, "SEQUENCE", `the entry stored at position ${i} has no valid sequence number (${JSON.stringify(s) ?? String(s)}).`);
+    if (s > i) return failAt(row, i, "SEQUENCE", `entry ${i} is missing: ${i === 1 ? "the transcript starts" : `after entry ${i - 1} the transcript continues`} with entry ${s}.`);
+    return failAt(row, i, "SEQUENCE", `expected entry ${i} here but found an entry numbered ${s} (entries duplicated or out of order).`);
   }
   // 2. nothing after the close
   if (closedAt) {
-    return fail("AFTER_CLOSE", `the entry was added after the ceremony was ${closedAt.action === "abort" ? "aborted" : "sealed"} at entry ${closedAt.seq}.`);
+    return failAt(row, i, "AFTER_CLOSE", `the entry was added after the ceremony was ${closedAt.action === "abort" ? "aborted" : "sealed"} at entry ${closedAt.seq}.`);
   }
   // 3. the stored body text, byte for byte
-  if (typeof row.bodyJson !== "string") return fail("BODY_NOT_CANONICAL", "the stored body is not text.");
+  if (typeof row.bodyJson !== "string") return failAt(row, i, "BODY_NOT_CANONICAL", "the stored body is not text.");
   const parsed = parseJson(row.bodyJson);
-  if (!parsed.ok) return fail("BODY_NOT_CANONICAL", "the stored body is not valid JSON (it was edited or damaged).");
-  if (canonicalOrUndefined(parsed.value) !== row.bodyJson) {
-    return fail("BODY_NOT_CANONICAL", "the stored body is not in RFC 8785 canonical form, so it is not the text that was hashed (it was edited).");
+  if (parsed === NOT_JSON) return failAt(row, i, "BODY_NOT_CANONICAL", "the stored body is not valid JSON (it was edited or damaged).");
+  if (!isCanonicalOfParsed(parsed, row.bodyJson)) {
+    return failAt(row, i, "BODY_NOT_CANONICAL", "the stored body is not in RFC 8785 canonical form, so it is not the text that was hashed (it was edited).");
   }
   // 4. the body's members and types
-  if (!bodyLooksRight(parsed.value)) {
-    const shape = entryBodySchema.safeParse(parsed.value);
-    return fail("BODY_MALFORMED", shape.success ? "the body does not have the members and types of §2.1." : `the body is malformed at ${firstIssue(shape.error)}.`);
+  if (!bodyLooksRight(parsed)) {
+    const shape = entryBodySchema.safeParse(parsed);
+    return failAt(row, i, "BODY_MALFORMED", shape.success ? "the body does not have the members and types of §2.1." : `the body is malformed at ${firstIssue(shape.error)}.`);
   }
-  const nonInteger = firstNonIntegerPath(parsed.value);
-  if (nonInteger) return fail("BODY_MALFORMED", `the body holds a number that is not a whole number at ${nonInteger} (§1: integers only).`);
-  const body = parsed.value as EntryBody;
+  const nonInteger = firstNonIntegerPath(parsed);
+  if (nonInteger) return failAt(row, i, "BODY_MALFORMED", `the body holds a number that is not a whole number at ${nonInteger} (§1: integers only).`);
+  const body = parsed as EntryBody;
   // 5. the body against its position, ceremony and stored columns
-  if (body.seq !== i) return fail("BODY_MISMATCH", `the entry is stored as entry ${i} but its hashed body says ${body.seq}.`, body.stepId);
-  if (body.ceremonyId !== ceremonyId) return fail("BODY_MISMATCH", `the body belongs to ceremony '${body.ceremonyId}', not '${ceremonyId}'.`, body.stepId);
+  if (body.seq !== i) return failAt(row, i, "BODY_MISMATCH", `the entry is stored as entry ${i} but its hashed body says ${body.seq}.`, body.stepId);
+  if (body.ceremonyId !== ceremonyId) return failAt(row, i, "BODY_MISMATCH", `the body belongs to ceremony '${body.ceremonyId}', not '${ceremonyId}'.`, body.stepId);
   if (source === "sqlite") {
-    if (row.stepId !== body.stepId) return fail("BODY_MISMATCH", `the stored step column says '${String(row.stepId)}' but the hashed body says '${body.stepId}'.`, body.stepId);
-    if (row.action !== body.action) return fail("BODY_MISMATCH", `the stored action column says '${String(row.action)}' but the hashed body says '${body.action}'.`, body.stepId);
+    if (row.stepId !== body.stepId) return failAt(row, i, "BODY_MISMATCH", `the stored step column says '${String(row.stepId)}' but the hashed body says '${body.stepId}'.`, body.stepId);
+    if (row.action !== body.action) return failAt(row, i, "BODY_MISMATCH", `the stored action column says '${String(row.action)}' but the hashed body says '${body.action}'.`, body.stepId);
   }
   if (prevTimestamp !== undefined && body.timestamp < prevTimestamp) {
-    return fail("BODY_MISMATCH", `the entry is dated ${body.timestamp}, before entry ${i - 1} (${prevTimestamp}): times never go backwards.`, body.stepId);
+    return failAt(row, i, "BODY_MISMATCH", `the entry is dated ${body.timestamp}, before entry ${i - 1} (${prevTimestamp}): times never go backwards.`, body.stepId);
   }
   // 6. body hash
   const hashOfBody = sha256Hex(row.bodyJson);
-  if (row.bodyHash !== hashOfBody) return fail("BODY_HASH_MISMATCH", `the stored body hash ${short(row.bodyHash)} is not the SHA-256 of the body (${short(hashOfBody)}).`, body.stepId);
+  if (row.bodyHash !== hashOfBody) return failAt(row, i, "BODY_HASH_MISMATCH", `the stored body hash ${short(row.bodyHash)} is not the SHA-256 of the body (${short(hashOfBody)}).`, body.stepId);
   // 7. the chain
   if (body.prevHash !== prevHash) {
-    return fail(
+    return failAt(
+      row,
+      i,
       "CHAIN_BROKEN",
       i === 1
         ? "the first entry does not start the chain (its previous hash is not the genesis hash)."
@@ -152,28 +165,27 @@ export function checkEntryForm(
     );
   }
   // 8. the stored signatures
-  const sigFail = (reason: string) => fail("SIGNATURES_MALFORMED", reason, body.stepId);
-  if (typeof row.signaturesJson !== "string") return sigFail("the stored signatures are not text.");
+  if (typeof row.signaturesJson !== "string") return signaturesMalformed(row, i, body.stepId, "the stored signatures are not text.");
   const sigs = parseJson(row.signaturesJson);
-  if (!sigs.ok || !Array.isArray(sigs.value)) return sigFail("the stored signatures are not a JSON list (they were edited or damaged).");
-  if (canonicalOrUndefined(sigs.value) !== row.signaturesJson) return sigFail("the stored signatures are not in canonical form (they were edited).");
-  for (const [k, s] of sigs.value.entries()) {
+  if (!Array.isArray(sigs)) return signaturesMalformed(row, i, body.stepId, "the stored signatures are not a JSON list (they were edited or damaged).");
+  if (!isCanonicalOfParsed(sigs, row.signaturesJson)) return signaturesMalformed(row, i, body.stepId, "the stored signatures are not in canonical form (they were edited).");
+  for (const [k, s] of sigs.entries()) {
     if (signatureLooksRight(s)) continue;
     const r = signatureSchema.safeParse(s);
-    return sigFail(r.success ? `signature ${k + 1} does not have the form of §2.3.` : `signature ${k + 1} is malformed at ${firstIssue(r.error)}.`);
+    return signaturesMalformed(row, i, body.stepId, r.success ? `signature ${k + 1} does not have the form of §2.3.` : `signature ${k + 1} is malformed at ${firstIssue(r.error)}.`);
   }
-  const signatures = sigs.value as Signature[];
+  const signatures = sigs as Signature[];
   for (let k = 1; k < signatures.length; k++) {
     const a = signatures[k - 1]!;
     const b = signatures[k]!;
     const order = compareText(a.signer, b.signer) || compareText(a.kind, b.kind);
-    if (order === 0) return sigFail(`it carries two ${b.kind} signatures from '${b.signer}'.`);
-    if (order > 0) return sigFail("the signatures are not sorted by signer and kind (§2.3).");
+    if (order === 0) return signaturesMalformed(row, i, body.stepId, `it carries two ${b.kind} signatures from '${b.signer}'.`);
+    if (order > 0) return signaturesMalformed(row, i, body.stepId, "the signatures are not sorted by signer and kind (§2.3).");
   }
   // 9. entry hash: JCS({bodyHash, signatures}) is exactly this text, the signatures text being canonical (check 8).
   const recomputed = sha256Hex(`{"bodyHash":"${hashOfBody}","signatures":${row.signaturesJson}}`);
   if (row.entryHash !== recomputed) {
-    return fail("ENTRY_HASH_MISMATCH", `the stored entry hash ${short(row.entryHash)} does not match the body and signatures (${short(recomputed)}).`, body.stepId);
+    return failAt(row, i, "ENTRY_HASH_MISMATCH", `the stored entry hash ${short(row.entryHash)} does not match the body and signatures (${short(recomputed)}).`, body.stepId);
   }
   return { entry: { seq: i, body, bodyHash: hashOfBody, signatures, entryHash: recomputed } };
 }

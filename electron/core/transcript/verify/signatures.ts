@@ -55,27 +55,29 @@ function key(kind, pk) {
   keys.set(id, k);
   return k;
 }
-function check(t) {
+function check(bodyHash, kind, algorithm, publicKey, signature) {
   try {
-    const s = t.signature;
-    const sig = strictB64(s.signature);
+    const sig = strictB64(signature);
     if (!sig || sig.length === 0) return false;
-    const ed = s.kind === "participant" && s.algorithm === "Ed25519";
-    if (s.kind === "participant" && !ed && s.algorithm !== "ECDSA-SHA256" && s.algorithm !== "ECDSA-SHA384") return false;
-    if (s.kind !== "participant" && s.kind !== "root-key") return false;
-    const k = key(ed ? "participant-ed25519" : "spki", s.publicKey);
+    const ed = kind === "participant" && algorithm === "Ed25519";
+    if (kind === "participant" && !ed && algorithm !== "ECDSA-SHA256" && algorithm !== "ECDSA-SHA384") return false;
+    if (kind !== "participant" && kind !== "root-key") return false;
+    const k = key(ed ? "participant-ed25519" : "spki", publicKey);
     if (!k) return false;
-    const msg = Buffer.from(CONTEXT + t.bodyHash, "utf8");
+    const msg = Buffer.from(CONTEXT + bodyHash, "utf8");
     if (ed) return sig.length === 64 && verify(null, msg, k, sig);
-    if (s.algorithm === "Ed25519") return k.asymmetricKeyType === "ed25519" && verify(null, msg, k, sig);
-    if (s.algorithm.startsWith("ECDSA-")) return k.asymmetricKeyType === "ec" && k.asymmetricKeyDetails.namedCurve === CURVE[s.algorithm] && verify(HASH[s.algorithm], msg, { key: k, dsaEncoding: "ieee-p1363" }, sig);
-    if (s.algorithm === "RSA-PKCS1-SHA256") return k.asymmetricKeyType === "rsa" && (k.asymmetricKeyDetails.modulusLength === 3072 || k.asymmetricKeyDetails.modulusLength === 4096) && verify("sha256", msg, k, sig);
+    if (algorithm === "Ed25519") return k.asymmetricKeyType === "ed25519" && verify(null, msg, k, sig);
+    if (algorithm.startsWith("ECDSA-")) return k.asymmetricKeyType === "ec" && k.asymmetricKeyDetails.namedCurve === CURVE[algorithm] && verify(HASH[algorithm], msg, { key: k, dsaEncoding: "ieee-p1363" }, sig);
+    if (algorithm === "RSA-PKCS1-SHA256") return k.asymmetricKeyType === "rsa" && (k.asymmetricKeyDetails.modulusLength === 3072 || k.asymmetricKeyDetails.modulusLength === 4096) && verify("sha256", msg, k, sig);
     return false;
   } catch { return false; }
 }
+// A chunk is a flat list of strings, FIELDS per signature (see flatten() in signatures.ts).
 parentPort.on("message", (m) => {
-  const batch = m.tasks;
-  for (let i = 0; i < batch.length; i++) if (!check(batch[i])) { parentPort.postMessage({ id: m.id, bad: i }); return; }
+  const f = m.fields;
+  for (let i = 0, n = 0; i + 4 < f.length; i += 5, n++) {
+    if (!check(f[i], f[i + 1], f[i + 2], f[i + 3], f[i + 4])) { parentPort.postMessage({ id: m.id, bad: n }); return; }
+  }
   parentPort.postMessage({ id: m.id, bad: -1 });
 });
 `;
@@ -84,6 +86,8 @@ parentPort.on("message", (m) => {
 const PARALLEL_MIN = 2000;
 /** Signatures sent to a worker at a time: small, so the workers start while the walk is young and end together. */
 const CHUNK = 250;
+/** Chunks a worker holds at once: one it checks, one waiting, so it never idles and the last chunks go to whoever is free. */
+const IN_FLIGHT = 2;
 
 /** Signature checks fed while the entries are walked; finish() gives the first invalid one, in the order added. */
 export interface SignatureStream {
@@ -91,64 +95,111 @@ export interface SignatureStream {
   finish(): Promise<number>;
 }
 
+const str = (v: unknown): string => (typeof v === "string" ? v : "");
+
+/** The strings a worker needs, five per signature, in order (structured clone copies a flat string list cheaply). */
+function flatten(tasks: readonly SignatureTask[]): string[] {
+  const out = new Array<string>(tasks.length * 5);
+  for (let i = 0; i < tasks.length; i++) {
+    const t = tasks[i]!;
+    const s = t.signature;
+    out[5 * i] = str(t.bodyHash);
+    out[5 * i + 1] = str(s.kind);
+    out[5 * i + 2] = str(s.algorithm);
+    out[5 * i + 3] = str(s.publicKey);
+    out[5 * i + 4] = str(s.signature);
+  }
+  return out;
+}
+
+interface Chunk {
+  base: number;
+  fields: string[];
+}
+
 /**
  * Checks signatures on worker threads while the caller is still walking the
  * entries (the walk's own work and the signature checks overlap), one worker
  * per core; under PARALLEL_MIN signatures everything runs inline instead.
  * `expected` (how many signatures are likely) starts the workers at once when
- * it reaches PARALLEL_MIN, so their start-up overlaps the walk too.
+ * it reaches PARALLEL_MIN, so their start-up overlaps the walk too. Chunks go
+ * to whichever worker has room (at most IN_FLIGHT each), so a worker slowed by
+ * the machine does not leave the others idle at the end.
  */
 export function signatureStream(threads = os.availableParallelism?.() ?? os.cpus().length, expected = 0): SignatureStream {
   const pending: SignatureTask[] = [];
+  const queue: Chunk[] = [];
   let sent = 0;
-  let workers: Worker[] | undefined;
-  let next = 0;
-  const results: Array<Promise<number>> = [];
-  const waiting = new Map<number, (bad: number) => void>();
-  const failure: { error?: unknown } = {};
+  let chunks = 0;
+  let answered = 0;
+  let firstBad = -1;
+  let error: unknown;
+  let workers: Array<{ w: Worker; busy: number }> | undefined;
+  let settle: (() => void) | undefined;
+  let closing = false;
+  const check = () => {
+    if (settle && (error !== undefined || answered === chunks)) settle();
+  };
+  const dispatch = () => {
+    for (const slot of workers!) {
+      while (slot.busy < IN_FLIGHT && queue.length > 0) {
+        const c = queue.shift()!;
+        slot.busy++;
+        slot.w.postMessage({ id: c.base, fields: c.fields });
+      }
+    }
+  };
   const start = () => {
     workers = Array.from({ length: threads }, () => {
-      const w = new Worker(WORKER_SOURCE, { eval: true });
-      w.on("message", (m: { id: number; bad: number }) => {
-        waiting.get(m.id)?.(m.bad < 0 ? -1 : m.id + m.bad);
-        waiting.delete(m.id);
+      const slot = { w: new Worker(WORKER_SOURCE, { eval: true }), busy: 0 };
+      slot.w.on("message", (m: { id: number; bad: number }) => {
+        slot.busy--;
+        answered++;
+        if (m.bad >= 0 && (firstBad < 0 || m.id + m.bad < firstBad)) firstBad = m.id + m.bad;
+        dispatch();
+        check();
       });
-      w.on("error", (e) => {
-        failure.error = e;
-        for (const resolve of waiting.values()) resolve(-1);
-        waiting.clear();
+      slot.w.on("error", (e) => {
+        error ??= e;
+        check();
       });
-      return w;
+      slot.w.on("exit", (code) => {
+        // A worker that stops on its own (killed, out of memory) would leave its chunks unanswered.
+        if (!closing) error ??= new Error(`a signature-checking thread stopped unexpectedly (exit code ${code})`);
+        check();
+      });
+      return slot;
     });
-  };
-  const send = (tasks: SignatureTask[], base: number) => {
-    const w = workers![next++ % workers!.length]!;
-    results.push(new Promise<number>((resolve) => waiting.set(base, resolve)));
-    w.postMessage({ id: base, tasks: tasks.map((t) => ({ bodyHash: t.bodyHash, signature: t.signature })) });
   };
   const flush = (all: boolean) => {
     while (pending.length >= CHUNK || (all && pending.length > 0)) {
       const part = pending.splice(0, CHUNK);
-      send(part, sent);
+      queue.push({ base: sent, fields: flatten(part) });
+      chunks++;
       sent += part.length;
     }
+    dispatch();
   };
   if (threads >= 2 && expected >= PARALLEL_MIN) start();
   return {
     add(task) {
       pending.push(task);
       if (!workers && threads >= 2 && sent + pending.length >= PARALLEL_MIN) start();
-      if (workers) flush(false);
+      if (workers && pending.length >= CHUNK) flush(false);
     },
     async finish() {
       try {
         if (!workers) return await checkSignaturesInline(pending);
         flush(true);
-        const bad = (await Promise.all(results)).filter((r) => r >= 0);
-        if (failure.error) throw failure.error;
-        return bad.length ? Math.min(...bad) : -1;
+        await new Promise<void>((resolve) => {
+          settle = resolve;
+          check();
+        });
+        if (error !== undefined) throw error;
+        return firstBad;
       } finally {
-        if (workers) await Promise.all(workers.map((w) => w.terminate()));
+        closing = true;
+        if (workers) await Promise.all(workers.map((s) => s.w.terminate()));
       }
     },
   };
