@@ -1,7 +1,7 @@
 import { generateKeyPairSync, sign as nodeSign } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import { attestationMessage } from "../../electron/core/transcript/chain";
-import { checkSignaturesInline, parallelSignatureChecker, type SignatureTask } from "../../electron/core/transcript/verify/signatures";
+import { checkSignaturesInline, parallelSignatureChecker, signatureStream, startSignatureThreads, type SignatureTask } from "../../electron/core/transcript/verify/signatures";
 import type { Signature } from "../../electron/core/transcript/types";
 
 // The worker threads run their own copy of check 10 (plain JavaScript in a string):
@@ -65,5 +65,40 @@ describe("signature workers: the verdict does not depend on which thread answers
     const tasks: SignatureTask[] = Array.from({ length: 2100 }, (_, seq) => ({ seq, bodyHash, signature: seq === 2099 ? odd : good }));
     expect(await checkSignaturesInline(tasks)).toBe(2099);
     expect(await parallelSignatureChecker(2)(tasks)).toBe(2099);
+  });
+});
+
+describe("signature threads started ahead and lent to streams", () => {
+  const pair = generateKeyPairSync("ed25519");
+  const pk = pair.publicKey.export({ format: "der", type: "spki" }).subarray(12).toString("base64");
+  const good: Signature = { signer: "p01", kind: "participant", algorithm: "Ed25519", publicKey: pk, signature: nodeSign(null, msg, pair.privateKey).toString("base64") };
+  const forged: Signature = { ...good, signature: Buffer.alloc(64, 7).toString("base64") };
+  const tasks = (bad: number[], n = 1200): SignatureTask[] => Array.from({ length: n }, (_, seq) => ({ seq, bodyHash, signature: bad.includes(seq) ? forged : good }));
+
+  it("serve one stream after another (one database, several ceremonies) without mixing their answers", async () => {
+    const threads = startSignatureThreads(2);
+    try {
+      for (const [bad, expected] of [[[700], 700], [[], -1], [[3, 1100], 3], [[1199], 1199]] as Array<[number[], number]>) {
+        const stream = signatureStream(2, 0, threads);
+        for (const t of tasks(bad)) stream.add(t);
+        expect(await stream.finish()).toBe(expected);
+        // Nothing of a finished stream stays attached to the threads (a database of many ceremonies would pile them up).
+        for (const slot of threads.slots) expect(slot.w.listenerCount("message")).toBe(0);
+      }
+    } finally {
+      await threads.close();
+    }
+  });
+
+  it("a thread that stopped is an error, never a verdict or a wait without end", async () => {
+    const threads = startSignatureThreads(2);
+    try {
+      await threads.slots[1]!.w.terminate();
+      const stream = signatureStream(2, 0, threads);
+      for (const t of tasks([])) stream.add(t);
+      await expect(stream.finish()).rejects.toThrow(/signature-checking thread stopped unexpectedly/);
+    } finally {
+      await threads.close();
+    }
   });
 });

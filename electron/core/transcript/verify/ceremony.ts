@@ -25,12 +25,14 @@ import { applyActionRules, type WalkState } from "./action-rules";
 import { checkEntryForm, type FormedEntry } from "./entry-form";
 import { checkPins, type Pins } from "./pins";
 import { readScriptRules, type AttestRule, type ScriptRules } from "./script-rules";
-import { signatureStream, type SignatureChecker, type SignatureTask } from "./signatures";
+import { signatureStream, type SignatureChecker, type SignatureTask, type SignatureThreads } from "./signatures";
 
 export interface VerifyCeremonyOptions {
   source: "sqlite" | "bundle";
   pins?: Pins;
   checkSignatures?: SignatureChecker;
+  /** Signature threads the caller started already (and ends). */
+  threads?: SignatureThreads;
 }
 
 /** Entries walked between two turns of the event loop (a few milliseconds of work). */
@@ -120,7 +122,7 @@ export async function verifyCeremony(rawMeta: unknown, rows: readonly RawEntry[]
   // Signatures are checked while the walk goes on (worker threads), or in one batch by a given checker.
   const batch: SignatureTask[] = [];
   // Most entries after the enrolment carry two signatures or more: a hint for starting the workers early.
-  const stream = o.checkSignatures ? undefined : signatureStream(undefined, 2 * rows.length);
+  const stream = o.checkSignatures ? undefined : signatureStream(undefined, 2 * rows.length, o.threads);
   const taskSeqs: number[] = [];
   let prev = GENESIS_HASH;
   let cursor = 0;

@@ -4,12 +4,13 @@
  * of §7.6.
  */
 import fs from "node:fs";
+import os from "node:os";
 import { CustosError } from "../../errors";
 import { SQLITE_MAGIC } from "../store";
 import type { CeremonyVerdict, VerifyFailure, VerifyResult } from "../types";
 import { verifyCeremony } from "./ceremony";
 import type { Pins } from "./pins";
-import type { SignatureChecker } from "./signatures";
+import { startSignatureThreads, type SignatureChecker, type SignatureThreads } from "./signatures";
 import { readBundleInput, readSqliteInput, unreadable, type FileInput } from "./sources";
 
 export { verifyCeremony } from "./ceremony";
@@ -54,7 +55,10 @@ export function readEvidence(path: string): Buffer {
   }
 }
 
-async function verifyInput(input: FileInput, o: VerifyOptions): Promise<CeremonyVerdict[]> {
+/** From this size on, a file holds enough signatures for worker threads, so they start before it is read. */
+const EARLY_THREADS_BYTES = 1024 * 1024;
+
+async function verifyInput(input: FileInput, o: VerifyOptions, threads?: SignatureThreads): Promise<CeremonyVerdict[]> {
   const chosen = o.ceremonyId === undefined ? input.ceremonies : input.ceremonies.filter((c) => c.id === o.ceremonyId);
   if (o.ceremonyId !== undefined && chosen.length === 0) {
     // §7.6: a usage error (exit 2), not a verdict on the file.
@@ -62,7 +66,7 @@ async function verifyInput(input: FileInput, o: VerifyOptions): Promise<Ceremony
   }
   const out: CeremonyVerdict[] = [];
   for (const c of chosen) {
-    const v = await verifyCeremony(c.meta, c.rows, { source: input.source, pins: o.pins, ...(o.checkSignatures ? { checkSignatures: o.checkSignatures } : {}) });
+    const v = await verifyCeremony(c.meta, c.rows, { source: input.source, pins: o.pins, ...(o.checkSignatures ? { checkSignatures: o.checkSignatures } : threads ? { threads } : {}) });
     if (v.ok && input.source === "bundle") {
       const last = c.rows[c.rows.length - 1]?.entryHash;
       if (c.bundleHead !== last) {
@@ -78,19 +82,28 @@ async function verifyInput(input: FileInput, o: VerifyOptions): Promise<Ceremony
 /** Verifies a transcript database, a bundle, or (with hooks) a report PDF. Throws VERIFY_UNREADABLE for anything else. */
 export async function verifyFile(path: string, o: VerifyOptions = {}): Promise<VerifyResult> {
   const bytes = readEvidence(path);
+  const threads = !o.checkSignatures && bytes.length >= EARLY_THREADS_BYTES && (os.availableParallelism?.() ?? os.cpus().length) >= 2 ? startSignatureThreads() : undefined;
+  try {
+    return await verifyBytes(path, bytes, o, threads);
+  } finally {
+    await threads?.close();
+  }
+}
+
+async function verifyBytes(path: string, bytes: Buffer, o: VerifyOptions, threads: SignatureThreads | undefined): Promise<VerifyResult> {
   if (bytes.length >= 16 && bytes.subarray(0, 16).equals(SQLITE_MAGIC)) {
     const input = readSqliteInput(path);
     if (!input.fileFailure && input.ceremonies.length === 0) {
       return { source: "sqlite", fileFailure: { code: "NO_ENTRIES", reason: "the database holds no ceremony." }, ceremonies: [] };
     }
-    return { source: "sqlite", ...(input.fileFailure ? { fileFailure: input.fileFailure } : {}), ceremonies: await verifyInput(input, o) };
+    return { source: "sqlite", ...(input.fileFailure ? { fileFailure: input.fileFailure } : {}), ceremonies: await verifyInput(input, o, threads) };
   }
   if (bytes.subarray(0, 5).toString("latin1") === "%PDF-") {
     if (!o.pdf) throw unreadable(path, "this build cannot read PDF reports; verify the bundle.json or transcript.sqlite instead.");
     const extracted = o.pdf.extractBundle(bytes);
     if ("failure" in extracted) return { source: "pdf", fileFailure: extracted.failure, ceremonies: [] };
     const input = readBundleInput(`${path} (attached bundle.json)`, extracted.bundle);
-    const ceremonies = input.fileFailure ? [] : await verifyInput(input, o);
+    const ceremonies = input.fileFailure ? [] : await verifyInput(input, o, threads);
     const result: VerifyResult = { source: "pdf", ...(input.fileFailure ? { fileFailure: input.fileFailure } : {}), ceremonies, report: { checked: false } };
     if (!input.fileFailure && ceremonies.every((c) => c.ok)) {
       const binding = await o.pdf.checkBinding(bytes, extracted.bundle.toString("utf8"));
@@ -105,7 +118,7 @@ export async function verifyFile(path: string, o: VerifyOptions = {}): Promise<V
     return result;
   }
   const input = readBundleInput(path, bytes);
-  return { source: "bundle", ...(input.fileFailure ? { fileFailure: input.fileFailure } : {}), ceremonies: input.fileFailure ? [] : await verifyInput(input, o) };
+  return { source: "bundle", ...(input.fileFailure ? { fileFailure: input.fileFailure } : {}), ceremonies: input.fileFailure ? [] : await verifyInput(input, o, threads) };
 }
 
 /** §7.6 exit status: 1 not intact, 3 incomplete, 4 aborted, 0 complete (worst first). */

@@ -117,16 +117,57 @@ interface Chunk {
   fields: string[];
 }
 
+const cores = (): number => os.availableParallelism?.() ?? os.cpus().length;
+
+/** One worker thread of a SignatureThreads set; `busy` counts the chunks it holds. */
+interface Slot {
+  w: Worker;
+  busy: number;
+  exited?: number;
+}
+
+/**
+ * Signature-checking threads, started before they are needed (a caller can
+ * start them before it reads a large file, so their start-up overlaps the
+ * read), lent to one stream at a time, ended by close().
+ */
+export interface SignatureThreads {
+  readonly slots: readonly Slot[];
+  close(): Promise<void>;
+}
+
+export function startSignatureThreads(threads = cores()): SignatureThreads {
+  let closing = false;
+  const slots: Slot[] = Array.from({ length: threads }, () => {
+    const slot: Slot = { w: new Worker(WORKER_SOURCE, { eval: true }), busy: 0 };
+    slot.w.on("exit", (code) => {
+      if (!closing) slot.exited = code;
+    });
+    // An error is also reported to the stream using the thread; this keeps it from being thrown when none is.
+    slot.w.on("error", () => undefined);
+    return slot;
+  });
+  return {
+    slots,
+    async close() {
+      closing = true;
+      await Promise.all(slots.map((x) => x.w.terminate()));
+    },
+  };
+}
+
 /**
  * Checks signatures on worker threads while the caller is still walking the
  * entries (the walk's own work and the signature checks overlap), one worker
  * per core; under PARALLEL_MIN signatures everything runs inline instead.
  * `expected` (how many signatures are likely) starts the workers at once when
- * it reaches PARALLEL_MIN, so their start-up overlaps the walk too. Chunks go
- * to whichever worker has room (at most IN_FLIGHT each), so a worker slowed by
- * the machine does not leave the others idle at the end.
+ * it reaches PARALLEL_MIN, so their start-up overlaps the walk too; `lent`
+ * threads, already started by the caller, are used instead of new ones (and
+ * left running). Chunks go to whichever worker has room (at most IN_FLIGHT
+ * each), so a worker slowed by the machine does not leave the others idle at
+ * the end.
  */
-export function signatureStream(threads = os.availableParallelism?.() ?? os.cpus().length, expected = 0): SignatureStream {
+export function signatureStream(threads = cores(), expected = 0, lent?: SignatureThreads): SignatureStream {
   const pending: SignatureTask[] = [];
   const queue: Chunk[] = [];
   let sent = 0;
@@ -134,14 +175,15 @@ export function signatureStream(threads = os.availableParallelism?.() ?? os.cpus
   let answered = 0;
   let firstBad = -1;
   let error: unknown;
-  let workers: Array<{ w: Worker; busy: number }> | undefined;
+  let own: SignatureThreads | undefined;
+  let slots: readonly Slot[] | undefined;
   let settle: (() => void) | undefined;
-  let closing = false;
+  let done = false;
   const check = () => {
     if (settle && (error !== undefined || answered === chunks)) settle();
   };
   const dispatch = () => {
-    for (const slot of workers!) {
+    for (const slot of slots!) {
       while (slot.busy < IN_FLIGHT && queue.length > 0) {
         const c = queue.shift()!;
         slot.busy++;
@@ -149,27 +191,31 @@ export function signatureStream(threads = os.availableParallelism?.() ?? os.cpus
       }
     }
   };
+  const detach: Array<() => void> = [];
   const start = () => {
-    workers = Array.from({ length: threads }, () => {
-      const slot = { w: new Worker(WORKER_SOURCE, { eval: true }), busy: 0 };
-      slot.w.on("message", (m: { id: number; bad: number }) => {
+    if (lent) slots = lent.slots;
+    else slots = (own = startSignatureThreads(threads)).slots;
+    for (const slot of slots) {
+      // A thread that stopped (killed, out of memory) would leave its chunks unanswered.
+      const stopped = (code: number) => {
+        if (!done) error ??= new Error(`a signature-checking thread stopped unexpectedly (exit code ${code})`);
+        check();
+      };
+      if (slot.exited !== undefined) stopped(slot.exited);
+      const onMessage = (m: { id: number; bad: number }) => {
         slot.busy--;
         answered++;
         if (m.bad >= 0 && (firstBad < 0 || m.id + m.bad < firstBad)) firstBad = m.id + m.bad;
         dispatch();
         check();
-      });
-      slot.w.on("error", (e) => {
+      };
+      const onError = (e: unknown) => {
         error ??= e;
         check();
-      });
-      slot.w.on("exit", (code) => {
-        // A worker that stops on its own (killed, out of memory) would leave its chunks unanswered.
-        if (!closing) error ??= new Error(`a signature-checking thread stopped unexpectedly (exit code ${code})`);
-        check();
-      });
-      return slot;
-    });
+      };
+      slot.w.on("message", onMessage).on("error", onError).on("exit", stopped);
+      detach.push(() => slot.w.off("message", onMessage).off("error", onError).off("exit", stopped));
+    }
   };
   const flush = (all: boolean) => {
     while (pending.length >= CHUNK || (all && pending.length > 0)) {
@@ -180,16 +226,17 @@ export function signatureStream(threads = os.availableParallelism?.() ?? os.cpus
     }
     dispatch();
   };
-  if (threads >= 2 && expected >= PARALLEL_MIN) start();
+  const parallel = lent ? lent.slots.length >= 2 : threads >= 2;
+  if (parallel && (lent || expected >= PARALLEL_MIN)) start();
   return {
     add(task) {
       pending.push(task);
-      if (!workers && threads >= 2 && sent + pending.length >= PARALLEL_MIN) start();
-      if (workers && pending.length >= CHUNK) flush(false);
+      if (!slots && parallel && sent + pending.length >= PARALLEL_MIN) start();
+      if (slots && pending.length >= CHUNK) flush(false);
     },
     async finish() {
       try {
-        if (!workers) return await checkSignaturesInline(pending);
+        if (!slots) return await checkSignaturesInline(pending);
         flush(true);
         await new Promise<void>((resolve) => {
           settle = resolve;
@@ -198,8 +245,9 @@ export function signatureStream(threads = os.availableParallelism?.() ?? os.cpus
         if (error !== undefined) throw error;
         return firstBad;
       } finally {
-        closing = true;
-        if (workers) await Promise.all(workers.map((s) => s.w.terminate()));
+        done = true;
+        for (const off of detach) off();
+        await own?.close();
       }
     },
   };
