@@ -1,7 +1,8 @@
 import { generateKeyPairSync, sign as nodeSign } from "node:crypto";
+import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import { attestationMessage } from "../../electron/core/transcript/chain";
-import { checkSignaturesInline, parallelSignatureChecker, signatureStream, startSignatureThreads, type SignatureTask } from "../../electron/core/transcript/verify/signatures";
+import { checkSignaturesInline, parallelSignatureChecker, signatureChecks, type SignatureTask } from "../../electron/core/transcript/verify/signatures";
 import type { Signature } from "../../electron/core/transcript/types";
 
 // The worker threads run their own copy of check 10 (plain JavaScript in a string):
@@ -68,37 +69,56 @@ describe("signature workers: the verdict does not depend on which thread answers
   });
 });
 
-describe("signature threads started ahead and lent to streams", () => {
+describe("signature checks of a whole file, asked by range (one range per ceremony)", () => {
   const pair = generateKeyPairSync("ed25519");
   const pk = pair.publicKey.export({ format: "der", type: "spki" }).subarray(12).toString("base64");
   const good: Signature = { signer: "p01", kind: "participant", algorithm: "Ed25519", publicKey: pk, signature: nodeSign(null, msg, pair.privateKey).toString("base64") };
   const forged: Signature = { ...good, signature: Buffer.alloc(64, 7).toString("base64") };
-  const tasks = (bad: number[], n = 1200): SignatureTask[] => Array.from({ length: n }, (_, seq) => ({ seq, bodyHash, signature: bad.includes(seq) ? forged : good }));
+  // Entries of two signatures; `bad` lists [entry, k] pairs whose k-th signature is forged.
+  const entryText = (e: number, bad: Array<[number, number]>) => JSON.stringify([0, 1].map((k) => (bad.some(([x, y]) => x === e && y === k) ? forged : good)));
 
-  it("serve one stream after another (one database, several ceremonies) without mixing their answers", async () => {
-    const threads = startSignatureThreads(2);
+  it.each([1, 2, 3])("answer each range on its own, with %i thread(s)", async (threads) => {
+    const checks = signatureChecks(threads);
     try {
-      for (const [bad, expected] of [[[700], 700], [[], -1], [[3, 1100], 3], [[1199], 1199]] as Array<[number[], number]>) {
-        const stream = signatureStream(2, 0, threads);
-        for (const t of tasks(bad)) stream.add(t);
-        expect(await stream.finish()).toBe(expected);
-        // Nothing of a finished stream stays attached to the threads (a database of many ceremonies would pile them up).
-        for (const slot of threads.slots) expect(slot.w.listenerCount("message")).toBe(0);
-      }
+      const bad: Array<[number, number]> = [[40, 1], [700, 0], [1300, 1], [1301, 0]];
+      for (let e = 0; e < 1500; e++) checks.add(bodyHash, entryText(e, bad));
+      expect(checks.count).toBe(1500);
+      expect(await checks.firstInvalid(0, 40)).toBeUndefined();
+      expect(await checks.firstInvalid(0, 1500)).toEqual({ entry: 40, k: 1 });
+      expect(await checks.firstInvalid(41, 1000)).toEqual({ entry: 700, k: 0 });
+      expect(await checks.firstInvalid(1000, 1500)).toEqual({ entry: 1300, k: 1 });
+      expect(await checks.firstInvalid(1301, 1302)).toEqual({ entry: 1301, k: 0 });
+      expect(await checks.firstInvalid(1302, 1500)).toBeUndefined();
     } finally {
-      await threads.close();
+      await checks.close();
+    }
+  });
+
+  it.each([1, 2])("call an entry whose stored text is not a list of signatures invalid, never throw (%i thread(s))", async (threads) => {
+    const checks = signatureChecks(threads);
+    try {
+      for (const t of ["not json", "{}", "[1]", `[${JSON.stringify(good)},null]`, `[${JSON.stringify({ ...good, algorithm: 5 })}]`, undefined, 42]) checks.add(bodyHash, t);
+      checks.add(7, JSON.stringify([good]));
+      checks.add(bodyHash, JSON.stringify([good, good]));
+      const firsts = [];
+      for (let e = 0; e < 9; e++) firsts.push(await checks.firstInvalid(e, e + 1));
+      expect(firsts).toEqual([{ entry: 0, k: 0 }, { entry: 1, k: 0 }, { entry: 2, k: 0 }, { entry: 3, k: 1 }, { entry: 4, k: 0 }, { entry: 5, k: 0 }, { entry: 6, k: 0 }, { entry: 7, k: 0 }, undefined]);
+    } finally {
+      await checks.close();
     }
   });
 
   it("a thread that stopped is an error, never a verdict or a wait without end", async () => {
-    const threads = startSignatureThreads(2);
+    // The second thread stops at its second chunk, as one would that runs out of memory.
+    let started = 0;
+    const checks = signatureChecks(2, (source) =>
+      new Worker(++started === 2 ? `${source}\nlet chunks = 0; parentPort.on("message", () => { if (++chunks === 2) process.exit(3); });` : source, { eval: true }),
+    );
     try {
-      await threads.slots[1]!.w.terminate();
-      const stream = signatureStream(2, 0, threads);
-      for (const t of tasks([])) stream.add(t);
-      await expect(stream.finish()).rejects.toThrow(/signature-checking thread stopped unexpectedly/);
+      for (let e = 0; e < 1200; e++) checks.add(bodyHash, entryText(e, []));
+      await expect(checks.firstInvalid(0, 1200)).rejects.toThrow(/signature-checking thread stopped unexpectedly/);
     } finally {
-      await threads.close();
+      await checks.close();
     }
   });
 });

@@ -92,12 +92,18 @@ export class TranscriptStore {
    * SQLite's storage classes kept visible (integers as bigint, text as string,
    * blobs as Buffer, reals as number), for the verifier's checks of §4.1.
    */
-  evidenceRows(): { ceremonies: Array<Record<string, unknown>>; entries: Array<Record<string, unknown>> } {
+  evidenceRows(onEntry?: (row: Record<string, unknown>) => void): { ceremonies: Array<Record<string, unknown>>; entries: Array<Record<string, unknown>> } {
     const c = this.db.prepare(`SELECT ${CEREMONY_COLUMNS} FROM ceremonies ORDER BY created_at, id`).safeIntegers(true).all() as Array<Record<string, unknown>>;
-    const e = this.db
+    const e: Array<Record<string, unknown>> = [];
+    // Row by row, so a caller can start work on each (the verifier's signature checks) while the rest is read.
+    const rows = this.db
       .prepare("SELECT ceremony_id, seq, step_id, action, body_json, body_hash, signatures_json, entry_hash FROM entries ORDER BY ceremony_id, seq")
       .safeIntegers(true)
-      .all() as Array<Record<string, unknown>>;
+      .iterate() as IterableIterator<Record<string, unknown>>;
+    for (const row of rows) {
+      e.push(row);
+      onEntry?.(row);
+    }
     return { ceremonies: c, entries: e };
   }
 

@@ -25,14 +25,17 @@ import { applyActionRules, type WalkState } from "./action-rules";
 import { checkEntryForm, type FormedEntry } from "./entry-form";
 import { checkPins, type Pins } from "./pins";
 import { readScriptRules, type AttestRule, type ScriptRules } from "./script-rules";
-import { signatureStream, type SignatureChecker, type SignatureTask, type SignatureThreads } from "./signatures";
+import { PARALLEL_MIN_ENTRIES, signatureChecks, type SignatureChecks } from "./signatures";
 
 export interface VerifyCeremonyOptions {
   source: "sqlite" | "bundle";
   pins?: Pins;
-  checkSignatures?: SignatureChecker;
-  /** Signature threads the caller started already (and ends). */
-  threads?: SignatureThreads;
+  /**
+   * Signature checks the caller started and already fed with this ceremony's
+   * rows (stored body hash and signatures text, in row order) from position
+   * `offset` on; the caller closes them. Without, the ceremony makes its own.
+   */
+  signatures?: { checks: SignatureChecks; offset: number };
 }
 
 /** Entries walked between two turns of the event loop (a few milliseconds of work). */
@@ -90,6 +93,17 @@ function unmetRequirement(reqs: readonly AttestRule[], rules: ScriptRules, state
 
 /** Verifies one ceremony from its header and stored rows (seq order). */
 export async function verifyCeremony(rawMeta: unknown, rows: readonly RawEntry[], o: VerifyCeremonyOptions): Promise<CeremonyVerdict> {
+  if (o.signatures) return walkCeremony(rawMeta, rows, o, o.signatures.checks, o.signatures.offset);
+  const checks = signatureChecks(rows.length >= PARALLEL_MIN_ENTRIES ? undefined : 1);
+  try {
+    for (const r of rows) checks.add(r.bodyHash, r.signaturesJson);
+    return await walkCeremony(rawMeta, rows, o, checks, 0);
+  } finally {
+    await checks.close();
+  }
+}
+
+async function walkCeremony(rawMeta: unknown, rows: readonly RawEntry[], o: VerifyCeremonyOptions, checks: SignatureChecks, offset: number): Promise<CeremonyVerdict> {
   const idOf = (m: unknown) => (m && typeof m === "object" && typeof (m as { id?: unknown }).id === "string" ? (m as { id: string }).id : "?");
   const lastRowHash = rows.length ? rows[rows.length - 1]!.entryHash : null;
   const head = typeof lastRowHash === "string" ? lastRowHash : null;
@@ -117,13 +131,8 @@ export async function verifyCeremony(rawMeta: unknown, rows: readonly RawEntry[]
   facts.stepsTotal = rules.steps.length;
   if (rows.length === 0) return verdict(meta.id, 0, null, facts, { code: "NO_ENTRIES", reason: "the ceremony has a header but no entry: nothing signed supports it." });
 
-  // §7.2, checks 1–9 and 11–14 in one pass; signatures (check 10) collected and checked after.
+  // §7.2, checks 1–9 and 11–14 in one pass; signatures (check 10) are being checked meanwhile (`checks`) and asked for after.
   const state: WalkState = {};
-  // Signatures are checked while the walk goes on (worker threads), or in one batch by a given checker.
-  const batch: SignatureTask[] = [];
-  // Most entries after the enrolment carry two signatures or more: a hint for starting the workers early.
-  const stream = o.checkSignatures ? undefined : signatureStream(undefined, 2 * rows.length, o.threads);
-  const taskSeqs: number[] = [];
   let prev = GENESIS_HASH;
   let cursor = 0;
   let closedAt: { seq: number; action: string } | undefined;
@@ -131,10 +140,10 @@ export async function verifyCeremony(rawMeta: unknown, rows: readonly RawEntry[]
   let lastChecked = 0;
   const entries: FormedEntry[] = [];
 
-  try {
+  {
     for (let i = 1; i <= rows.length; i++) {
       // Let the worker threads' answers in now and then, so each gets its next chunk while the walk goes on.
-      if (stream && i % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (i % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
       const formed = checkEntryForm(rows[i - 1]!, i, prev, entries[i - 2]?.body.timestamp, meta.id, closedAt, o.source);
       if ("failure" in formed) {
         failure = { ...formed.failure, stage: 9 };
@@ -142,12 +151,6 @@ export async function verifyCeremony(rawMeta: unknown, rows: readonly RawEntry[]
       }
       const e = formed.entry;
       entries.push(e);
-      for (const s of e.signatures) {
-        const t = { seq: i, bodyHash: e.bodyHash, signature: s };
-        taskSeqs.push(i);
-        if (stream) stream.add(t);
-        else batch.push(t);
-      }
       lastChecked = i;
       const b = e.body;
       const fail = (code: VerifyCode, stage: Stage, reason: string) => {
@@ -231,27 +234,22 @@ export async function verifyCeremony(rawMeta: unknown, rows: readonly RawEntry[]
       }
       prev = e.entryHash;
     }
-  } catch (e) {
-    // Nothing in the walk should throw; if it does, the worker threads must not outlive it.
-    await stream?.finish().catch(() => undefined);
-    throw e;
   }
 
   // Check 10 for every entry up to the failure (or all), earliest first.
   const upTo = failure ? (failure.stage > 10 ? failure.seq! : failure.seq! - 1) : lastChecked;
-  const bad = stream ? await stream.finish() : await o.checkSignatures!(batch);
-  // Signatures are added in entry order, so the first invalid one belongs to the earliest entry that has one.
-  if (bad >= 0 && taskSeqs[bad]! <= upTo) {
-    const seq = taskSeqs[bad]!;
+  // Entry seq sits at position offset + seq - 1 of the checks; only entries that passed checks 1–9 are asked about.
+  const bad = upTo > 0 ? await checks.firstInvalid(offset, offset + upTo) : undefined;
+  if (bad) {
+    const seq = bad.entry - offset + 1;
     const e = entries[seq - 1]!;
-    const s = stream ? e.signatures[bad - taskSeqs.indexOf(seq)]! : batch[bad]!.signature;
-    const t = { seq };
-    const body = e.body;
+    // The checks parsed the same stored text the walk parsed, so index k is the same signature.
+    const s = e.signatures[bad.k];
     failure = {
       code: "SIGNATURE_INVALID",
-      seq: t.seq,
-      stepId: body.stepId,
-      reason: s.kind === "root-key" ? `the root-key signature (${s.algorithm}) does not verify.` : `the signature of participant '${s.signer}' does not verify.`,
+      seq,
+      stepId: e.body.stepId,
+      reason: !s ? "a signature does not verify." : s.kind === "root-key" ? `the root-key signature (${s.algorithm}) does not verify.` : `the signature of participant '${s.signer}' does not verify.`,
       stage: 10,
     };
   }

@@ -10,13 +10,13 @@ import { SQLITE_MAGIC } from "../store";
 import type { CeremonyVerdict, VerifyFailure, VerifyResult } from "../types";
 import { verifyCeremony } from "./ceremony";
 import type { Pins } from "./pins";
-import { startSignatureThreads, type SignatureChecker, type SignatureThreads } from "./signatures";
+import { signatureChecks, type SignatureChecks } from "./signatures";
 import { readBundleInput, readSqliteInput, unreadable, type FileInput } from "./sources";
 
 export { verifyCeremony } from "./ceremony";
 export { checkPins, normaliseHex, type Pins } from "./pins";
 export { readScriptRules, type ScriptRules } from "./script-rules";
-export { checkSignaturesInline, parallelSignatureChecker, type SignatureChecker } from "./signatures";
+export { checkSignaturesInline, parallelSignatureChecker, PARALLEL_MIN_ENTRIES, type SignatureChecker } from "./signatures";
 export { BUNDLE_FORMAT, readBundleInput, readSqliteInput } from "./sources";
 
 /** Largest file `custos verify` reads (a transcript of thousands of entries is a few MiB). */
@@ -35,7 +35,8 @@ export interface VerifyOptions {
   /** Only this ceremony of a database. */
   ceremonyId?: string;
   pdf?: PdfHooks;
-  checkSignatures?: SignatureChecker;
+  /** Worker threads for the signature checks of a large file (default: one per core; 1 = none). */
+  threads?: number;
 }
 
 /** Reads a file as evidence: a regular file, size-capped; never opened for writing. */
@@ -55,10 +56,37 @@ export function readEvidence(path: string): Buffer {
   }
 }
 
-/** From this size on, a file holds enough signatures for worker threads, so they start before it is read. */
+/** From this size on, a file holds enough signatures for worker threads (≈ PARALLEL_MIN_ENTRIES entries), so they start before it is read. */
 const EARLY_THREADS_BYTES = 1024 * 1024;
 
-async function verifyInput(input: FileInput, o: VerifyOptions, threads?: SignatureThreads): Promise<CeremonyVerdict[]> {
+/**
+ * The signature checks of one file: fed with each ceremony's rows (in their
+ * order) while they are read, or just before its walk; `offsets` says where
+ * each ceremony's rows start.
+ */
+interface FileChecks {
+  checks: SignatureChecks;
+  offsets: Map<string, number>;
+  /** The row hook for readSqliteInput: ceremonies' rows come one ceremony after another. */
+  feed(ceremonyId: unknown, bodyHash: unknown, signaturesText: unknown): void;
+}
+
+function fileChecks(threads: number, only?: string): FileChecks {
+  const checks = signatureChecks(threads);
+  const offsets = new Map<string, number>();
+  return {
+    checks,
+    offsets,
+    feed(ceremonyId, bodyHash, signaturesText) {
+      // A row whose ceremony id is not text fails the file's type check (§4.1); its signatures are never asked about.
+      if (typeof ceremonyId !== "string" || (only !== undefined && ceremonyId !== only)) return;
+      if (!offsets.has(ceremonyId)) offsets.set(ceremonyId, checks.count);
+      checks.add(bodyHash, signaturesText);
+    },
+  };
+}
+
+async function verifyInput(input: FileInput, o: VerifyOptions, fc: FileChecks): Promise<CeremonyVerdict[]> {
   const chosen = o.ceremonyId === undefined ? input.ceremonies : input.ceremonies.filter((c) => c.id === o.ceremonyId);
   if (o.ceremonyId !== undefined && chosen.length === 0) {
     // §7.6: a usage error (exit 2), not a verdict on the file.
@@ -66,7 +94,13 @@ async function verifyInput(input: FileInput, o: VerifyOptions, threads?: Signatu
   }
   const out: CeremonyVerdict[] = [];
   for (const c of chosen) {
-    const v = await verifyCeremony(c.meta, c.rows, { source: input.source, pins: o.pins, ...(o.checkSignatures ? { checkSignatures: o.checkSignatures } : threads ? { threads } : {}) });
+    let offset = fc.offsets.get(c.id);
+    if (offset === undefined) {
+      // A bundle's rows (or a ceremony the reader did not feed) go to the checks now, just before the walk.
+      offset = fc.checks.count;
+      for (const r of c.rows) fc.checks.add(r.bodyHash, r.signaturesJson);
+    }
+    const v = await verifyCeremony(c.meta, c.rows, { source: input.source, pins: o.pins, signatures: { checks: fc.checks, offset } });
     if (v.ok && input.source === "bundle") {
       const last = c.rows[c.rows.length - 1]?.entryHash;
       if (c.bundleHead !== last) {
@@ -82,28 +116,30 @@ async function verifyInput(input: FileInput, o: VerifyOptions, threads?: Signatu
 /** Verifies a transcript database, a bundle, or (with hooks) a report PDF. Throws VERIFY_UNREADABLE for anything else. */
 export async function verifyFile(path: string, o: VerifyOptions = {}): Promise<VerifyResult> {
   const bytes = readEvidence(path);
-  const threads = !o.checkSignatures && bytes.length >= EARLY_THREADS_BYTES && (os.availableParallelism?.() ?? os.cpus().length) >= 2 ? startSignatureThreads() : undefined;
+  // A large file: threads start before it is read, and its signatures are checked as its rows come in.
+  const threads = bytes.length >= EARLY_THREADS_BYTES ? (o.threads ?? (os.availableParallelism?.() ?? os.cpus().length)) : 1;
+  const fc = fileChecks(threads, o.ceremonyId);
   try {
-    return await verifyBytes(path, bytes, o, threads);
+    return await verifyBytes(path, bytes, o, fc);
   } finally {
-    await threads?.close();
+    await fc.checks.close();
   }
 }
 
-async function verifyBytes(path: string, bytes: Buffer, o: VerifyOptions, threads: SignatureThreads | undefined): Promise<VerifyResult> {
+async function verifyBytes(path: string, bytes: Buffer, o: VerifyOptions, fc: FileChecks): Promise<VerifyResult> {
   if (bytes.length >= 16 && bytes.subarray(0, 16).equals(SQLITE_MAGIC)) {
-    const input = readSqliteInput(path);
+    const input = readSqliteInput(path, fc.feed);
     if (!input.fileFailure && input.ceremonies.length === 0) {
       return { source: "sqlite", fileFailure: { code: "NO_ENTRIES", reason: "the database holds no ceremony." }, ceremonies: [] };
     }
-    return { source: "sqlite", ...(input.fileFailure ? { fileFailure: input.fileFailure } : {}), ceremonies: await verifyInput(input, o, threads) };
+    return { source: "sqlite", ...(input.fileFailure ? { fileFailure: input.fileFailure } : {}), ceremonies: await verifyInput(input, o, fc) };
   }
   if (bytes.subarray(0, 5).toString("latin1") === "%PDF-") {
     if (!o.pdf) throw unreadable(path, "this build cannot read PDF reports; verify the bundle.json or transcript.sqlite instead.");
     const extracted = o.pdf.extractBundle(bytes);
     if ("failure" in extracted) return { source: "pdf", fileFailure: extracted.failure, ceremonies: [] };
     const input = readBundleInput(`${path} (attached bundle.json)`, extracted.bundle);
-    const ceremonies = input.fileFailure ? [] : await verifyInput(input, o, threads);
+    const ceremonies = input.fileFailure ? [] : await verifyInput(input, o, fc);
     const result: VerifyResult = { source: "pdf", ...(input.fileFailure ? { fileFailure: input.fileFailure } : {}), ceremonies, report: { checked: false } };
     if (!input.fileFailure && ceremonies.every((c) => c.ok)) {
       const binding = await o.pdf.checkBinding(bytes, extracted.bundle.toString("utf8"));
@@ -118,7 +154,7 @@ async function verifyBytes(path: string, bytes: Buffer, o: VerifyOptions, thread
     return result;
   }
   const input = readBundleInput(path, bytes);
-  return { source: "bundle", ...(input.fileFailure ? { fileFailure: input.fileFailure } : {}), ceremonies: input.fileFailure ? [] : await verifyInput(input, o, threads) };
+  return { source: "bundle", ...(input.fileFailure ? { fileFailure: input.fileFailure } : {}), ceremonies: input.fileFailure ? [] : await verifyInput(input, o, fc) };
 }
 
 /** §7.6 exit status: 1 not intact, 3 incomplete, 4 aborted, 0 complete (worst first). */

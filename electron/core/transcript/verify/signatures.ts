@@ -1,31 +1,17 @@
 /**
- * Check 10 of §7.2, the expensive one: signature validity. Checks run in
- * batches so they can be spread over worker threads; the verdict is the same
- * either way (the first invalid signature in entry order).
+ * Check 10 of §7.2, the expensive one: signature validity. The entries'
+ * stored body hashes and signature texts are handed over as they are read
+ * (before the walk has checked them), so the checks run on worker threads
+ * while the file is still being read and walked; the walk then asks for the
+ * first invalid signature among the entries that passed checks 1–9, where the
+ * stored body hash is the body's hash and the signatures text is the one it
+ * parsed itself, so the answer is about exactly the signatures it saw. Inline
+ * or on threads, the verdict is the same.
  */
 import os from "node:os";
 import { Worker } from "node:worker_threads";
 import { attestationMessage, verifySignature } from "../chain";
 import type { Signature } from "../types";
-
-/** One signature to check, with the entry it belongs to. */
-export interface SignatureTask {
-  seq: number;
-  bodyHash: string;
-  signature: Signature;
-}
-
-/** Returns the index (in `tasks`) of the first invalid signature, or -1. */
-export type SignatureChecker = (tasks: readonly SignatureTask[]) => Promise<number>;
-
-/** In this thread, one after another. */
-export const checkSignaturesInline: SignatureChecker = async (tasks) => {
-  for (let i = 0; i < tasks.length; i++) {
-    const t = tasks[i]!;
-    if (!verifySignature(t.signature, attestationMessage(t.bodyHash))) return i;
-  }
-  return -1;
-};
 
 // The worker is plain JavaScript evaluated from this string, so it needs no
 // file of its own next to a bundle, an asar archive or tsx; it only uses node:crypto.
@@ -72,192 +58,237 @@ function check(bodyHash, kind, algorithm, publicKey, signature) {
     return false;
   } catch { return false; }
 }
-// A chunk is a flat list of strings, FIELDS per signature (see flatten() in signatures.ts).
+// A chunk is a flat list of strings, two per entry: its body hash and its stored signatures text.
+// The answer lists, for every entry with an invalid signature, its offset in the chunk and that signature's index.
+function entryBad(bodyHash, text) {
+  let list;
+  try { list = JSON.parse(text); } catch { return 0; }
+  if (!Array.isArray(list)) return 0;
+  for (let k = 0; k < list.length; k++) {
+    const s = list[k];
+    if (s === null || typeof s !== "object" || !check(bodyHash, s.kind, s.algorithm, s.publicKey, s.signature)) return k;
+  }
+  return -1;
+}
 parentPort.on("message", (m) => {
   const f = m.fields;
-  for (let i = 0, n = 0; i + 4 < f.length; i += 5, n++) {
-    if (!check(f[i], f[i + 1], f[i + 2], f[i + 3], f[i + 4])) { parentPort.postMessage({ id: m.id, bad: n }); return; }
+  const bad = [];
+  for (let i = 0; i + 1 < f.length; i += 2) {
+    const k = entryBad(f[i], f[i + 1]);
+    if (k >= 0) bad.push(i / 2, k);
   }
-  parentPort.postMessage({ id: m.id, bad: -1 });
+  parentPort.postMessage({ id: m.id, bad });
 });
 `;
 
-/** Below this many signatures, starting threads costs more than it saves. */
-const PARALLEL_MIN = 2000;
-/** Signatures sent to a worker at a time: small, so the workers start while the walk is young and end together. */
-const CHUNK = 250;
-/** Chunks a worker holds at once: one it checks, one waiting, so it never idles and the last chunks go to whoever is free. */
-const IN_FLIGHT = 2;
+/** Below this many entries, starting threads costs more than it saves (two or more signatures an entry). */
+export const PARALLEL_MIN_ENTRIES = 1000;
+/** Entries sent to a worker at a time (about 250 signatures): small, so the workers start early and end together. */
+const CHUNK = 125;
+/** Chunks a worker holds at once: one it checks, more waiting, so it does not idle while the reader or the walk is busy. */
+const IN_FLIGHT = 3;
 
-/** Signature checks fed while the entries are walked; finish() gives the first invalid one, in the order added. */
-export interface SignatureStream {
-  add(task: SignatureTask): void;
-  finish(): Promise<number>;
+/** The first invalid signature of a range: the entry's position and the signature's index in its list. */
+export interface InvalidSignature {
+  entry: number;
+  k: number;
 }
 
-const str = (v: unknown): string => (typeof v === "string" ? v : "");
-
-/** The strings a worker needs, five per signature, in order (structured clone copies a flat string list cheaply). */
-function flatten(tasks: readonly SignatureTask[]): string[] {
-  const out = new Array<string>(tasks.length * 5);
-  for (let i = 0; i < tasks.length; i++) {
-    const t = tasks[i]!;
-    const s = t.signature;
-    out[5 * i] = str(t.bodyHash);
-    out[5 * i + 1] = str(s.kind);
-    out[5 * i + 2] = str(s.algorithm);
-    out[5 * i + 3] = str(s.publicKey);
-    out[5 * i + 4] = str(s.signature);
-  }
-  return out;
-}
-
-interface Chunk {
-  base: number;
-  fields: string[];
+/**
+ * The signature checks of one verification: entries added in order (their
+ * position is the count before), queried by position range. close() ends the
+ * threads and drops what nobody asked for.
+ */
+export interface SignatureChecks {
+  add(bodyHash: unknown, signaturesText: unknown): void;
+  readonly count: number;
+  /** The first invalid signature among entries [from, to), in entry order; waits for their checks. */
+  firstInvalid(from: number, to: number): Promise<InvalidSignature | undefined>;
+  close(): Promise<void>;
 }
 
 const cores = (): number => os.availableParallelism?.() ?? os.cpus().length;
 
-/** One worker thread of a SignatureThreads set; `busy` counts the chunks it holds. */
-interface Slot {
-  w: Worker;
-  busy: number;
-  exited?: number;
+/** One entry's first invalid signature index, or -1; checked in this thread (same rules as the workers'). */
+function entryBadInline(bodyHash: unknown, text: unknown): number {
+  let list: unknown;
+  try {
+    list = JSON.parse(String(text));
+  } catch {
+    return 0;
+  }
+  if (!Array.isArray(list) || typeof bodyHash !== "string") return 0;
+  const message = attestationMessage(bodyHash);
+  for (let k = 0; k < list.length; k++) {
+    const s = list[k] as Signature;
+    if (s === null || typeof s !== "object") return k;
+    try {
+      if (!verifySignature(s, message)) return k;
+    } catch {
+      return k;
+    }
+  }
+  return -1;
 }
+
+/** In this thread: each entry checked when a range asks for it, once. */
+function inlineChecks(): SignatureChecks {
+  const entries: Array<[unknown, unknown]> = [];
+  const result: number[] = [];
+  return {
+    add(bodyHash, text) {
+      entries.push([bodyHash, text]);
+    },
+    get count() {
+      return entries.length;
+    },
+    async firstInvalid(from, to) {
+      for (let e = from; e < Math.min(to, entries.length); e++) {
+        result[e] ??= entryBadInline(entries[e]![0], entries[e]![1]);
+        if (result[e]! >= 0) return { entry: e, k: result[e]! };
+      }
+      return undefined;
+    },
+    async close() {},
+  };
+}
+
+interface Chunk {
+  base: number;
+  size: number;
+  fields: string[];
+  answered: boolean;
+}
+
+const text = (v: unknown): string => (typeof v === "string" ? v : "");
 
 /**
- * Signature-checking threads, started before they are needed (a caller can
- * start them before it reads a large file, so their start-up overlaps the
- * read), lent to one stream at a time, ended by close().
+ * On `threads` worker threads, started now (so a caller can start them before
+ * it reads a large file). Chunks go to whichever worker has room (at most
+ * IN_FLIGHT each), so a worker slowed by the machine does not leave the
+ * others idle at the end; a stopped thread is an error, never a verdict.
  */
-export interface SignatureThreads {
-  readonly slots: readonly Slot[];
-  close(): Promise<void>;
-}
-
-export function startSignatureThreads(threads = cores()): SignatureThreads {
+function threadChecks(threads: number, startWorker: WorkerStarter): SignatureChecks {
+  let pending: string[] = [];
+  let count = 0;
+  const chunks: Chunk[] = [];
+  const queue: Chunk[] = [];
+  const bad: InvalidSignature[] = [];
+  let error: unknown;
   let closing = false;
-  const slots: Slot[] = Array.from({ length: threads }, () => {
-    const slot: Slot = { w: new Worker(WORKER_SOURCE, { eval: true }), busy: 0 };
-    slot.w.on("exit", (code) => {
-      if (!closing) slot.exited = code;
+  const waiters = new Set<() => void>();
+  const wake = () => {
+    for (const w of [...waiters]) w();
+  };
+  const slots = Array.from({ length: threads }, () => {
+    const slot = { w: startWorker(WORKER_SOURCE), held: [] as Chunk[] };
+    slot.w.on("message", (m: { id: number; bad: number[] }) => {
+      const c = slot.held.find((x) => x.base === m.id);
+      if (!c) return;
+      slot.held.splice(slot.held.indexOf(c), 1);
+      c.answered = true;
+      for (let i = 0; i + 1 < m.bad.length; i += 2) bad.push({ entry: c.base + m.bad[i]!, k: m.bad[i + 1]! });
+      dispatch();
+      wake();
     });
-    // An error is also reported to the stream using the thread; this keeps it from being thrown when none is.
-    slot.w.on("error", () => undefined);
+    slot.w.on("error", (e) => {
+      error ??= e;
+      wake();
+    });
+    slot.w.on("exit", (code) => {
+      // A thread that stops on its own (killed, out of memory) would leave its chunks unanswered.
+      if (!closing) error ??= new Error(`a signature-checking thread stopped unexpectedly (exit code ${code})`);
+      wake();
+    });
     return slot;
   });
-  return {
-    slots,
-    async close() {
-      closing = true;
-      await Promise.all(slots.map((x) => x.w.terminate()));
-    },
-  };
-}
-
-/**
- * Checks signatures on worker threads while the caller is still walking the
- * entries (the walk's own work and the signature checks overlap), one worker
- * per core; under PARALLEL_MIN signatures everything runs inline instead.
- * `expected` (how many signatures are likely) starts the workers at once when
- * it reaches PARALLEL_MIN, so their start-up overlaps the walk too; `lent`
- * threads, already started by the caller, are used instead of new ones (and
- * left running). Chunks go to whichever worker has room (at most IN_FLIGHT
- * each), so a worker slowed by the machine does not leave the others idle at
- * the end.
- */
-export function signatureStream(threads = cores(), expected = 0, lent?: SignatureThreads): SignatureStream {
-  const pending: SignatureTask[] = [];
-  const queue: Chunk[] = [];
-  let sent = 0;
-  let chunks = 0;
-  let answered = 0;
-  let firstBad = -1;
-  let error: unknown;
-  let own: SignatureThreads | undefined;
-  let slots: readonly Slot[] | undefined;
-  let settle: (() => void) | undefined;
-  let done = false;
-  const check = () => {
-    if (settle && (error !== undefined || answered === chunks)) settle();
-  };
-  const dispatch = () => {
-    for (const slot of slots!) {
-      while (slot.busy < IN_FLIGHT && queue.length > 0) {
+  function dispatch(): void {
+    for (const slot of slots) {
+      while (slot.held.length < IN_FLIGHT && queue.length > 0) {
         const c = queue.shift()!;
-        slot.busy++;
+        slot.held.push(c);
         slot.w.postMessage({ id: c.base, fields: c.fields });
       }
     }
-  };
-  const detach: Array<() => void> = [];
-  const start = () => {
-    if (lent) slots = lent.slots;
-    else slots = (own = startSignatureThreads(threads)).slots;
-    for (const slot of slots) {
-      // A thread that stopped (killed, out of memory) would leave its chunks unanswered.
-      const stopped = (code: number) => {
-        if (!done) error ??= new Error(`a signature-checking thread stopped unexpectedly (exit code ${code})`);
-        check();
-      };
-      if (slot.exited !== undefined) stopped(slot.exited);
-      const onMessage = (m: { id: number; bad: number }) => {
-        slot.busy--;
-        answered++;
-        if (m.bad >= 0 && (firstBad < 0 || m.id + m.bad < firstBad)) firstBad = m.id + m.bad;
-        dispatch();
-        check();
-      };
-      const onError = (e: unknown) => {
-        error ??= e;
-        check();
-      };
-      slot.w.on("message", onMessage).on("error", onError).on("exit", stopped);
-      detach.push(() => slot.w.off("message", onMessage).off("error", onError).off("exit", stopped));
-    }
-  };
-  const flush = (all: boolean) => {
-    while (pending.length >= CHUNK || (all && pending.length > 0)) {
-      const part = pending.splice(0, CHUNK);
-      queue.push({ base: sent, fields: flatten(part) });
-      chunks++;
-      sent += part.length;
-    }
+  }
+  const flush = () => {
+    if (pending.length === 0) return;
+    const c: Chunk = { base: count - pending.length / 2, size: pending.length / 2, fields: pending, answered: false };
+    pending = [];
+    chunks.push(c);
+    queue.push(c);
     dispatch();
   };
-  const parallel = lent ? lent.slots.length >= 2 : threads >= 2;
-  if (parallel && (lent || expected >= PARALLEL_MIN)) start();
   return {
-    add(task) {
-      pending.push(task);
-      if (!slots && parallel && sent + pending.length >= PARALLEL_MIN) start();
-      if (slots && pending.length >= CHUNK) flush(false);
+    add(bodyHash, signaturesText) {
+      pending.push(text(bodyHash), text(signaturesText));
+      count++;
+      if (pending.length >= 2 * CHUNK) flush();
     },
-    async finish() {
-      try {
-        if (!slots) return await checkSignaturesInline(pending);
-        flush(true);
-        await new Promise<void>((resolve) => {
-          settle = resolve;
-          check();
-        });
-        if (error !== undefined) throw error;
-        return firstBad;
-      } finally {
-        done = true;
-        for (const off of detach) off();
-        await own?.close();
-      }
+    get count() {
+      return count;
+    },
+    async firstInvalid(from, to) {
+      flush();
+      const needed = chunks.filter((c) => c.base < to && c.base + c.size > from);
+      await new Promise<void>((resolve) => {
+        const check = () => {
+          if (error !== undefined || needed.every((c) => c.answered)) {
+            waiters.delete(check);
+            resolve();
+          }
+        };
+        waiters.add(check);
+        check();
+      });
+      if (error !== undefined) throw error;
+      let first: InvalidSignature | undefined;
+      for (const b of bad) if (b.entry >= from && b.entry < to && (!first || b.entry < first.entry)) first = b;
+      return first;
+    },
+    async close() {
+      closing = true;
+      queue.length = 0;
+      await Promise.all(slots.map((s) => s.w.terminate()));
     },
   };
 }
 
-/** The same, as a batch: every check over worker threads (tests compare it with the inline checks). */
-export function parallelSignatureChecker(threads = os.availableParallelism?.() ?? os.cpus().length): SignatureChecker {
-  return async (tasks) => {
-    const stream = signatureStream(threads);
-    for (const t of tasks) stream.add(t);
-    return stream.finish();
-  };
+/** Starts one worker thread from the checker's source (tests pass one that fails on purpose). */
+export type WorkerStarter = (source: string) => Worker;
+
+const startEvalWorker: WorkerStarter = (source) => new Worker(source, { eval: true });
+
+/** Signature checks on `threads` worker threads, or in this thread when `threads` < 2. */
+export function signatureChecks(threads = cores(), startWorker: WorkerStarter = startEvalWorker): SignatureChecks {
+  return threads >= 2 ? threadChecks(threads, startWorker) : inlineChecks();
+}
+
+/** One signature to check (tests compare the inline and the threaded checks with these). */
+export interface SignatureTask {
+  seq: number;
+  bodyHash: string;
+  signature: Signature;
+}
+
+/** Returns the index (in `tasks`) of the first invalid signature, or -1. */
+export type SignatureChecker = (tasks: readonly SignatureTask[]) => Promise<number>;
+
+async function checkTasks(tasks: readonly SignatureTask[], threads: number): Promise<number> {
+  const checks = signatureChecks(threads);
+  try {
+    // Each task as an entry of one signature (the text is what a stored entry would hold).
+    for (const t of tasks) checks.add(t.bodyHash, JSON.stringify([t.signature]));
+    return (await checks.firstInvalid(0, tasks.length))?.entry ?? -1;
+  } finally {
+    await checks.close();
+  }
+}
+
+/** In this thread, one after another. */
+export const checkSignaturesInline: SignatureChecker = (tasks) => checkTasks(tasks, 1);
+
+/** The same over worker threads. */
+export function parallelSignatureChecker(threads = cores()): SignatureChecker {
+  return (tasks) => checkTasks(tasks, Math.max(2, threads));
 }

@@ -35,8 +35,13 @@ export function unreadable(path: string, why: string, cause?: unknown): CustosEr
   );
 }
 
-/** §4.1: reads a database through a private copy; schema, storage classes and orphans are file-level checks. */
-export function readSqliteInput(path: string): FileInput {
+/**
+ * §4.1: reads a database through a private copy; schema, storage classes and
+ * orphans are file-level checks. `onEntry` sees each entries row's ceremony
+ * id, stored body hash and signatures text as it is read, before any check
+ * (the verifier starts its signature checks with them).
+ */
+export function readSqliteInput(path: string, onEntry?: (ceremonyId: unknown, bodyHash: unknown, signaturesText: unknown) => void): FileInput {
   let store: TranscriptStore;
   try {
     store = TranscriptStore.openReadOnly(path);
@@ -46,7 +51,7 @@ export function readSqliteInput(path: string): FileInput {
   try {
     const schema = store.schemaProblem();
     if (schema) return { source: "sqlite", ceremonies: [], fileFailure: { code: "SQLITE_SCHEMA", reason: schema } };
-    const { ceremonies: headerRows, entries: entryRows } = store.evidenceRows();
+    const { ceremonies: headerRows, entries: entryRows } = store.evidenceRows(onEntry && ((r) => onEntry(r.ceremony_id, r.body_hash, r.signatures_json)));
     // §4.1 storage classes: integer for seq (bigint here), text for everything else.
     const badHeader = headerRows.findIndex((r) => Object.values(r).some((v) => typeof v !== "string"));
     if (badHeader >= 0) return { source: "sqlite", ceremonies: [], fileFailure: { code: "SQLITE_TYPES", reason: `a ceremonies row (number ${badHeader + 1}) holds a value that is not text.` } };
