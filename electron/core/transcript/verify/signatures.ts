@@ -28,20 +28,23 @@ function strictB64(t) {
   const b = Buffer.from(t, "base64");
   return b.toString("base64") === t ? b : undefined;
 }
+const edKeys = new Map();
 function key(kind, pk) {
-  const id = kind + ":" + pk;
-  if (keys.has(id)) return keys.get(id);
+  // One cache per kind of encoding, keyed by the text itself (no joined string to build and hash per signature).
+  const cache = kind === "participant-ed25519" ? edKeys : keys;
+  const hit = cache.get(pk);
+  if (hit !== undefined) return hit;
   let k = null;
   try {
     const raw = strictB64(pk);
     if (raw && kind === "participant-ed25519" && raw.length === 32) k = createPublicKey({ key: Buffer.concat([ED_PREFIX, raw]), format: "der", type: "spki" });
     else if (raw && kind === "spki") k = createPublicKey({ key: raw, format: "der", type: "spki" });
   } catch { k = null; }
-  if (keys.size > 512) keys.clear();
-  keys.set(id, k);
+  if (cache.size > 512) cache.clear();
+  cache.set(pk, k);
   return k;
 }
-function check(bodyHash, kind, algorithm, publicKey, signature) {
+function check(msg, kind, algorithm, publicKey, signature) {
   try {
     const sig = strictB64(signature);
     if (!sig || sig.length === 0) return false;
@@ -50,7 +53,6 @@ function check(bodyHash, kind, algorithm, publicKey, signature) {
     if (kind !== "participant" && kind !== "root-key") return false;
     const k = key(ed ? "participant-ed25519" : "spki", publicKey);
     if (!k) return false;
-    const msg = Buffer.from(CONTEXT + bodyHash, "utf8");
     if (ed) return sig.length === 64 && verify(null, msg, k, sig);
     if (algorithm === "Ed25519") return k.asymmetricKeyType === "ed25519" && verify(null, msg, k, sig);
     if (algorithm.startsWith("ECDSA-")) return k.asymmetricKeyType === "ec" && k.asymmetricKeyDetails.namedCurve === CURVE[algorithm] && verify(HASH[algorithm], msg, { key: k, dsaEncoding: "ieee-p1363" }, sig);
@@ -63,10 +65,11 @@ function check(bodyHash, kind, algorithm, publicKey, signature) {
 function entryBad(bodyHash, text) {
   let list;
   try { list = JSON.parse(text); } catch { return 0; }
-  if (!Array.isArray(list)) return 0;
+  if (!Array.isArray(list) || typeof bodyHash !== "string") return 0;
+  const msg = Buffer.from(CONTEXT + bodyHash, "utf8");
   for (let k = 0; k < list.length; k++) {
     const s = list[k];
-    if (s === null || typeof s !== "object" || !check(bodyHash, s.kind, s.algorithm, s.publicKey, s.signature)) return k;
+    if (s === null || typeof s !== "object" || !check(msg, s.kind, s.algorithm, s.publicKey, s.signature)) return k;
   }
   return -1;
 }
