@@ -182,6 +182,7 @@ async function main() {
     `${Math.round(vb.entriesPerSecond)} entries/s (${vb.ms.toFixed(0)} ms)`,
     `limit ${Math.round(vb.limit)}/s: ratio ${vb.ratio.toFixed(2)}, goal >= 0.8`,
   );
+  row("  ratio of each of the runs (each against the rate measured around it)", vb.ratios.map((x) => x.toFixed(2)).join(", "));
   row("  limit = Ed25519 verifies/s on one core × cores ÷ signatures per entry", `${Math.round(vb.rate)}/s × ${vb.cores} ÷ 2`);
   row(
     "  all cores verifying at once (does the machine scale?)",
