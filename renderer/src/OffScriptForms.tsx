@@ -8,7 +8,7 @@ type Person = NonNullable<SessionState["ceremony"]>["participants"][number];
 
 /** What this person types to sign: their passphrase, or the PIN of their own token (named by serial, no secret). */
 function secretLabel(p: Person | undefined, role: string, what: string): string {
-  return p?.token ? `PIN of ${p.name}'s own token (serial ${p.token.serial}, signs ${what})` : `Passphrase of the ${role.toLowerCase()} (signs ${what})`;
+  return p?.token ? `PIN of ${p.name}\u2019s own token (serial ${p.token.serial}, signs ${what})` : `Passphrase of the ${role.toLowerCase()} (signs ${what})`;
 }
 
 /**

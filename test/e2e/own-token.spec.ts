@@ -1,7 +1,9 @@
 // Issue 16 item 3 on screen: the administrator enrols with a key on her own token (a SoftHSM2
 // token made here stands in for her smart card, read through a copy of libsofthsm2.so as
-// CUSTOS_PERSONAL_PKCS11_MODULE: see the README), signs her steps with its PIN, and the
-// transcript records her token and verifies.
+// CUSTOS_PERSONAL_PKCS11_MODULE: see the README), signs her steps with its PIN up to the root
+// key's generation, then signs the abort with it too (a wrong PIN first); the transcript
+// records her token and verifies as aborted. The whole ceremony with token signers runs
+// through the app service in test/integration/app-token-attestation.test.ts.
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
@@ -14,6 +16,7 @@ import { openApp, surfaceShot } from "./harness";
 import { Room, Watch, type Person } from "./room";
 
 const PIN = "Ada-card-PIN-2026";
+const reasonRecorded = "The root key was generated on the wrong token; the ceremony is closed and run again.";
 const work = fs.mkdtempSync(path.join(os.tmpdir(), "custos-e2e-own-token-"));
 
 function adaCard(): string {
@@ -37,7 +40,7 @@ test.afterAll(() => {
   fs.rmSync(work, { recursive: true, force: true });
 });
 
-test("a participant enrols with a key on her own token and signs with its PIN; the transcript records the token and verifies", async ({ page }) => {
+test("a participant enrols with a key on her own token and signs steps and the abort with its PIN; the transcript records the token and verifies", async ({ page }) => {
   const serial = adaCard();
   const pass = (n: string) => `${n.toLowerCase().replace(/ /g, "-")}-passphrase-2026`;
   const people: Person[] = [
@@ -56,14 +59,34 @@ test("a participant enrols with a key on her own token and signs with its PIN; t
     await page.getByLabel("Custodians (shares)").fill("3");
     await page.getByLabel("Threshold").fill("2");
     await room.click(page.getByRole("button", { name: "Start rehearsal" }));
-    await room.runToEnd();
-    await expect(page.getByRole("heading", { name: "Ceremony complete" })).toBeVisible();
-    await surfaceShot(page, "private", "own-token-complete");
+    const ran: string[] = [];
+    while (!ran.includes("Root key generation")) {
+      ran.push(await room.runStep());
+      if (ran.length > 12) throw new Error(`no root key generation among ${ran.join(", ")}`);
+    }
+    // The abort is signed by the administrator (with her token's PIN) and the witness (passphrase).
+    await room.click(page.getByRole("button", { name: "Abort the ceremony…" }));
+    const form = page.locator("form.abort");
+    const reason = reasonRecorded;
+    await room.fill(form.getByLabel("Reason"), reason);
+    const adaPin = form.getByLabel(`PIN of Ada Lovelace\u2019s own token (serial ${serial}, signs the abort)`);
+    await room.fill(adaPin, "not-her-PIN");
+    await room.fill(form.getByLabel("Passphrase of the internal witness (signs the abort)"), pass("Hiro Tanaka"));
+    await room.click(form.getByRole("button", { name: "Sign and abort the ceremony" }));
+    await expect(form.getByRole("alert")).toContainText(`The PIN was not accepted by Ada Lovelace's own token (serial ${serial})`);
+    await expect(form.getByLabel("Reason")).toHaveValue(reason);
+    await surfaceShot(page, "private", "abort-form-own-token");
+    await room.fill(adaPin, PIN);
+    await room.fill(form.getByLabel("Passphrase of the internal witness (signs the abort)"), pass("Hiro Tanaka"));
+    await room.click(form.getByRole("button", { name: "Sign and abort the ceremony" }));
+    await expect(page.getByRole("heading", { name: "Ceremony aborted" })).toBeVisible();
+    await surfaceShot(page, "private", "own-token-aborted");
   } finally {
     await roomPage.close();
   }
   const db = path.join(app.dataDir, "transcript.sqlite");
-  expect((await verdictOf(db)).status).toBe(0);
+  // Intact and closed by a signed abort (§7.6 exit 4).
+  expect((await verdictOf(db)).status).toBe(4);
   const store = TranscriptStore.openReadOnly(db);
   try {
     const id = store.listCeremonies()[0]!.id;
@@ -72,6 +95,9 @@ test("a participant enrols with a key on her own token and signs with its PIN; t
     const ada = enrolled.find((p) => p.name === "Ada Lovelace")!;
     expect(ada.token?.serial).toBe(serial);
     expect(entries.flatMap((e) => e.signatures).filter((s) => s.signer === ada.id && s.algorithm === "ECDSA-SHA256").length).toBeGreaterThan(2);
+    const abort = entries.find((e) => e.body.action === "abort")!;
+    expect(abort.body.inputs.reason).toBe(reasonRecorded);
+    expect(abort.signatures.find((s) => s.signer === ada.id)?.algorithm).toBe("ECDSA-SHA256");
   } finally {
     store.close();
   }
