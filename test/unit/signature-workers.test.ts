@@ -2,8 +2,9 @@ import { generateKeyPairSync, sign as nodeSign } from "node:crypto";
 import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import { attestationMessage } from "../../electron/core/transcript/chain";
-import { checkSignaturesInline, parallelSignatureChecker, signatureChecks, type SignatureTask } from "../../electron/core/transcript/verify/signatures";
+import { MAX_SIGNATURES_PER_ENTRY, checkSignaturesInline, parallelSignatureChecker, signatureChecks, type SignatureTask } from "../../electron/core/transcript/verify/signatures";
 import type { Signature } from "../../electron/core/transcript/types";
+import { PARTICIPANT_ID_RE } from "../../electron/core/transcript/schema";
 
 // The worker threads run their own copy of check 10 (plain JavaScript in a string):
 // it must refuse exactly what the inline check refuses.
@@ -117,6 +118,32 @@ describe("signature checks of a whole file, asked by range (one range per ceremo
     try {
       for (let e = 0; e < 1200; e++) checks.add(bodyHash, entryText(e, []));
       await expect(checks.firstInvalid(0, 1200)).rejects.toThrow(/signature-checking thread stopped unexpectedly/);
+    } finally {
+      await checks.close();
+    }
+  });
+});
+
+describe("an entry with more signatures than check 8 can let through", () => {
+  const pair = generateKeyPairSync("ed25519");
+  const pk = pair.publicKey.export({ format: "der", type: "spki" }).subarray(12).toString("base64");
+  const good: Signature = { signer: "p01", kind: "participant", algorithm: "Ed25519", publicKey: pk, signature: nodeSign(null, msg, pair.privateKey).toString("base64") };
+
+  it("the bound is every participant id §2.3 allows plus the root key", () => {
+    const ids = [...Array.from({ length: 100 }, (_, i) => `p${String(i).padStart(2, "0")}`), ...Array.from({ length: 1000 }, (_, i) => `p${String(i).padStart(3, "0")}`)];
+    expect(new Set(ids).size).toBe(1100);
+    expect(ids.every((id) => PARTICIPANT_ID_RE.test(id))).toBe(true);
+    expect(["p1", "p0000", "p1000", "q00"].some((id) => PARTICIPANT_ID_RE.test(id))).toBe(false);
+    expect(MAX_SIGNATURES_PER_ENTRY).toBe(1100 + 1);
+  });
+
+  it.each([1, 2])("is called invalid at once, without checking its signatures (%i thread(s)); one at the bound is checked", async (threads) => {
+    const checks = signatureChecks(threads);
+    try {
+      checks.add(bodyHash, JSON.stringify(Array.from({ length: MAX_SIGNATURES_PER_ENTRY }, () => good)));
+      checks.add(bodyHash, JSON.stringify(Array.from({ length: MAX_SIGNATURES_PER_ENTRY + 1 }, () => good)));
+      expect(await checks.firstInvalid(0, 1)).toBeUndefined();
+      expect(await checks.firstInvalid(1, 2)).toEqual({ entry: 1, k: 0 });
     } finally {
       await checks.close();
     }

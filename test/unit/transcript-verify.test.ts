@@ -205,3 +205,20 @@ describe("verify: a body re-signed by an insider", () => {
     }
   });
 });
+
+describe("verify: an entry stuffed with signatures", () => {
+  it("fails check 8 (SIGNATURES_MALFORMED), in a file large enough for the worker threads, and the walk's verdict stands", async () => {
+    const plan = await planCeremony(GENERATION_SCRIPT);
+    const b = assemble(plan);
+    const e = b.entries[4]!;
+    expect(e.signatures.length).toBeGreaterThan(0);
+    // 6,000 copies of one valid signature (> MAX_SIGNATURES_PER_ENTRY): the file passes 1 MiB.
+    e.signatures = Array.from({ length: 6000 }, () => e.signatures[0]!);
+    const file = join(tempDir("custos-stuffed-"), "bundle.json");
+    writeFileSync(file, bundleText(b));
+    expect(readFileSync(file).length).toBeGreaterThan(1024 * 1024);
+    const r = await verifyAnyFile(file);
+    expect(exitStatus(r)).toBe(1);
+    expect(r.ceremonies[0]!.failure).toMatchObject({ code: "SIGNATURES_MALFORMED", seq: 5 });
+  });
+});

@@ -13,6 +13,25 @@ import { Worker } from "node:worker_threads";
 import { attestationMessage, verifySignature } from "../chain";
 import type { Signature } from "../types";
 
+/** Below this many entries, starting threads costs more than it saves (two or more signatures an entry). */
+export const PARALLEL_MIN_ENTRIES = 1000;
+/** Entries sent to a worker at a time (about 250 signatures): small, so the workers start early and end together. */
+const CHUNK = 125;
+/** …or fewer, so that a chunk holds about as much work as 125 ordinary entries even when one entry carries many signatures. */
+const CHUNK_TEXT = 64 * 1024;
+
+/**
+ * No entry that passes check 8 carries more signatures: (signer, kind) pairs
+ * are unique and signers are participant ids `p` + 2 or 3 digits (1100 of
+ * them) or `root-key` (§2.3). A stored list that is longer fails check 8, so
+ * its signatures are never asked about: the checks call it invalid at once
+ * instead of spending minutes on it (a file of a million copies of one valid
+ * signature would otherwise hold a worker up).
+ */
+export const MAX_SIGNATURES_PER_ENTRY = 1101;
+/** Chunks a worker holds at once: one it checks, more waiting, so it does not idle while the reader or the walk is busy. */
+const IN_FLIGHT = 3;
+
 // The worker is plain JavaScript evaluated from this string, so it needs no
 // file of its own next to a bundle, an asar archive or tsx; it only uses node:crypto.
 const WORKER_SOURCE = `
@@ -20,6 +39,7 @@ const { parentPort } = require("node:worker_threads");
 const { createPublicKey, verify } = require("node:crypto");
 const ED_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
 const CONTEXT = ${JSON.stringify("custos-attestation-v2\n")};
+const MAX_SIGNATURES = ${MAX_SIGNATURES_PER_ENTRY};
 const HASH = { "ECDSA-SHA256": "sha256", "ECDSA-SHA384": "sha384", "ECDSA-SHA512": "sha512", "RSA-PKCS1-SHA256": "sha256" };
 const CURVE = { "ECDSA-SHA256": "prime256v1", "ECDSA-SHA384": "secp384r1", "ECDSA-SHA512": "secp521r1" };
 const keys = new Map();
@@ -65,7 +85,7 @@ function check(msg, kind, algorithm, publicKey, signature) {
 function entryBad(bodyHash, text) {
   let list;
   try { list = JSON.parse(text); } catch { return 0; }
-  if (!Array.isArray(list) || typeof bodyHash !== "string") return 0;
+  if (!Array.isArray(list) || typeof bodyHash !== "string" || list.length > MAX_SIGNATURES) return 0;
   const msg = Buffer.from(CONTEXT + bodyHash, "utf8");
   for (let k = 0; k < list.length; k++) {
     const s = list[k];
@@ -83,13 +103,6 @@ parentPort.on("message", (m) => {
   parentPort.postMessage({ id: m.id, bad });
 });
 `;
-
-/** Below this many entries, starting threads costs more than it saves (two or more signatures an entry). */
-export const PARALLEL_MIN_ENTRIES = 1000;
-/** Entries sent to a worker at a time (about 250 signatures): small, so the workers start early and end together. */
-const CHUNK = 125;
-/** Chunks a worker holds at once: one it checks, more waiting, so it does not idle while the reader or the walk is busy. */
-const IN_FLIGHT = 3;
 
 /** The first invalid signature of a range: the entry's position and the signature's index in its list. */
 export interface InvalidSignature {
@@ -120,7 +133,7 @@ function entryBadInline(bodyHash: unknown, text: unknown): number {
   } catch {
     return 0;
   }
-  if (!Array.isArray(list) || typeof bodyHash !== "string") return 0;
+  if (!Array.isArray(list) || typeof bodyHash !== "string" || list.length > MAX_SIGNATURES_PER_ENTRY) return 0;
   const message = attestationMessage(bodyHash);
   for (let k = 0; k < list.length; k++) {
     const s = list[k] as Signature;
@@ -173,6 +186,7 @@ const text = (v: unknown): string => (typeof v === "string" ? v : "");
  */
 function threadChecks(threads: number, startWorker: WorkerStarter): SignatureChecks {
   let pending: string[] = [];
+  let pendingText = 0;
   let count = 0;
   const chunks: Chunk[] = [];
   const queue: Chunk[] = [];
@@ -218,15 +232,18 @@ function threadChecks(threads: number, startWorker: WorkerStarter): SignatureChe
     if (pending.length === 0) return;
     const c: Chunk = { base: count - pending.length / 2, size: pending.length / 2, fields: pending, answered: false };
     pending = [];
+    pendingText = 0;
     chunks.push(c);
     queue.push(c);
     dispatch();
   };
   return {
     add(bodyHash, signaturesText) {
-      pending.push(text(bodyHash), text(signaturesText));
+      const t = text(signaturesText);
+      pending.push(text(bodyHash), t);
+      pendingText += t.length;
       count++;
-      if (pending.length >= 2 * CHUNK) flush();
+      if (pending.length >= 2 * CHUNK || pendingText >= CHUNK_TEXT) flush();
     },
     get count() {
       return count;
