@@ -102,6 +102,18 @@ describe("verify: a change to any byte of any stored entry is detected and the e
     }
   }, 120_000);
 
+  it("on the SQLite file, any text column of an entry stored as a blob of the same bytes is a storage-class failure (§4.1)", async () => {
+    for (const col of ["ceremony_id", "step_id", "action", "body_json", "body_hash", "signatures_json", "entry_hash"]) {
+      const path = copyOf(fx.dbPath);
+      const db = new Database(path);
+      db.prepare(`UPDATE entries SET ${col} = CAST(${col} AS BLOB) WHERE seq = 3`).run();
+      db.close();
+      const r = await verifyAnyFile(path);
+      expect(exitStatus(r), col).toBe(1);
+      expect(r.fileFailure?.code, col).toBe("SQLITE_TYPES");
+    }
+  });
+
   it("in memory, at 40 spread positions (first and last included) of every stored column of every entry", async () => {
     const cols = ["stepId", "action", "bodyJson", "bodyHash", "signaturesJson", "entryHash"] as const;
     let checked = 0;

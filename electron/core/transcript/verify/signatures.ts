@@ -129,7 +129,7 @@ const cores = (): number => os.availableParallelism?.() ?? os.cpus().length;
 function entryBadInline(bodyHash: unknown, text: unknown): number {
   let list: unknown;
   try {
-    list = JSON.parse(String(text));
+    list = JSON.parse(typeof text === "string" ? text : "");
   } catch {
     return 0;
   }

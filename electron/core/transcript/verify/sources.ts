@@ -35,6 +35,9 @@ export function unreadable(path: string, why: string, cause?: unknown): CustosEr
   );
 }
 
+/** The entries columns besides seq; all text (§4.1). */
+const ENTRY_TEXT_COLUMNS = ["ceremony_id", "step_id", "action", "body_json", "body_hash", "signatures_json", "entry_hash"] as const;
+
 /**
  * §4.1: reads a database through a private copy; schema, storage classes and
  * orphans are file-level checks. `onEntry` sees each entries row's ceremony
@@ -55,7 +58,7 @@ export function readSqliteInput(path: string, onEntry?: (ceremonyId: unknown, bo
     // §4.1 storage classes: integer for seq (bigint here), text for everything else.
     const badHeader = headerRows.findIndex((r) => Object.values(r).some((v) => typeof v !== "string"));
     if (badHeader >= 0) return { source: "sqlite", ceremonies: [], fileFailure: { code: "SQLITE_TYPES", reason: `a ceremonies row (number ${badHeader + 1}) holds a value that is not text.` } };
-    const badEntry = entryRows.findIndex((r) => typeof r.seq !== "bigint" || Object.entries(r).some(([k, v]) => k !== "seq" && typeof v !== "string"));
+    const badEntry = entryRows.findIndex((r) => typeof r.seq !== "bigint" || ENTRY_TEXT_COLUMNS.some((k) => typeof r[k] !== "string"));
     if (badEntry >= 0) {
       return { source: "sqlite", ceremonies: [], fileFailure: { code: "SQLITE_TYPES", reason: "an entries row holds a value of the wrong type (seq must be an integer, everything else text)." } };
     }
