@@ -12,7 +12,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { main } from "../../electron/cli/main";
 import { verifyAnyFile } from "../../electron/core/source";
 import { TranscriptStore, type RawEntry } from "../../electron/core/transcript/index";
-import { checkSignaturesInline, exitStatus, parallelSignatureChecker, verifyCeremony, type SignatureChecker } from "../../electron/core/transcript/verify/index";
+import { checkSignaturesInline, exitStatus, parallelSignatureChecker, verifyCeremony, verifyFile, type SignatureChecker } from "../../electron/core/transcript/verify/index";
+import { canonicalJson } from "../../electron/core/transcript/canonical";
 import type { SignatureTask } from "../../electron/core/transcript/verify/signatures";
 import { assemble, bundleText, planCeremony } from "../vectors/builder";
 import { GENERATION_SCRIPT, buildFixture, storeBundle, tempDir, type Fixture } from "./transcript-fixture";
@@ -224,7 +225,7 @@ describe("verify: an entry stuffed with signatures", () => {
     const b = assemble(plan);
     const e = b.entries[4]!;
     expect(e.signatures.length).toBeGreaterThan(0);
-    // 6,000 copies of one valid signature (> MAX_SIGNATURES_PER_ENTRY): the file passes 1 MiB.
+    // 6,000 copies of one valid signature: the file passes 1 MiB.
     e.signatures = Array.from({ length: 6000 }, () => e.signatures[0]!);
     const file = join(tempDir("custos-stuffed-"), "bundle.json");
     writeFileSync(file, bundleText(b));
@@ -232,5 +233,71 @@ describe("verify: an entry stuffed with signatures", () => {
     const r = await verifyAnyFile(file);
     expect(exitStatus(r)).toBe(1);
     expect(r.ceremonies[0]!.failure).toMatchObject({ code: "SIGNATURES_MALFORMED", seq: 5 });
+  });
+});
+
+describe("verify: two ceremonies whose rows SQLite returns interleaved", () => {
+  // A database whose entries.ceremony_id sorts without case (PRAGMA table_info does not show a collation): the
+  // rows of ceremony C and of a made-up ceremony whose id is C's in capitals come back mixed. Every signature
+  // of C must still be checked as C's: the last entry's signature is broken, so C is not intact.
+  it("checks each ceremony's own signatures, on the inline and on the threaded path", async () => {
+    const src = new Database(fx.dbPath, { readonly: true });
+    const out = join(tempDir("custos-interleaved-"), "transcript.sqlite");
+    const db = new Database(out);
+    try {
+      for (const p of ["application_id", "user_version"]) db.pragma(`${p} = ${Number(src.pragma(p, { simple: true }))}`);
+      db.exec((src.prepare("SELECT sql FROM sqlite_master WHERE name = 'ceremonies'").get() as { sql: string }).sql);
+      db.exec(`CREATE TABLE entries (ceremony_id TEXT NOT NULL COLLATE NOCASE, seq INTEGER NOT NULL, step_id TEXT NOT NULL, action TEXT NOT NULL,
+        body_json TEXT NOT NULL, body_hash TEXT NOT NULL, signatures_json TEXT NOT NULL, entry_hash TEXT NOT NULL, PRIMARY KEY (ceremony_id COLLATE BINARY, seq))`);
+      const header = src.prepare("SELECT * FROM ceremonies").get() as Record<string, string>;
+      const all = src.prepare("SELECT * FROM entries ORDER BY seq").all() as Array<Record<string, string | number>>;
+      const insH = db.prepare(`INSERT INTO ceremonies VALUES (${Object.keys(header).map((k) => `@${k}`).join(", ")})`);
+      const insE = db.prepare("INSERT INTO entries VALUES (@ceremony_id, @seq, @step_id, @action, @body_json, @body_hash, @signatures_json, @entry_hash)");
+      const hash = (t: string) => createHash("sha256").update(t, "utf8").digest("hex");
+      insH.run(header);
+      for (const r of all) {
+        if (r.seq === all.length) {
+          const sigs = JSON.parse(r.signatures_json as string) as Array<{ signature: string }>;
+          const b = Buffer.from(sigs[0]!.signature, "base64");
+          b[10]! ^= 1;
+          sigs[0]!.signature = b.toString("base64");
+          r.signatures_json = canonicalJson(sigs);
+          r.entry_hash = hash(`{"bodyHash":"${r.body_hash}","signatures":${r.signatures_json}}`);
+        }
+        insE.run(r);
+      }
+      const other = header.id!.toUpperCase();
+      expect(other).not.toBe(header.id);
+      insH.run({ ...header, id: other, status: "open" });
+      let prev = "0".repeat(64);
+      for (const r of all.slice(0, 2)) {
+        const body = { ...JSON.parse(r.body_json as string), ceremonyId: other, prevHash: prev };
+        const bodyJson = canonicalJson(body);
+        const bodyHash = hash(bodyJson);
+        prev = hash(`{"bodyHash":"${bodyHash}","signatures":[]}`);
+        insE.run({ ...r, ceremony_id: other, body_json: bodyJson, body_hash: bodyHash, signatures_json: "[]", entry_hash: prev });
+      }
+    } finally {
+      db.close();
+      src.close();
+    }
+    for (const threads of [1, 2]) {
+      const r = await verifyFile(out, { threads, earlyThreadsBytes: 0 });
+      const c = r.ceremonies.find((x) => x.ceremonyId !== x.ceremonyId.toUpperCase())!;
+      expect(c.failure, `threads ${threads}`).toMatchObject({ code: "SIGNATURE_INVALID", seq: rows.length });
+      expect(exitStatus(r)).toBe(1);
+    }
+  });
+});
+
+describe("verify: a stored text nested deeper than the stack", () => {
+  it.each(["body_json", "signatures_json"])("in %s is not canonical (a verdict, never a fault)", async (col) => {
+    const path = copyOf(fx.dbPath);
+    const db = new Database(path);
+    db.prepare(`UPDATE entries SET ${col} = ? WHERE seq = 2`).run(`${"[".repeat(100_000)}${"]".repeat(100_000)}`);
+    db.close();
+    const r = await verifyAnyFile(path);
+    expect(exitStatus(r)).toBe(1);
+    expect(r.ceremonies[0]!.failure).toMatchObject({ code: col === "body_json" ? "BODY_NOT_CANONICAL" : "SIGNATURES_MALFORMED", seq: 2 });
   });
 });

@@ -2,6 +2,7 @@
  * §7: verifies one ceremony — its unsigned header and its stored entries — in
  * the order the spec fixes, and stops at the first failed check.
  */
+import { CustosError } from "../../errors";
 import { sha256Hex } from "../canonical";
 import { ceremonyMetaSchema, firstIssue } from "../schema";
 import {
@@ -32,10 +33,10 @@ export interface VerifyCeremonyOptions {
   pins?: Pins;
   /**
    * Signature checks the caller started and already fed with this ceremony's
-   * rows (stored body hash and signatures text, in row order) from position
-   * `offset` on; the caller closes them. Without, the ceremony makes its own.
+   * rows (stored body hash and signatures text); `positions[i]` is where row i
+   * went. The caller closes them. Without, the ceremony makes its own.
    */
-  signatures?: { checks: SignatureChecks; offset: number };
+  signatures?: { checks: SignatureChecks; positions: readonly number[] };
 }
 
 /** Entries walked between two turns of the event loop (a few milliseconds of work). */
@@ -93,17 +94,18 @@ function unmetRequirement(reqs: readonly AttestRule[], rules: ScriptRules, state
 
 /** Verifies one ceremony from its header and stored rows (seq order). */
 export async function verifyCeremony(rawMeta: unknown, rows: readonly RawEntry[], o: VerifyCeremonyOptions): Promise<CeremonyVerdict> {
-  if (o.signatures) return walkCeremony(rawMeta, rows, o, o.signatures.checks, o.signatures.offset);
+  if (o.signatures) return walkCeremony(rawMeta, rows, o, o.signatures.checks, o.signatures.positions);
   const checks = signatureChecks(rows.length >= PARALLEL_MIN_ENTRIES ? undefined : 1);
   try {
-    for (const r of rows) checks.add(r.bodyHash, r.signaturesJson);
-    return await walkCeremony(rawMeta, rows, o, checks, 0);
+    const positions = rows.map((r) => checks.add(r.bodyHash, r.signaturesJson));
+    return await walkCeremony(rawMeta, rows, o, checks, positions);
   } finally {
     await checks.close();
   }
 }
 
-async function walkCeremony(rawMeta: unknown, rows: readonly RawEntry[], o: VerifyCeremonyOptions, checks: SignatureChecks, offset: number): Promise<CeremonyVerdict> {
+async function walkCeremony(rawMeta: unknown, rows: readonly RawEntry[], o: VerifyCeremonyOptions, checks: SignatureChecks, positions: readonly number[]): Promise<CeremonyVerdict> {
+  if (positions.length !== rows.length) throw new CustosError("INTERNAL", "The signature checks were not given every entry of the ceremony.", "This is a fault in Custos; please report it.");
   const idOf = (m: unknown) => (m && typeof m === "object" && typeof (m as { id?: unknown }).id === "string" ? (m as { id: string }).id : "?");
   const lastRowHash = rows.length ? rows[rows.length - 1]!.entryHash : null;
   const head = typeof lastRowHash === "string" ? lastRowHash : null;
@@ -151,6 +153,11 @@ async function walkCeremony(rawMeta: unknown, rows: readonly RawEntry[], o: Veri
       }
       const e = formed.entry;
       entries.push(e);
+      // The signature checks must be about this very entry (the text checks 1–9 passed), never another ceremony's row.
+      const fed = checks.fed(positions[i - 1]!);
+      if (!fed || fed[0] !== rows[i - 1]!.bodyHash || fed[1] !== rows[i - 1]!.signaturesJson) {
+        throw new CustosError("INTERNAL", `The signature checks of entry ${i} were given another entry's signatures.`, "This is a fault in Custos; please report it.");
+      }
       lastChecked = i;
       const b = e.body;
       const fail = (code: VerifyCode, stage: Stage, reason: string) => {
@@ -238,10 +245,10 @@ async function walkCeremony(rawMeta: unknown, rows: readonly RawEntry[], o: Veri
 
   // Check 10 for every entry up to the failure (or all), earliest first.
   const upTo = failure ? (failure.stage > 10 ? failure.seq! : failure.seq! - 1) : lastChecked;
-  // Entry seq sits at position offset + seq - 1 of the checks; only entries that passed checks 1–9 are asked about.
-  const bad = upTo > 0 ? await checks.firstInvalid(offset, offset + upTo) : undefined;
+  // Only entries that passed checks 1–9 (and were confirmed above to be what the checks were given) are asked about.
+  const bad = upTo > 0 ? await checks.firstInvalid(positions.slice(0, upTo)) : undefined;
   if (bad) {
-    const seq = bad.entry - offset + 1;
+    const seq = bad.index + 1;
     const e = entries[seq - 1]!;
     // The checks parsed the same stored text the walk parsed, so index k is the same signature.
     const s = e.signatures[bad.k];

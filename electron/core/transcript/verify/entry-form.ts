@@ -88,7 +88,7 @@ function parseJson(text: string): unknown {
 }
 
 function failAt(row: RawEntry, i: number, code: VerifyCode, reason: string, stepId: unknown = row.stepId): { failure: VerifyFailure } {
-  return { failure: { code, seq: i, ...(typeof stepId === "string" ? { stepId } : {}), reason } };
+  return { failure: { code, seq: i, ...(typeof stepId === "string" && stepId ? { stepId } : {}), reason } };
 }
 
 function signaturesMalformed(row: RawEntry, i: number, stepId: string, reason: string): { failure: VerifyFailure } {

@@ -37,6 +37,8 @@ export interface VerifyOptions {
   pdf?: PdfHooks;
   /** Worker threads for the signature checks of a large file (default: one per core; 1 = none). */
   threads?: number;
+  /** From this file size on, the threads start before the file is read (default 1 MiB; tests lower it). */
+  earlyThreadsBytes?: number;
 }
 
 /** Reads a file as evidence: a regular file, size-capped; never opened for writing. */
@@ -61,27 +63,29 @@ const EARLY_THREADS_BYTES = 1024 * 1024;
 
 /**
  * The signature checks of one file: fed with each ceremony's rows (in their
- * order) while they are read, or just before its walk; `offsets` says where
- * each ceremony's rows start.
+ * order) while they are read, or just before its walk; `positions` says where
+ * each ceremony's rows went (rows of several ceremonies may come interleaved:
+ * SQLite's ORDER BY and JavaScript need not agree on text order).
  */
 interface FileChecks {
   checks: SignatureChecks;
-  offsets: Map<string, number>;
+  positions: Map<string, number[]>;
   /** The row hook for readSqliteInput: ceremonies' rows come one ceremony after another. */
   feed(ceremonyId: unknown, bodyHash: unknown, signaturesText: unknown): void;
 }
 
 function fileChecks(threads: number, only?: string): FileChecks {
   const checks = signatureChecks(threads);
-  const offsets = new Map<string, number>();
+  const positions = new Map<string, number[]>();
   return {
     checks,
-    offsets,
+    positions,
     feed(ceremonyId, bodyHash, signaturesText) {
       // A row whose ceremony id is not text fails the file's type check (§4.1); its signatures are never asked about.
       if (typeof ceremonyId !== "string" || (only !== undefined && ceremonyId !== only)) return;
-      if (!offsets.has(ceremonyId)) offsets.set(ceremonyId, checks.count);
-      checks.add(bodyHash, signaturesText);
+      let list = positions.get(ceremonyId);
+      if (!list) positions.set(ceremonyId, (list = []));
+      list.push(checks.add(bodyHash, signaturesText));
     },
   };
 }
@@ -94,13 +98,10 @@ async function verifyInput(input: FileInput, o: VerifyOptions, fc: FileChecks): 
   }
   const out: CeremonyVerdict[] = [];
   for (const c of chosen) {
-    let offset = fc.offsets.get(c.id);
-    if (offset === undefined) {
-      // A bundle's rows (or a ceremony the reader did not feed) go to the checks now, just before the walk.
-      offset = fc.checks.count;
-      for (const r of c.rows) fc.checks.add(r.bodyHash, r.signaturesJson);
-    }
-    const v = await verifyCeremony(c.meta, c.rows, { source: input.source, pins: o.pins, signatures: { checks: fc.checks, offset } });
+    let positions = fc.positions.get(c.id);
+    // A bundle's rows (or a ceremony the reader did not feed as the rows it grouped) go to the checks now, just before the walk.
+    if (positions?.length !== c.rows.length) positions = c.rows.map((r) => fc.checks.add(r.bodyHash, r.signaturesJson));
+    const v = await verifyCeremony(c.meta, c.rows, { source: input.source, pins: o.pins, signatures: { checks: fc.checks, positions } });
     if (v.ok && input.source === "bundle") {
       const last = c.rows[c.rows.length - 1]?.entryHash;
       if (c.bundleHead !== last) {
@@ -117,7 +118,7 @@ async function verifyInput(input: FileInput, o: VerifyOptions, fc: FileChecks): 
 export async function verifyFile(path: string, o: VerifyOptions = {}): Promise<VerifyResult> {
   const bytes = readEvidence(path);
   // A large file: threads start before it is read, and its signatures are checked as its rows come in.
-  const threads = bytes.length >= EARLY_THREADS_BYTES ? (o.threads ?? (os.availableParallelism?.() ?? os.cpus().length)) : 1;
+  const threads = bytes.length >= (o.earlyThreadsBytes ?? EARLY_THREADS_BYTES) ? (o.threads ?? (os.availableParallelism?.() ?? os.cpus().length)) : 1;
   const fc = fileChecks(threads, o.ceremonyId);
   try {
     return await verifyBytes(path, bytes, o, fc);

@@ -20,15 +20,6 @@ const CHUNK = 125;
 /** …or fewer, so that a chunk holds about as much work as 125 ordinary entries even when one entry carries many signatures. */
 const CHUNK_TEXT = 64 * 1024;
 
-/**
- * No entry that passes check 8 carries more signatures: (signer, kind) pairs
- * are unique and signers are participant ids `p` + 2 or 3 digits (1100 of
- * them) or `root-key` (§2.3). A stored list that is longer fails check 8, so
- * its signatures are never asked about: the checks call it invalid at once
- * instead of spending minutes on it (a file of a million copies of one valid
- * signature would otherwise hold a worker up).
- */
-export const MAX_SIGNATURES_PER_ENTRY = 1101;
 /** Chunks a worker holds at once: one it checks, more waiting, so it does not idle while the reader or the walk is busy. */
 const IN_FLIGHT = 3;
 
@@ -39,7 +30,6 @@ const { parentPort } = require("node:worker_threads");
 const { createPublicKey, verify } = require("node:crypto");
 const ED_PREFIX = Buffer.from("302a300506032b6570032100", "hex");
 const CONTEXT = ${JSON.stringify("custos-attestation-v2\n")};
-const MAX_SIGNATURES = ${MAX_SIGNATURES_PER_ENTRY};
 const HASH = { "ECDSA-SHA256": "sha256", "ECDSA-SHA384": "sha384", "ECDSA-SHA512": "sha512", "RSA-PKCS1-SHA256": "sha256" };
 const CURVE = { "ECDSA-SHA256": "prime256v1", "ECDSA-SHA384": "secp384r1", "ECDSA-SHA512": "secp521r1" };
 const keys = new Map();
@@ -85,7 +75,7 @@ function check(msg, kind, algorithm, publicKey, signature) {
 function entryBad(bodyHash, text) {
   let list;
   try { list = JSON.parse(text); } catch { return 0; }
-  if (!Array.isArray(list) || typeof bodyHash !== "string" || list.length > MAX_SIGNATURES) return 0;
+  if (!Array.isArray(list) || typeof bodyHash !== "string") return 0;
   const msg = Buffer.from(CONTEXT + bodyHash, "utf8");
   for (let k = 0; k < list.length; k++) {
     const s = list[k];
@@ -104,36 +94,41 @@ parentPort.on("message", (m) => {
 });
 `;
 
-/** The first invalid signature of a range: the entry's position and the signature's index in its list. */
+/** The first invalid signature among the entries asked about: which of them (index in the list asked), and the signature's index in its list. */
 export interface InvalidSignature {
-  entry: number;
+  index: number;
   k: number;
 }
 
 /**
- * The signature checks of one verification: entries added in order (their
- * position is the count before), queried by position range. close() ends the
- * threads and drops what nobody asked for.
+ * The signature checks of one verification: entries added in any order, each
+ * given a position; asked about by a list of positions (one ceremony's
+ * entries, in its order). close() ends the threads and drops what nobody
+ * asked for.
  */
 export interface SignatureChecks {
-  add(bodyHash: unknown, signaturesText: unknown): void;
-  readonly count: number;
-  /** The first invalid signature among entries [from, to), in entry order; waits for their checks. */
-  firstInvalid(from: number, to: number): Promise<InvalidSignature | undefined>;
+  /** Adds an entry's stored body hash and signatures text; returns its position. */
+  add(bodyHash: unknown, signaturesText: unknown): number;
+  /** What was added at a position (text values as they were, anything else as ""), so a caller can confirm it is its own entry. */
+  fed(position: number): readonly [string, string] | undefined;
+  /** The first invalid signature among the entries at these positions, in the list's order; waits for their checks. */
+  firstInvalid(positions: readonly number[]): Promise<InvalidSignature | undefined>;
   close(): Promise<void>;
 }
 
 const cores = (): number => os.availableParallelism?.() ?? os.cpus().length;
 
+const text = (v: unknown): string => (typeof v === "string" ? v : "");
+
 /** One entry's first invalid signature index, or -1; checked in this thread (same rules as the workers'). */
-function entryBadInline(bodyHash: unknown, text: unknown): number {
+function entryBadInline(bodyHash: string, signaturesText: string): number {
   let list: unknown;
   try {
-    list = JSON.parse(typeof text === "string" ? text : "");
+    list = JSON.parse(signaturesText);
   } catch {
     return 0;
   }
-  if (!Array.isArray(list) || typeof bodyHash !== "string" || list.length > MAX_SIGNATURES_PER_ENTRY) return 0;
+  if (!Array.isArray(list)) return 0;
   const message = attestationMessage(bodyHash);
   for (let k = 0; k < list.length; k++) {
     const s = list[k] as Signature;
@@ -147,21 +142,22 @@ function entryBadInline(bodyHash: unknown, text: unknown): number {
   return -1;
 }
 
-/** In this thread: each entry checked when a range asks for it, once. */
+/** In this thread: each entry checked when it is asked about, once. */
 function inlineChecks(): SignatureChecks {
-  const entries: Array<[unknown, unknown]> = [];
+  const entries: Array<[string, string]> = [];
   const result: number[] = [];
   return {
-    add(bodyHash, text) {
-      entries.push([bodyHash, text]);
+    add(bodyHash, signaturesText) {
+      entries.push([text(bodyHash), text(signaturesText)]);
+      return entries.length - 1;
     },
-    get count() {
-      return entries.length;
-    },
-    async firstInvalid(from, to) {
-      for (let e = from; e < Math.min(to, entries.length); e++) {
+    fed: (position) => entries[position],
+    async firstInvalid(positions) {
+      for (let i = 0; i < positions.length; i++) {
+        const e = positions[i]!;
+        if (!entries[e]) continue;
         result[e] ??= entryBadInline(entries[e]![0], entries[e]![1]);
-        if (result[e]! >= 0) return { entry: e, k: result[e]! };
+        if (result[e]! >= 0) return { index: i, k: result[e]! };
       }
       return undefined;
     },
@@ -176,8 +172,6 @@ interface Chunk {
   answered: boolean;
 }
 
-const text = (v: unknown): string => (typeof v === "string" ? v : "");
-
 /**
  * On `threads` worker threads, started now (so a caller can start them before
  * it reads a large file). Chunks go to whichever worker has room (at most
@@ -190,7 +184,8 @@ function threadChecks(threads: number, startWorker: WorkerStarter): SignatureChe
   let count = 0;
   const chunks: Chunk[] = [];
   const queue: Chunk[] = [];
-  const bad: InvalidSignature[] = [];
+  /** Position → index of its first invalid signature, for every entry a worker found one in. */
+  const bad = new Map<number, number>();
   let error: unknown;
   let closing = false;
   const waiters = new Set<() => void>();
@@ -204,7 +199,7 @@ function threadChecks(threads: number, startWorker: WorkerStarter): SignatureChe
       if (!c) return;
       slot.held.splice(slot.held.indexOf(c), 1);
       c.answered = true;
-      for (let i = 0; i + 1 < m.bad.length; i += 2) bad.push({ entry: c.base + m.bad[i]!, k: m.bad[i + 1]! });
+      for (let i = 0; i + 1 < m.bad.length; i += 2) bad.set(c.base + m.bad[i]!, m.bad[i + 1]!);
       dispatch();
       wake();
     });
@@ -228,6 +223,19 @@ function threadChecks(threads: number, startWorker: WorkerStarter): SignatureChe
       }
     }
   }
+  /** The chunk holding a position (chunks are in position order), or undefined while it is still pending. */
+  const chunkOf = (position: number): Chunk | undefined => {
+    let lo = 0;
+    let hi = chunks.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const c = chunks[mid]!;
+      if (position < c.base) hi = mid - 1;
+      else if (position >= c.base + c.size) lo = mid + 1;
+      else return c;
+    }
+    return undefined;
+  };
   const flush = () => {
     if (pending.length === 0) return;
     const c: Chunk = { base: count - pending.length / 2, size: pending.length / 2, fields: pending, answered: false };
@@ -240,20 +248,31 @@ function threadChecks(threads: number, startWorker: WorkerStarter): SignatureChe
   return {
     add(bodyHash, signaturesText) {
       const t = text(signaturesText);
+      // An entry with much text starts a chunk of its own, so it holds up no other entry's answer.
+      if (pending.length > 0 && pendingText + t.length > CHUNK_TEXT) flush();
       pending.push(text(bodyHash), t);
       pendingText += t.length;
       count++;
       if (pending.length >= 2 * CHUNK || pendingText >= CHUNK_TEXT) flush();
+      return count - 1;
     },
-    get count() {
-      return count;
+    fed(position) {
+      if (position < 0 || position >= count) return undefined;
+      const c = chunkOf(position);
+      const fields = c ? c.fields : pending;
+      const at = 2 * (position - (c ? c.base : count - pending.length / 2));
+      return [fields[at]!, fields[at + 1]!];
     },
-    async firstInvalid(from, to) {
+    async firstInvalid(positions) {
       flush();
-      const needed = chunks.filter((c) => c.base < to && c.base + c.size > from);
+      const needed = new Set<Chunk>();
+      for (const p of positions) {
+        const c = chunkOf(p);
+        if (c && !c.answered) needed.add(c);
+      }
       await new Promise<void>((resolve) => {
         const check = () => {
-          if (error !== undefined || needed.every((c) => c.answered)) {
+          if (error !== undefined || [...needed].every((c) => c.answered)) {
             waiters.delete(check);
             resolve();
           }
@@ -262,9 +281,11 @@ function threadChecks(threads: number, startWorker: WorkerStarter): SignatureChe
         check();
       });
       if (error !== undefined) throw error;
-      let first: InvalidSignature | undefined;
-      for (const b of bad) if (b.entry >= from && b.entry < to && (!first || b.entry < first.entry)) first = b;
-      return first;
+      for (let i = 0; i < positions.length; i++) {
+        const k = bad.get(positions[i]!);
+        if (k !== undefined) return { index: i, k };
+      }
+      return undefined;
     },
     async close() {
       closing = true;
@@ -298,8 +319,8 @@ async function checkTasks(tasks: readonly SignatureTask[], threads: number): Pro
   const checks = signatureChecks(threads);
   try {
     // Each task as an entry of one signature (the text is what a stored entry would hold).
-    for (const t of tasks) checks.add(t.bodyHash, JSON.stringify([t.signature]));
-    return (await checks.firstInvalid(0, tasks.length))?.entry ?? -1;
+    const positions = tasks.map((t) => checks.add(t.bodyHash, JSON.stringify([t.signature])));
+    return (await checks.firstInvalid(positions))?.index ?? -1;
   } finally {
     await checks.close();
   }
