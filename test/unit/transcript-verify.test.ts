@@ -238,9 +238,9 @@ describe("verify: an entry stuffed with signatures", () => {
 
 describe("verify: two ceremonies whose rows SQLite returns interleaved", () => {
   // A database whose entries.ceremony_id sorts without case (PRAGMA table_info does not show a collation): the
-  // rows of ceremony C and of a made-up ceremony whose id is C's in capitals come back mixed. Every signature
-  // of C must still be checked as C's: the last entry's signature is broken, so C is not intact.
-  it("checks each ceremony's own signatures, on the inline and on the threaded path", async () => {
+  // rows of ceremony C and of a made-up ceremony whose id is C's in capitals would come back mixed. §4.1 fixes
+  // each table's declaration, so the file is refused as a whole before any row is read.
+  it("re-declared COLLATE NOCASE: the declaration is refused (SQLITE_SCHEMA), on the inline and on the threaded path", async () => {
     const src = new Database(fx.dbPath, { readonly: true });
     const out = join(tempDir("custos-interleaved-"), "transcript.sqlite");
     const db = new Database(out);
@@ -283,8 +283,53 @@ describe("verify: two ceremonies whose rows SQLite returns interleaved", () => {
     }
     for (const threads of [1, 2]) {
       const r = await verifyFile(out, { threads, earlyThreadsBytes: 0 });
-      const c = r.ceremonies.find((x) => x.ceremonyId !== x.ceremonyId.toUpperCase())!;
-      expect(c.failure, `threads ${threads}`).toMatchObject({ code: "SIGNATURE_INVALID", seq: rows.length });
+      expect(r.fileFailure?.code, `threads ${threads}`).toBe("SQLITE_SCHEMA");
+      expect(exitStatus(r)).toBe(1);
+    }
+  });
+
+  // With the declared schema: ceremony ids stored as invalid UTF-8 (0x80, 0xFF) read as the same text "\uFFFD",
+  // while SQLite sorts the bytes, so a ceremony "é" (0xC3 0xA9) comes between its rows. Entry 3 of the first
+  // carries a forged signature: that signature must be the one checked.
+  it("ids stored as invalid UTF-8 bytes: each ceremony's own signatures are checked, on the inline and on the threaded path", async () => {
+    const out = copyOf(fx.dbPath);
+    const db = new Database(out);
+    try {
+      db.pragma("journal_mode = DELETE");
+      const header = db.prepare("SELECT * FROM ceremonies").get() as Record<string, string>;
+      const first = db.prepare("SELECT * FROM entries WHERE seq <= 2 ORDER BY seq").all() as Array<Record<string, string>>;
+      const signed = db.prepare("SELECT signatures_json AS s FROM entries WHERE signatures_json <> '[]' ORDER BY seq LIMIT 1").get() as { s: string };
+      const forged = { ...(JSON.parse(signed.s) as Array<Record<string, string>>)[0]!, signature: Buffer.alloc(64, 7).toString("base64") };
+      db.exec("DELETE FROM entries; DELETE FROM ceremonies");
+      const insH = db.prepare(`INSERT INTO ceremonies VALUES (CAST(@id AS TEXT), ${Object.keys(header).filter((k) => k !== "id").map((k) => `@${k}`).join(", ")})`);
+      const insE = db.prepare("INSERT INTO entries VALUES (CAST(@cid AS TEXT), @seq, @step_id, @action, @body_json, @body_hash, @signatures_json, @entry_hash)");
+      const hash = (t: string) => createHash("sha256").update(t, "utf8").digest("hex");
+      const make = (readAs: string, stored: Array<Buffer | string>, third?: Record<string, unknown>) => {
+        insH.run({ ...header, id: stored[0], status: "open" });
+        let prev = "0".repeat(64);
+        let timestamp = "";
+        const bodies = [...first.map((r) => JSON.parse(r.body_json!) as Record<string, unknown>), ...(third ? [third] : [])];
+        bodies.forEach((body, k) => {
+          Object.assign(body, { ceremonyId: readAs, prevHash: prev });
+          timestamp = (body.timestamp as string | undefined) ?? timestamp;
+          body.timestamp = timestamp;
+          const bodyJson = canonicalJson(body);
+          const bodyHash = hash(bodyJson);
+          const sigs = k === 2 ? canonicalJson([forged]) : "[]";
+          prev = hash(`{"bodyHash":"${bodyHash}","signatures":${sigs}}`);
+          insE.run({ cid: stored[Math.min(k, stored.length - 1)], seq: k + 1, step_id: body.stepId, action: body.action, body_json: bodyJson, body_hash: bodyHash, signatures_json: sigs, entry_hash: prev });
+        });
+      };
+      const deviation = { v: 2, seq: 3, stepId: first[1]!.step_id, action: "deviation", inputs: { kind: "retry" }, outputs: {}, requiredSigners: [] };
+      make("\uFFFD", [Buffer.from([0x80]), Buffer.from([0x80]), Buffer.from([0xff])], deviation);
+      make("é", ["é"]);
+    } finally {
+      db.close();
+    }
+    for (const threads of [1, 2]) {
+      const r = await verifyFile(out, { threads, earlyThreadsBytes: 0 });
+      const v = r.ceremonies.find((x) => x.ceremonyId === "\uFFFD")!;
+      expect(v.failure, `threads ${threads}: ${JSON.stringify(r.ceremonies.map((c) => c.failure))}`).toMatchObject({ code: "SIGNATURE_INVALID", seq: 3 });
       expect(exitStatus(r)).toBe(1);
     }
   });

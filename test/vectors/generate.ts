@@ -4,7 +4,7 @@
  * format changes: `npx tsx test/vectors/generate.ts`. Each invalid vector
  * breaks exactly one rule; everything else in it is signed and chained.
  */
-import { spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { createHash, generateKeyPairSync, sign as nodeSign } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -599,6 +599,13 @@ const sq = (name: string, extraSql: string, v: Omit<Vector, "file">, bundles: Bu
 sq("sqlite-extra-trigger", "CREATE TRIGGER t AFTER INSERT ON entries BEGIN SELECT 1; END;", { expect: "not-intact", code: "SQLITE_SCHEMA", rule: "§4.1", description: "a trigger in the database" });
 sq("sqlite-extra-table", "CREATE TABLE notes (x TEXT);", { expect: "not-intact", code: "SQLITE_SCHEMA", rule: "§4.1", description: "an extra table" });
 sq("sqlite-extra-view", "CREATE VIEW v AS SELECT * FROM entries;", { expect: "not-intact", code: "SQLITE_SCHEMA", rule: "§4.1", description: "a view" });
+{
+  // better-sqlite3 runs in defensive mode (sqlite_master cannot be written), so the sqlite3 shell re-declares the column.
+  const file = path.join(OUT, "invalid", "sqlite-collate-nocase.sqlite");
+  writeSqlite(file, [good], "");
+  execFileSync("sqlite3", [file, "PRAGMA writable_schema = ON; UPDATE sqlite_master SET sql = replace(sql, 'ceremony_id     TEXT NOT NULL,', 'ceremony_id     TEXT NOT NULL COLLATE NOCASE,') WHERE name = 'entries'; PRAGMA writable_schema = OFF; VACUUM;"]);
+  manifest.push({ file: "invalid/sqlite-collate-nocase.sqlite", expect: "not-intact", code: "SQLITE_SCHEMA", rule: "§4.1", description: "entries.ceremony_id re-declared COLLATE NOCASE (PRAGMA table_info unchanged)" });
+}
 sq("sqlite-seq-as-text", "UPDATE entries SET seq = CAST('3' AS BLOB) WHERE seq = 3;", { expect: "not-intact", code: "SQLITE_TYPES", rule: "§4.1", description: "a seq stored as a blob" });
 sq("sqlite-orphan-entries", "INSERT INTO entries SELECT 'ghost', seq, step_id, action, body_json, body_hash, signatures_json, entry_hash FROM entries WHERE seq = 1;", { expect: "not-intact", code: "ORPHAN_ENTRIES", rule: "§4.1", description: "entries of a ceremony with no header row" });
 sq("sqlite-body-whitespace", "UPDATE entries SET body_json = replace(body_json, '\"v\":2', '\"v\": 2') WHERE seq = 4;", { expect: "not-intact", code: "BODY_NOT_CANONICAL", seq: 4, rule: "§7.2.3", description: "a stored body with a space added" });

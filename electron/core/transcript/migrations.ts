@@ -59,6 +59,20 @@ export const EXPECTED_SCHEMA_OBJECTS: ReadonlyArray<[string, string, string]> = 
   ["table", "entries", "entries"],
 ];
 
+/**
+ * §4.1: each table's CREATE statement as sqlite_master keeps it, every run of
+ * whitespace made one space. PRAGMA table_info does not show a column's
+ * collation, DEFAULT, CHECK or GENERATED clause, nor WITHOUT ROWID or STRICT:
+ * a table re-declared with any of them (a COLLATE NOCASE ceremony_id changes
+ * how rows sort and compare) has another statement.
+ */
+export const EXPECTED_TABLE_SQL: Readonly<Record<string, string>> = {
+  ceremonies:
+    "CREATE TABLE ceremonies ( id TEXT NOT NULL PRIMARY KEY, script_id TEXT NOT NULL, script_version TEXT NOT NULL, script_title TEXT NOT NULL, script_sha256 TEXT NOT NULL, script_text TEXT NOT NULL, mode TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL )",
+  entries:
+    "CREATE TABLE entries ( ceremony_id TEXT NOT NULL, seq INTEGER NOT NULL, step_id TEXT NOT NULL, action TEXT NOT NULL, body_json TEXT NOT NULL, body_hash TEXT NOT NULL, signatures_json TEXT NOT NULL, entry_hash TEXT NOT NULL, PRIMARY KEY (ceremony_id, seq) )",
+};
+
 /** §4.1: columns as PRAGMA table_info reports them: name, declared type, NOT NULL, pk position. */
 export const EXPECTED_COLUMNS: Readonly<Record<string, ReadonlyArray<[string, string, number, number]>>> = {
   ceremonies: [

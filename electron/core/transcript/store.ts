@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import type Database from "better-sqlite3";
 import { CustosError } from "../errors";
-import { EXPECTED_COLUMNS, EXPECTED_SCHEMA_OBJECTS } from "./migrations";
+import { EXPECTED_COLUMNS, EXPECTED_SCHEMA_OBJECTS, EXPECTED_TABLE_SQL } from "./migrations";
 import { prepareEntry, type PreparedEntry } from "./entry-check";
 import { isSqliteError, openEvidenceCopy, openWritable } from "./store-open";
 import { ABORT_ACTION, GENESIS_HASH, OPEN_ACTION, SEAL_ACTION, type CeremonyMeta, type CeremonyStatus, type EntryBody, type RawEntry, type Signature, type StoredEntry } from "./types";
@@ -83,6 +83,11 @@ export class TranscriptStore {
       const got = info.map((c) => `${c.name} ${c.type} ${c.notnull} ${c.pk}`).join(", ");
       const want = columns.map((c) => c.join(" ")).join(", ");
       if (got !== want) return `the ${table} table does not have the columns of §4.1 (found: ${got}).`;
+    }
+    for (const [table, want] of Object.entries(EXPECTED_TABLE_SQL)) {
+      const row = this.db.prepare("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?").get(table) as { sql: unknown } | undefined;
+      const got = typeof row?.sql === "string" ? row.sql.replace(/[ \t\n\r]+/g, " ").replace(/^ | $/g, "") : String(row?.sql);
+      if (got !== want) return `the ${table} table is not declared as §4.1 says (found: ${got.slice(0, 300)}).`;
     }
     return undefined;
   }

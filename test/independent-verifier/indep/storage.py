@@ -6,6 +6,7 @@ bundle, bundle members).
 """
 
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
@@ -164,6 +165,17 @@ def load_sqlite(path, only_ceremony=None):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+# §4.1: each table's CREATE statement, every run of whitespace made one space.
+TABLE_SQL = {
+    "ceremonies": "CREATE TABLE ceremonies ( id TEXT NOT NULL PRIMARY KEY, script_id TEXT NOT NULL, "
+                  "script_version TEXT NOT NULL, script_title TEXT NOT NULL, script_sha256 TEXT NOT NULL, "
+                  "script_text TEXT NOT NULL, mode TEXT NOT NULL, status TEXT NOT NULL, created_at TEXT NOT NULL )",
+    "entries": "CREATE TABLE entries ( ceremony_id TEXT NOT NULL, seq INTEGER NOT NULL, step_id TEXT NOT NULL, "
+               "action TEXT NOT NULL, body_json TEXT NOT NULL, body_hash TEXT NOT NULL, signatures_json TEXT NOT NULL, "
+               "entry_hash TEXT NOT NULL, PRIMARY KEY (ceremony_id, seq) )",
+}
+
+
 def _read_db(conn, only_ceremony):
     app_id = conn.execute("PRAGMA application_id").fetchone()[0]
     if app_id != APPLICATION_ID:
@@ -185,6 +197,12 @@ def _read_db(conn, only_ceremony):
                for r in conn.execute(f"PRAGMA table_xinfo({table})")]
         if got != [c + (0,) for c in want]:
             raise Fail("SQLITE_SCHEMA", None, f"columns of {table}: {got}")
+    for table, want in TABLE_SQL.items():
+        # §4.1: the declaration itself, whitespace runs made one space (a collation is not in table_info).
+        row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
+        got = re.sub(r"[ \t\n\r]+", " ", _text(row[0])).strip(" ") if row and row[0] is not None else None
+        if got != want:
+            raise Fail("SQLITE_SCHEMA", None, f"declaration of {table}: {got}")
 
     bad = conn.execute(
         "SELECT count(*) FROM ceremonies WHERE " + " OR ".join(
