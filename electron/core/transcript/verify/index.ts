@@ -70,7 +70,7 @@ const EARLY_THREADS_BYTES = 1024 * 1024;
 interface FileChecks {
   checks: SignatureChecks;
   positions: Map<string, number[]>;
-  /** The row hook for readSqliteInput: ceremonies' rows come one ceremony after another. */
+  /** The row hook for readSqliteInput, called for each entries row in the order SQLite returns them. */
   feed(ceremonyId: unknown, bodyHash: unknown, signaturesText: unknown): void;
 }
 
