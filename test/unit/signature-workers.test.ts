@@ -131,3 +131,33 @@ describe("signature checks of a whole file, asked by a list of positions (one li
   });
 });
 
+
+describe("an entry with more signatures text than a chunk holds", () => {
+  const pair = generateKeyPairSync("ed25519");
+  const pk = pair.publicKey.export({ format: "der", type: "spki" }).subarray(12).toString("base64");
+  const good: Signature = { signer: "p01", kind: "participant", algorithm: "Ed25519", publicKey: pk, signature: nodeSign(null, msg, pair.privateKey).toString("base64") };
+
+  it("is checked only once a walk asks for it, so it holds up no other entry's answer (a crafted entry no walk reaches costs nothing)", async () => {
+    // Each worker counts the entries it is given in a shared counter.
+    const seen = new Int32Array(new SharedArrayBuffer(4));
+    const checks = signatureChecks(2, (source) =>
+      // Counted before the checker's own listener runs (listeners run in the order they were added), so before its answer.
+      new Worker(`{ const wt = require("node:worker_threads"); const n = new Int32Array(wt.workerData); wt.parentPort.on("message", (m) => Atomics.add(n, 0, m.fields.length / 2)); }\n${source}`, {
+        eval: true,
+        workerData: seen.buffer,
+      }),
+    );
+    try {
+      const small = JSON.stringify([good, good]);
+      const before = Array.from({ length: 300 }, () => checks.add(bodyHash, small));
+      const big = checks.add(bodyHash, JSON.stringify(Array.from({ length: 1000 }, () => good)));
+      const after = Array.from({ length: 300 }, () => checks.add(bodyHash, small));
+      expect(await checks.firstInvalid([...before, ...after])).toBeUndefined();
+      expect(Atomics.load(seen, 0)).toBe(600);
+      expect(await checks.firstInvalid([big])).toBeUndefined();
+      expect(Atomics.load(seen, 0)).toBe(601);
+    } finally {
+      await checks.close();
+    }
+  });
+});

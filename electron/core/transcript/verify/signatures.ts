@@ -170,6 +170,10 @@ interface Chunk {
   size: number;
   fields: string[];
   answered: boolean;
+  /** Handed to a worker. */
+  sent: boolean;
+  /** One entry with more text than a chunk holds: checked only once a walk asks for it. */
+  big: boolean;
 }
 
 /**
@@ -183,6 +187,9 @@ function threadChecks(threads: number, startWorker: WorkerStarter): SignatureChe
   let pendingText = 0;
   let count = 0;
   const chunks: Chunk[] = [];
+  // Chunks a walk is waiting for go first; then the rest in order, as the rows came. A big chunk waits until asked
+  // for: a crafted entry of a hundred thousand signatures that no walk will reach must not hold up the others.
+  const wanted: Chunk[] = [];
   const queue: Chunk[] = [];
   /** Position → index of its first invalid signature, for every entry a worker found one in. */
   const bad = new Map<number, number>();
@@ -214,10 +221,21 @@ function threadChecks(threads: number, startWorker: WorkerStarter): SignatureChe
     });
     return slot;
   });
+  const nextChunk = (): Chunk | undefined => {
+    for (const list of [wanted, queue]) {
+      while (list.length > 0) {
+        const c = list.shift()!;
+        if (!c.sent) return c;
+      }
+    }
+    return undefined;
+  };
   function dispatch(): void {
     for (const slot of slots) {
-      while (slot.held.length < IN_FLIGHT && queue.length > 0) {
-        const c = queue.shift()!;
+      while (slot.held.length < IN_FLIGHT) {
+        const c = nextChunk();
+        if (!c) return;
+        c.sent = true;
         slot.held.push(c);
         slot.w.postMessage({ id: c.base, fields: c.fields });
       }
@@ -238,11 +256,11 @@ function threadChecks(threads: number, startWorker: WorkerStarter): SignatureChe
   };
   const flush = () => {
     if (pending.length === 0) return;
-    const c: Chunk = { base: count - pending.length / 2, size: pending.length / 2, fields: pending, answered: false };
+    const c: Chunk = { base: count - pending.length / 2, size: pending.length / 2, fields: pending, answered: false, sent: false, big: pendingText > CHUNK_TEXT };
     pending = [];
     pendingText = 0;
     chunks.push(c);
-    queue.push(c);
+    if (!c.big) queue.push(c);
     dispatch();
   };
   return {
@@ -270,6 +288,8 @@ function threadChecks(threads: number, startWorker: WorkerStarter): SignatureChe
         const c = chunkOf(p);
         if (c && !c.answered) needed.add(c);
       }
+      for (const c of needed) if (!c.sent) wanted.push(c);
+      dispatch();
       await new Promise<void>((resolve) => {
         const check = () => {
           if (error !== undefined || [...needed].every((c) => c.answered)) {
@@ -290,6 +310,7 @@ function threadChecks(threads: number, startWorker: WorkerStarter): SignatureChe
     async close() {
       closing = true;
       queue.length = 0;
+      wanted.length = 0;
       await Promise.all(slots.map((s) => s.w.terminate()));
     },
   };
