@@ -5,8 +5,8 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import Database from "better-sqlite3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { alive } from "../helpers/spawn";
+import { objectsSeenByUser } from "../helpers/token-objects";
 import { main } from "../../electron/cli/main";
-import { Hsm } from "../../electron/core/hsm";
 import { profileFor } from "../../electron/core/hsm/profiles";
 
 /**
@@ -221,16 +221,7 @@ describe.skipIf(why !== "")("custos hsm-check on tpm2-pkcs11 over a software TPM
     // No reason is a bare code: each says something in words beyond its CKR_ names.
     for (const line of rs) expect(line.replace(/\[?CKR_[A-Z0-9_]+\]?/g, "").replace(/[^A-Za-z]+/g, " ").trim().split(" ").length).toBeGreaterThan(8);
     // Nothing was left on the token: not for the user's login, not in the module's store.
-    const hsm = Hsm.open(MODULE);
-    try {
-      const s = hsm.openSession(hsm.identify({ label: LABEL }));
-      s.login("user", USER_PIN);
-      expect(s.raw.find({}).length).toBe(0);
-      s.logout();
-      s.close();
-    } finally {
-      hsm.close();
-    }
+    expect(objectsSeenByUser(MODULE, LABEL, USER_PIN)).toBe(0);
     expect(storedObjects()).toBe(0);
     console.info(`tpm2-pkcs11 hsm-check (EC-P256, RSA-3072, RSA-4096): ${took} ms`);
   }, 60_000);

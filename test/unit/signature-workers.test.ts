@@ -21,6 +21,14 @@ function rsa(bits: number): Signature {
   return { signer: "root-key", kind: "root-key", algorithm: "RSA-PKCS1-SHA256", publicKey: spki(pair.publicKey), signature: nodeSign("sha256", msg, pair.privateKey).toString("base64") };
 }
 
+/** A participant's valid Ed25519 signature over `msg`, and the same with its signature bytes forged. */
+const ed25519 = (() => {
+  const pair = generateKeyPairSync("ed25519");
+  const pk = pair.publicKey.export({ format: "der", type: "spki" }).subarray(12).toString("base64");
+  const good: Signature = { signer: "p01", kind: "participant", algorithm: "Ed25519", publicKey: pk, signature: nodeSign(null, msg, pair.privateKey).toString("base64") };
+  return { good, forged: { ...good, signature: Buffer.alloc(64, 7).toString("base64") } as Signature };
+})();
+
 describe("signature checks on worker threads (§7.2 check 10)", () => {
   const good = ecdsa("P-256", "sha256", "ECDSA-SHA256");
   const bad: Array<[string, Signature]> = [
@@ -48,13 +56,10 @@ describe("signature checks on worker threads (§7.2 check 10)", () => {
 });
 
 describe("signature workers: the verdict does not depend on which thread answers first", () => {
-  const pair = generateKeyPairSync("ed25519");
-  const pk = pair.publicKey.export({ format: "der", type: "spki" }).subarray(12).toString("base64");
-  const good: Signature = { signer: "p01", kind: "participant", algorithm: "Ed25519", publicKey: pk, signature: nodeSign(null, msg, pair.privateKey).toString("base64") };
-  const forged: Signature = { ...good, signature: Buffer.alloc(64, 7).toString("base64") };
+  const { good, forged } = ed25519;
 
   it("reports the earliest invalid signature when several chunks hold one", async () => {
-    // 2600 signatures = 11 chunks of 250: bad ones in the 2nd and the 9th chunk.
+    // 2600 one-signature entries = 21 chunks of 125: bad ones in the 3rd and the 17th chunk.
     const tasks: SignatureTask[] = Array.from({ length: 2600 }, (_, seq) => ({ seq, bodyHash, signature: seq === 260 || seq === 2100 ? forged : good }));
     expect(await checkSignaturesInline(tasks)).toBe(260);
     expect(await parallelSignatureChecker(2)(tasks)).toBe(260);
@@ -70,14 +75,11 @@ describe("signature workers: the verdict does not depend on which thread answers
 });
 
 describe("signature checks of a whole file, asked by a list of positions (one list per ceremony)", () => {
-  const pair = generateKeyPairSync("ed25519");
-  const pk = pair.publicKey.export({ format: "der", type: "spki" }).subarray(12).toString("base64");
-  const good: Signature = { signer: "p01", kind: "participant", algorithm: "Ed25519", publicKey: pk, signature: nodeSign(null, msg, pair.privateKey).toString("base64") };
-  const forged: Signature = { ...good, signature: Buffer.alloc(64, 7).toString("base64") };
+  const { good, forged } = ed25519;
   // Entries of two signatures; `bad` lists [entry, k] pairs whose k-th signature is forged.
   const entryText = (e: number, bad: Array<[number, number]>) => JSON.stringify([0, 1].map((k) => (bad.some(([x, y]) => x === e && y === k) ? forged : good)));
 
-  it.each([1, 2, 3])("answer each range on its own, with %i thread(s)", async (threads) => {
+  it.each([1, 2, 3])("answer each list on its own, with %i thread(s)", async (threads) => {
     const checks = signatureChecks(threads);
     try {
       const bad: Array<[number, number]> = [[40, 1], [700, 0], [1300, 1], [1301, 0]];
@@ -133,9 +135,7 @@ describe("signature checks of a whole file, asked by a list of positions (one li
 
 
 describe("an entry with more signatures text than a chunk holds", () => {
-  const pair = generateKeyPairSync("ed25519");
-  const pk = pair.publicKey.export({ format: "der", type: "spki" }).subarray(12).toString("base64");
-  const good: Signature = { signer: "p01", kind: "participant", algorithm: "Ed25519", publicKey: pk, signature: nodeSign(null, msg, pair.privateKey).toString("base64") };
+  const { good } = ed25519;
 
   it("is checked only once a walk asks for it, so it holds up no other entry's answer (a crafted entry no walk reaches costs nothing)", async () => {
     // Each worker counts the entries it is given in a shared counter.
