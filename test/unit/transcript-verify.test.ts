@@ -182,6 +182,21 @@ describe("the custos verify command", () => {
     expect(bad.out).toMatch(/DOES NOT HOLD: --expect-head/);
   });
 
+  it("pins a re-split's root by the source ceremony's root key (no certificate of its own) and an entry by its hash", async () => {
+    const f = join(__dirname, "../vectors/valid/share-resplit.bundle.json");
+    const b = JSON.parse(readFileSync(f, "utf8")) as { entries: Array<{ body: { action: string; outputs: Record<string, { spki?: string }> }; entryHash: string }> };
+    const load = b.entries.find((e) => e.body.action === "load-source-ceremony")!;
+    const root = createHash("sha256").update(Buffer.from(load.body.outputs.sourceRootKey!.spki!, "base64")).digest("hex");
+    const held = await verifyFile(f, { pins: { rootFingerprint: root, entries: [{ seq: 3, hash: b.entries[2]!.entryHash }] } });
+    expect(exitStatus(held)).toBe(0);
+    expect(held.ceremonies[0]!.pins.map((p) => p.held)).toEqual([true, true]);
+    for (const pins of [{ rootFingerprint: "0".repeat(64) }, { entries: [{ seq: 3, hash: b.entries[3]!.entryHash }] }, { entries: [{ seq: b.entries.length + 1, hash: b.entries[3]!.entryHash }] }]) {
+      const r = await verifyFile(f, { pins });
+      expect(exitStatus(r)).toBe(1);
+      expect(r.ceremonies[0]!.failure?.code).toBe("PIN_MISMATCH");
+    }
+  });
+
   it("prints no control character a forged file carries: escape sequences are shown, not obeyed", async () => {
     const plan = await planCeremony(GENERATION_SCRIPT);
     const at = plan.specs.findIndex((s) => s.stepId === "generate-root-key");

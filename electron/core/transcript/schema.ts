@@ -15,11 +15,24 @@ export const CEREMONY_ID_RE = /^[^\u0000-\u001f\u007f-\u009f]{1,100}$/u;
 
 export const hashSchema = z.string().regex(HASH_RE, "expected a lower-case hex SHA-256");
 
+/** The number written by `len` ASCII digits of `v` from `at`. */
+function digits(v: string, at: number, len: number): number {
+  let x = 0;
+  for (let k = at; k < at + len; k++) x = x * 10 + (v.charCodeAt(k) - 48);
+  return x;
+}
+
 /** §1: a real instant written as toISOString() writes it. */
 export function isTimestamp(v: unknown): v is string {
   if (typeof v !== "string" || !TIMESTAMP_RE.test(v)) return false;
-  const t = Date.parse(v);
-  return Number.isFinite(t) && new Date(t).toISOString() === v;
+  // The fields by position (the pattern fixed them); a real instant is what toISOString() would print back:
+  // month 1–12, a day the month has (proleptic Gregorian, as Date), hours 0–23, minutes and seconds 0–59.
+  const year = digits(v, 0, 4);
+  const month = digits(v, 5, 2);
+  const day = digits(v, 8, 2);
+  if (month < 1 || month > 12 || day < 1 || digits(v, 11, 2) > 23 || digits(v, 14, 2) > 59 || digits(v, 17, 2) > 59) return false;
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  return day <= (month === 2 ? (leap ? 29 : 28) : month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31);
 }
 
 /**
@@ -27,20 +40,32 @@ export function isTimestamp(v: unknown): v is string {
  * not a safe integer, or undefined. Such numbers would print differently in
  * different JCS implementations, so an auditor's verifier could not agree.
  */
-export function firstNonIntegerPath(value: unknown, path = ""): string | undefined {
-  if (typeof value === "number") return Number.isSafeInteger(value) ? undefined : path || "(value)";
+export function firstNonIntegerPath(value: unknown): string | undefined {
+  const at = nonIntegerAt(value);
+  if (!at) return undefined;
+  let path = "";
+  for (let k = at.length - 1; k >= 0; k--) {
+    const step = at[k]!;
+    path = typeof step === "number" ? `${path}[${step}]` : path ? `${path}.${step}` : step;
+  }
+  return path || "(value)";
+}
+
+/** The path to the first non-integer number, innermost step first (built only when there is one), or undefined. */
+function nonIntegerAt(value: unknown): Array<string | number> | undefined {
+  if (typeof value === "number") return Number.isSafeInteger(value) ? undefined : [];
+  if (value === null || typeof value !== "object") return undefined;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const p = firstNonIntegerPath(value[i], `${path}[${i}]`);
-      if (p) return p;
+      const p = nonIntegerAt(value[i]);
+      if (p) return (p.push(i), p);
     }
     return undefined;
   }
-  if (value !== null && typeof value === "object") {
-    for (const [k, v] of Object.entries(value)) {
-      const p = firstNonIntegerPath(v, path ? `${path}.${k}` : k);
-      if (p) return p;
-    }
+  for (const k in value) {
+    if (!Object.prototype.hasOwnProperty.call(value, k)) continue;
+    const p = nonIntegerAt((value as Record<string, unknown>)[k]);
+    if (p) return (p.push(k), p);
   }
   return undefined;
 }

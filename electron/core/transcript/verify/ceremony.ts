@@ -17,14 +17,16 @@ import {
   type CeremonyFacts,
   type CeremonyMeta,
   type CeremonyVerdict,
+  type EntryBody,
   type Completeness,
   type RawEntry,
+  type Signature,
   type VerifyCode,
   type VerifyFailure,
 } from "../types";
 import { applyActionRules, type WalkState } from "./action-rules";
-import { checkEntryForm, type FormedEntry } from "./entry-form";
-import { checkPins, type Pins } from "./pins";
+import { checkEntryForm } from "./entry-form";
+import { checkPins, PIN_EVIDENCE_ACTIONS, type Pins } from "./pins";
 import { readScriptRules, type AttestRule, type ScriptRules } from "./script-rules";
 import { PARALLEL_MIN_ENTRIES, signatureChecks, type SignatureChecks } from "./signatures";
 
@@ -140,19 +142,29 @@ async function walkCeremony(rawMeta: unknown, rows: readonly RawEntry[], o: Veri
   let closedAt: { seq: number; action: string } | undefined;
   let failure: (VerifyFailure & { stage: Stage }) | undefined;
   let lastChecked = 0;
-  const entries: FormedEntry[] = [];
+  // What the walk keeps of each entry: its hash, its stepId and the time (and, for the pins, the few bodies they read).
+  // The parsed bodies and signatures are dropped, so they die young instead of filling the heap of a large file.
+  const hashes: string[] = [];
+  const stepIds: string[] = [];
+  const rootEvidence: EntryBody[] = [];
+  let firstBody: EntryBody | undefined;
+  let prevTimestamp: string | undefined;
 
   {
     for (let i = 1; i <= rows.length; i++) {
       // Let the worker threads' answers in now and then, so each gets its next chunk while the walk goes on.
       if (i % YIELD_EVERY === 0) await new Promise<void>((resolve) => setImmediate(resolve));
-      const formed = checkEntryForm(rows[i - 1]!, i, prev, entries[i - 2]?.body.timestamp, meta.id, closedAt, o.source);
+      const formed = checkEntryForm(rows[i - 1]!, i, prev, prevTimestamp, meta.id, closedAt, o.source);
       if ("failure" in formed) {
         failure = { ...formed.failure, stage: 9 };
         break;
       }
       const e = formed.entry;
-      entries.push(e);
+      hashes.push(e.entryHash);
+      stepIds.push(e.body.stepId);
+      prevTimestamp = e.body.timestamp;
+      if (i === 1) firstBody = e.body;
+      if (PIN_EVIDENCE_ACTIONS.has(e.body.action)) rootEvidence.push(e.body);
       // The signature checks must be about this very entry (the text checks 1–9 passed), never another ceremony's row.
       const fed = checks.fed(positions[i - 1]!);
       if (!fed || fed[0] !== rows[i - 1]!.bodyHash || fed[1] !== rows[i - 1]!.signaturesJson) {
@@ -249,20 +261,19 @@ async function walkCeremony(rawMeta: unknown, rows: readonly RawEntry[], o: Veri
   const bad = upTo > 0 ? await checks.firstInvalid(positions.slice(0, upTo)) : undefined;
   if (bad) {
     const seq = bad.index + 1;
-    const e = entries[seq - 1]!;
-    // The checks parsed the same stored text the walk parsed, so index k is the same signature.
-    const s = e.signatures[bad.k];
+    // The checks parsed the same stored text the walk parsed (confirmed above), so index k is the same signature.
+    const s = (JSON.parse(rows[seq - 1]!.signaturesJson as string) as Signature[])[bad.k];
     failure = {
       code: "SIGNATURE_INVALID",
       seq,
-      stepId: e.body.stepId,
+      stepId: stepIds[seq - 1]!,
       reason: !s ? "a signature does not verify." : s.kind === "root-key" ? `the root-key signature (${s.algorithm}) does not verify.` : `the signature of participant '${s.signer}' does not verify.`,
       stage: 10,
     };
   }
 
   // Facts come from the signed entries only.
-  const first = entries[0]?.body;
+  const first = firstBody;
   if (first && first.action === OPEN_ACTION) {
     facts.mode = first.outputs.mode as CeremonyFacts["mode"];
     facts.scriptSha256 = String(first.outputs.scriptSha256);
@@ -297,7 +308,7 @@ async function walkCeremony(rawMeta: unknown, rows: readonly RawEntry[], o: Veri
   }
   const v = verdict(meta.id, rows.length, head, facts, undefined, completeness);
   if (o.pins) {
-    v.pins = checkPins(o.pins, { head, meta, entries: entries.map((x) => ({ body: x.body, entryHash: x.entryHash })), state });
+    v.pins = checkPins(o.pins, { head, meta, entryHashes: hashes, rootEvidence, state });
     const failed = v.pins.find((p) => !p.held);
     if (failed) {
       v.ok = false;

@@ -36,24 +36,30 @@ function certificateSha256(pem: unknown): string | undefined {
 interface PinContext {
   head: string | null;
   meta: CeremonyMeta;
-  entries: Array<{ body: EntryBody; entryHash: string }>;
+  /** Entry hashes of the verified entries, in seq order. */
+  entryHashes: readonly string[];
+  /** Bodies of the verified entries whose action is in PIN_EVIDENCE_ACTIONS, in seq order. */
+  rootEvidence: readonly EntryBody[];
   state: WalkState;
 }
+
+/** The actions whose bodies the pins read (the walk keeps only these bodies). */
+export const PIN_EVIDENCE_ACTIONS: ReadonlySet<string> = new Set(["self-sign-certificate", "load-source-ceremony"]);
 
 /** Root fingerprints the ceremony's verified entries support (§10). */
 function rootFingerprints(c: PinContext): string[] {
   const out: string[] = [];
   if (c.state.rootKey) out.push(c.state.rootKey.fingerprint);
-  for (const e of c.entries) {
-    if (e.body.action === "self-sign-certificate") {
-      const fp = certificateSha256((e.body.outputs.certificate as { pem?: unknown } | undefined)?.pem);
+  for (const body of c.rootEvidence) {
+    if (body.action === "self-sign-certificate") {
+      const fp = certificateSha256((body.outputs.certificate as { pem?: unknown } | undefined)?.pem);
       if (fp) out.push(fp);
     }
   }
   if (out.length === 0) {
-    for (const e of c.entries) {
-      if (e.body.action !== "load-source-ceremony") continue;
-      const spki = (e.body.outputs.sourceRootKey as { spki?: unknown } | undefined)?.spki;
+    for (const body of c.rootEvidence) {
+      if (body.action !== "load-source-ceremony") continue;
+      const spki = (body.outputs.sourceRootKey as { spki?: unknown } | undefined)?.spki;
       const der = typeof spki === "string" ? decodeBase64Strict(spki) : undefined;
       if (der) out.push(sha256(der));
     }
@@ -71,7 +77,7 @@ export function checkPins(p: Pins, c: PinContext): PinResult[] {
   }
   for (const e of p.entries ?? []) {
     const want = normaliseHex(e.hash);
-    const got = c.entries[e.seq - 1]?.entryHash;
+    const got = c.entryHashes[e.seq - 1];
     const held = got === want;
     out.push({ pin: `--expect-entry ${e.seq}=${want}`, held, detail: held ? `entry ${e.seq} has the expected hash` : got ? `entry ${e.seq} hashes to ${got}` : `there is no entry ${e.seq}` });
   }
