@@ -305,8 +305,10 @@ describe("verify: two ceremonies whose rows SQLite returns interleaved", () => {
 
   // With the declared schema: ceremony ids stored as invalid UTF-8 (0x80, 0xFF) read as the same text "\uFFFD",
   // while SQLite sorts the bytes, so a ceremony "é" (0xC3 0xA9) comes between its rows. Entry 3 of the first
-  // carries a forged signature: that signature must be the one checked.
-  it("ids stored as invalid UTF-8 bytes: each ceremony's own signatures are checked, on the inline and on the threaded path", async () => {
+  // carries a forged signature. §4.1 refuses such text before any ceremony is read (SQLITE_TYPES), so no verifier
+  // has to choose between merging the two ids (as a U+FFFD reader does) or keeping them apart; the signature
+  // checks' own defence against interleaved rows (positions, not offsets) is tested in signature-workers.test.ts.
+  it("ids stored as invalid UTF-8 bytes are SQLITE_TYPES, on the inline and on the threaded path", async () => {
     const out = copyOf(fx.dbPath);
     const db = new Database(out);
     try {
@@ -343,10 +345,40 @@ describe("verify: two ceremonies whose rows SQLite returns interleaved", () => {
     }
     for (const threads of [1, 2]) {
       const r = await verifyFile(out, { threads, earlyThreadsBytes: 0 });
-      const v = r.ceremonies.find((x) => x.ceremonyId === "\uFFFD")!;
-      expect(v.failure, `threads ${threads}: ${JSON.stringify(r.ceremonies.map((c) => c.failure))}`).toMatchObject({ code: "SIGNATURE_INVALID", seq: 3 });
+      expect(r.fileFailure, `threads ${threads}`).toEqual({ code: "SQLITE_TYPES", reason: "a stored text is not valid UTF-8 (ceremonies.id of row 1)." });
+      expect(r.ceremonies).toEqual([]);
       expect(exitStatus(r)).toBe(1);
     }
+  });
+});
+
+describe("verify: §4.1 text is UTF-8", () => {
+  // SQLite's reader shows bytes that are not UTF-8 as U+FFFD; a real U+FFFD (EF BF BD) is valid text and must pass.
+  it("a transcript whose signed text holds a real U+FFFD verifies; the same character stored as a lone 0xFF byte is SQLITE_TYPES", async () => {
+    const plan = await planCeremony(GENERATION_SCRIPT);
+    const seal = plan.specs[plan.specs.length - 1]!;
+    const signers = ["internal-witness", "ceremony-administrator"].map((r) => plan.people.find((p) => p.roles.includes(r))!.id);
+    const note = { stepId: seal.stepId, action: "exception", inputs: { text: "the label read \uFFFD\uFFFD (smudged)" }, outputs: {}, signers };
+    const file = join(tempDir("custos-fffd-"), "transcript.sqlite");
+    const store = TranscriptStore.open(file);
+    storeBundle(store, assemble(plan, [...plan.specs.slice(0, -1), note, seal]));
+    store.close();
+    for (const threads of [1, 2]) expect(exitStatus(await verifyFile(file, { threads, earlyThreadsBytes: 0 })), `threads ${threads}`).toBe(0);
+
+    const bad = copyOf(file);
+    const db = new Database(bad);
+    db.pragma("journal_mode = DELETE");
+    const changed = db.prepare("UPDATE entries SET body_json = CAST(replace(CAST(body_json AS BLOB), X'EFBFBD', X'FF') AS TEXT) WHERE action = 'exception'").run().changes;
+    db.close();
+    expect(changed).toBe(1);
+    const r = await verifyFile(bad);
+    expect(r.fileFailure).toEqual({ code: "SQLITE_TYPES", reason: `a stored text is not valid UTF-8 (entries.body_json of row ${plan.specs.length}).` });
+    expect(exitStatus(r)).toBe(1);
+  });
+
+  it("a database in UTF-16 is SQLITE_SCHEMA, whatever it holds", async () => {
+    const r = await verifyFile(join(__dirname, "../vectors/invalid/sqlite-utf16.sqlite"));
+    expect(r.fileFailure).toEqual({ code: "SQLITE_SCHEMA", reason: "the database's text encoding is UTF-16le; a transcript's is UTF-8." });
   });
 });
 

@@ -292,10 +292,12 @@ export function bundleText(b: unknown): string {
 }
 
 /** Writes bundles into a new SQLite transcript exactly as §4.1 stores them (rows written directly, no checks). */
-export function writeSqlite(path: string, bundles: Bundle[], extraSql = ""): void {
+export function writeSqlite(path: string, bundles: Bundle[], extraSql = "", encoding: "UTF-8" | "UTF-16le" = "UTF-8"): void {
   if (fs.existsSync(path)) fs.rmSync(path);
   const db = new Database(path);
   try {
+    // Only before the first table: SQLite fixes a database's text encoding then.
+    db.pragma(`encoding = '${encoding}'`);
     db.pragma("journal_mode = DELETE");
     db.exec(MIGRATIONS[MIGRATIONS.length - 1]!.sql);
     db.pragma(`user_version = ${MIGRATIONS[MIGRATIONS.length - 1]!.version}`);

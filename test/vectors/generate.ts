@@ -606,6 +606,17 @@ sq("sqlite-extra-view", "CREATE VIEW v AS SELECT * FROM entries;", { expect: "no
   execFileSync("sqlite3", [file, "PRAGMA writable_schema = ON; UPDATE sqlite_master SET sql = replace(sql, 'ceremony_id     TEXT NOT NULL,', 'ceremony_id     TEXT NOT NULL COLLATE NOCASE,') WHERE name = 'entries'; PRAGMA writable_schema = OFF; VACUUM;"]);
   manifest.push({ file: "invalid/sqlite-collate-nocase.sqlite", expect: "not-intact", code: "SQLITE_SCHEMA", rule: "§4.1", description: "entries.ceremony_id re-declared COLLATE NOCASE (PRAGMA table_info unchanged)" });
 }
+sq("sqlite-invalid-utf8", "UPDATE entries SET ceremony_id = ceremony_id || X'FF'; UPDATE ceremonies SET id = id || X'FF';", {
+  expect: "not-intact",
+  code: "SQLITE_TYPES",
+  rule: "§4.1",
+  description: "the ceremony id stored with a byte that is not UTF-8 (0xFF) in both tables",
+});
+{
+  const file = path.join(OUT, "invalid", "sqlite-utf16.sqlite");
+  writeSqlite(file, [good], "", "UTF-16le");
+  manifest.push({ file: "invalid/sqlite-utf16.sqlite", expect: "not-intact", code: "SQLITE_SCHEMA", rule: "§4.1", description: "the genuine transcript in a database whose text encoding is UTF-16le" });
+}
 sq("sqlite-seq-as-text", "UPDATE entries SET seq = CAST('3' AS BLOB) WHERE seq = 3;", { expect: "not-intact", code: "SQLITE_TYPES", rule: "§4.1", description: "a seq stored as a blob" });
 sq("sqlite-orphan-entries", "INSERT INTO entries SELECT 'ghost', seq, step_id, action, body_json, body_hash, signatures_json, entry_hash FROM entries WHERE seq = 1;", { expect: "not-intact", code: "ORPHAN_ENTRIES", rule: "§4.1", description: "entries of a ceremony with no header row" });
 sq("sqlite-body-whitespace", "UPDATE entries SET body_json = replace(body_json, '\"v\":2', '\"v\": 2') WHERE seq = 4;", { expect: "not-intact", code: "BODY_NOT_CANONICAL", seq: 4, rule: "§7.2.3", description: "a stored body with a space added" });

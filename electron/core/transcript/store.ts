@@ -71,6 +71,9 @@ export class TranscriptStore {
 
   /** §4.1 schema objects and columns; a description of the first difference, or undefined. */
   schemaProblem(): string | undefined {
+    // §4.1: text is stored as UTF-8, so a value's stored bytes are what a verifier reads (CAST(x AS BLOB) included).
+    const encoding = String(this.db.pragma("encoding", { simple: true }));
+    if (encoding !== "UTF-8") return `the database's text encoding is ${encoding}; a transcript's is UTF-8.`;
     const objects = this.db.prepare("SELECT type, name, tbl_name AS tbl FROM sqlite_master ORDER BY type, name").all() as Array<{ type: string; name: string; tbl: string }>;
     const expected = EXPECTED_SCHEMA_OBJECTS.map(([t, n, tb]) => `${t} ${n} on ${tb}`);
     const actual = objects.map((o) => `${o.type} ${o.name} on ${o.tbl}`);
@@ -110,6 +113,37 @@ export class TranscriptStore {
       onEntry?.(row);
     }
     return { ceremonies: c, entries: e };
+  }
+
+  /**
+   * §4.1: the first stored text value whose bytes are not valid UTF-8, as
+   * "table.column of row n", or undefined. Reads every text value as its
+   * stored bytes, so the verifier asks only when a value it read holds U+FFFD
+   * (SQLite's reader puts it where bytes are not UTF-8; a real U+FFFD is rare).
+   */
+  textNotUtf8(): string | undefined {
+    const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+    const tables: Array<[string, string[]]> = [
+      ["ceremonies", CEREMONY_COLUMNS.split(", ")],
+      ["entries", ["ceremony_id", "step_id", "action", "body_json", "body_hash", "signatures_json", "entry_hash"]],
+    ];
+    for (const [table, columns] of tables) {
+      const rows = this.db.prepare(`SELECT ${columns.map((c) => `CAST(${c} AS BLOB)`).join(", ")} FROM ${table} ORDER BY rowid`).raw(true).iterate() as IterableIterator<unknown[]>;
+      let n = 0;
+      for (const row of rows) {
+        n++;
+        for (let k = 0; k < columns.length; k++) {
+          const v = row[k];
+          if (!(v instanceof Uint8Array)) continue;
+          try {
+            utf8.decode(v);
+          } catch {
+            return `${table}.${columns[k]} of row ${n}`;
+          }
+        }
+      }
+    }
+    return undefined;
   }
 
   /** The ceremony rows exactly as stored (nothing assumed about their values). */

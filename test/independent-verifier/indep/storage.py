@@ -184,6 +184,11 @@ def _read_db(conn, only_ceremony):
     if user_version != 2:
         raise Unreadable(f"transcript database version {user_version} (this verifier reads 2)")
 
+    # §4.1: text is stored as UTF-8 (in UTF-16, CAST(x AS BLOB) would not give the bytes read as text).
+    encoding = _text(conn.execute("PRAGMA encoding").fetchone()[0])
+    if encoding != "UTF-8":
+        raise Fail("SQLITE_SCHEMA", None, f"the text encoding is {encoding}, not UTF-8")
+
     objects = {tuple(_text(c) for c in row)
                for row in conn.execute("SELECT type, name, tbl_name FROM sqlite_master")}
     count = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
@@ -213,6 +218,16 @@ def _read_db(conn, only_ceremony):
     ).fetchone()[0]
     if bad:
         raise Fail("SQLITE_TYPES", None, f"{bad} row(s) with a value of the wrong storage class")
+
+    # §4.1: every text value is valid UTF-8 (strict: no overlong forms, no encoded surrogates).
+    for table, columns in COLUMNS.items():
+        names = [c[0] for c in columns if c[0] != "seq"]
+        for n, row in enumerate(conn.execute(f"SELECT {', '.join(f'CAST({c} AS BLOB)' for c in names)} FROM {table} ORDER BY rowid"), 1):
+            for name, raw in zip(names, row):
+                try:
+                    raw.decode("utf-8", "strict")
+                except UnicodeDecodeError:
+                    raise Fail("SQLITE_TYPES", None, f"{table}.{name} of row {n} is not valid UTF-8") from None
 
     orphans = conn.execute(
         "SELECT DISTINCT ceremony_id FROM entries WHERE ceremony_id NOT IN "

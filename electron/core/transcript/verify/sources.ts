@@ -62,6 +62,13 @@ export function readSqliteInput(path: string, onEntry?: (ceremonyId: unknown, bo
     if (badEntry >= 0) {
       return { source: "sqlite", ceremonies: [], fileFailure: { code: "SQLITE_TYPES", reason: "an entries row holds a value of the wrong type (seq must be an integer, everything else text)." } };
     }
+    // §4.1 text is UTF-8. SQLite's reader shows bytes that are not UTF-8 as U+FFFD, which would merge two ids that
+    // differ only there; such a value is told apart from a real U+FFFD by its stored bytes.
+    const replaced = (v: unknown) => typeof v === "string" && v.includes("\uFFFD");
+    if (headerRows.some((r) => Object.values(r).some(replaced)) || entryRows.some((r) => ENTRY_TEXT_COLUMNS.some((k) => replaced(r[k])))) {
+      const where = store.textNotUtf8();
+      if (where) return { source: "sqlite", ceremonies: [], fileFailure: { code: "SQLITE_TYPES", reason: `a stored text is not valid UTF-8 (${where}).` } };
+    }
     const byCeremony = new Map<string, RawEntry[]>();
     for (const r of entryRows) {
       const id = r.ceremony_id as string;
