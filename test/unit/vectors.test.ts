@@ -31,6 +31,12 @@ describe("test vectors (docs/transcript-format.md §13)", () => {
     expect(r.stdout).toMatch(/(\d+) of \1 vectors agree/);
   }, 300_000);
 
+  it("the independent verifier's own rule tests pass (test/independent-verifier/tests: tampered copies it forges and re-signs)", async () => {
+    const r = await run("python3", ["-m", "unittest", "discover", "-s", path.join(__dirname, "..", "independent-verifier", "tests")], { timeout: 300_000 });
+    expect(r.status, r.stderr.slice(-4000)).toBe(0);
+    expect(r.stderr).toMatch(/Ran \d+ tests[\s\S]*\nOK/);
+  }, 300_000);
+
   for (const v of vectors) {
     it(`${v.file}: ${v.expect}${v.code ? ` ${v.code}` : ""}${v.seq ? ` at entry ${v.seq}` : ""} — ${v.description}`, async () => {
       const got = await judge(v);

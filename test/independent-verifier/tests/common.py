@@ -35,6 +35,29 @@ def body(b, seq):
     return b["entries"][seq - 1]["body"]
 
 
+def seq_of(b, step_id, action=None):
+    """The seq of the first entry of script step `step_id` (and, when given, with that action),
+    so tests follow the vectors when steps are added before the one they tamper with."""
+    for e in b["entries"]:
+        if e["body"]["stepId"] == step_id and action in (None, e["body"]["action"]):
+            return e["body"]["seq"]
+    with_action = f" with action {action!r}" if action else ""
+    raise LookupError(f"no entry of step {step_id!r}{with_action} in this bundle")
+
+
+def seq_of_action(b, action):
+    """The seq of the first entry with this action."""
+    for e in b["entries"]:
+        if e["body"]["action"] == action:
+            return e["body"]["seq"]
+    raise LookupError(f"no entry with action {action!r} in this bundle")
+
+
+def last_seq(b):
+    """The seq of the last entry (the seal of a closed ceremony)."""
+    return b["entries"][-1]["body"]["seq"]
+
+
 class Base(unittest.TestCase):
     source = "valid/generation.bundle.json"
 

@@ -11,7 +11,7 @@ import re
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from common import Base, body, entry, verify
+from common import Base, body, entry, last_seq, seq_of, seq_of_action, verify
 from forge import dump, ec_key, load, self_signed, b64, spki_of, sha256_hex
 
 
@@ -21,7 +21,8 @@ class ReKeyed(Base):
 
     def test_rekeyed_copy_fails_the_genuine_root_pin(self):
         genuine = load(self.source)
-        fp = body(genuine, 8)["outputs"]["rootKey"]["fingerprint"]
+        fp = body(genuine, seq_of(genuine, "generate-root-key", "generate-key-pair"))[
+            "outputs"]["rootKey"]["fingerprint"]
         self.expect(self.forger().resign(), "not-intact", "PIN_MISMATCH", None,
                     "--expect-root-fingerprint", fp)
 
@@ -29,8 +30,9 @@ class ReKeyed(Base):
 class Numbers(Base):
     def test_action_pattern(self):  # §1: an action matches the identifier pattern
         f = self.forger()
-        body(f.bundle, 2)["action"] = "Checklist"
-        self.expect(f.resign(), "not-intact", "BODY_MALFORMED", 2)
+        n = seq_of(f.bundle, "opening", "checklist")
+        body(f.bundle, n)["action"] = "Checklist"
+        self.expect(f.resign(), "not-intact", "BODY_MALFORMED", n)
 
     def test_exponent_in_bundle(self):  # §1: read as doubles, 3e0 is not canonical
         data = self.forger().resign().replace(b'"threshold":2', b'"threshold":2e0', 1)
@@ -38,8 +40,9 @@ class Numbers(Base):
 
     def test_beyond_safe_integer(self):  # 2^53 prints canonically but is out of range
         f = self.forger()
-        body(f.bundle, 2)["outputs"]["n"] = 2 ** 53
-        self.expect(f.resign(), "not-intact", "BODY_MALFORMED", 2)
+        n = seq_of(f.bundle, "opening", "checklist")
+        body(f.bundle, n)["outputs"]["n"] = 2 ** 53
+        self.expect(f.resign(), "not-intact", "BODY_MALFORMED", n)
 
     def test_ceremony_id_length(self):  # §2.1: at most 100 characters
         for n, verdict in ((100, ("complete", None, None)),
@@ -60,29 +63,46 @@ class Numbers(Base):
 
 
 class Timestamps(Base):
+    """Entry n (select-token) against the entry before it."""
+
     def test_backwards(self):
         f = self.forger()
-        body(f.bundle, 6)["timestamp"] = body(f.bundle, 5)["timestamp"].replace(":04:", ":03:")
-        self.expect(f.resign(), "not-intact", "BODY_MISMATCH", 6)
+        n = seq_of(f.bundle, "select-token")
+        before = body(f.bundle, n - 1)["timestamp"]
+        earlier = re.sub(r"T(\d\d):(\d\d):", lambda m: "T%s:%02d:" % (
+            m.group(1), int(m.group(2)) - 1), before, 1)  # one minute before entry n - 1
+        self.assertLess(earlier, before)
+        body(f.bundle, n)["timestamp"] = earlier
+        self.expect(f.resign(), "not-intact", "BODY_MISMATCH", n)
 
     def test_equal_is_allowed(self):
         f = self.forger()
-        body(f.bundle, 6)["timestamp"] = body(f.bundle, 5)["timestamp"]
+        n = seq_of(f.bundle, "select-token")
+        body(f.bundle, n)["timestamp"] = body(f.bundle, n - 1)["timestamp"]
         self.expect(f.resign(), "complete")
 
     def test_not_a_real_instant(self):
         f = self.forger()
-        body(f.bundle, 6)["timestamp"] = "2026-02-30T09:05:05.000Z"
-        self.expect(f.resign(), "not-intact", "BODY_MALFORMED", 6)
+        n = seq_of(f.bundle, "select-token")
+        body(f.bundle, n)["timestamp"] = "2026-02-30T09:05:05.000Z"
+        self.expect(f.resign(), "not-intact", "BODY_MALFORMED", n)
 
 
 class SignatureForm(Base):
     """§2.3: form is check 8, bytes are check 10."""
 
-    def tamper(self, seq, **change):
-        """Change the first signature of entry `seq` (the last one) after signing; the entry
-        hash and the head follow, so check 8 or 10 is the first to see it."""
+    def seal(self, f):
+        """The seq of the seal, the last entry (its last signature is the root key's)."""
+        seq = seq_of_action(f.bundle, "seal-transcript")
+        self.assertEqual(seq, last_seq(f.bundle))
+        self.assertEqual(entry(f.bundle, seq)["signatures"][-1]["kind"], "root-key")
+        return seq
+
+    def tamper(self, **change):
+        """Change the first signature of the seal (the last entry) after signing; the entry
+        hash and the head follow, so check 8 or 10 is the first to see it. -> (seq, bytes)"""
         f = self.forger()
+        seq = self.seal(f)
 
         def after(b):
             e = entry(b, seq)
@@ -90,66 +110,69 @@ class SignatureForm(Base):
             e["entryHash"] = sha256_hex(dump({"bodyHash": e["bodyHash"],
                                               "signatures": e["signatures"]})[:-1])
             b["head"] = e["entryHash"]
-        return f, f.resign(after)
+        return seq, f.resign(after)
 
     def test_empty_member(self):
-        _, data = self.tamper(16, signer="")
-        self.expect(data, "not-intact", "SIGNATURES_MALFORMED", 16)
+        seq, data = self.tamper(signer="")
+        self.expect(data, "not-intact", "SIGNATURES_MALFORMED", seq)
 
     def test_unknown_algorithm(self):
-        _, data = self.tamper(16, algorithm="Ed448")
-        self.expect(data, "not-intact", "SIGNATURES_MALFORMED", 16)
+        seq, data = self.tamper(algorithm="Ed448")
+        self.expect(data, "not-intact", "SIGNATURES_MALFORMED", seq)
 
     def test_root_algorithm_on_participant(self):  # §2.3: only the root's ECDSA-SHA512 / RSA
         for alg in ("ECDSA-SHA512", "RSA-PKCS1-SHA256"):
-            _, data = self.tamper(16, algorithm=alg)
-            self.expect(data, "not-intact", "SIGNATURES_MALFORMED", 16)
+            seq, data = self.tamper(algorithm=alg)
+            self.expect(data, "not-intact", "SIGNATURES_MALFORMED", seq)
 
     def test_token_algorithm_on_ed25519_key(self):  # §2.4a: the form holds, the bytes do not
-        _, data = self.tamper(16, algorithm="ECDSA-SHA256")
-        self.expect(data, "not-intact", "SIGNATURE_INVALID", 16)
+        seq, data = self.tamper(algorithm="ECDSA-SHA256")
+        self.expect(data, "not-intact", "SIGNATURE_INVALID", seq)
 
     def test_unknown_kind(self):
-        _, data = self.tamper(16, kind="witness")
-        self.expect(data, "not-intact", "SIGNATURES_MALFORMED", 16)
+        seq, data = self.tamper(kind="witness")
+        self.expect(data, "not-intact", "SIGNATURES_MALFORMED", seq)
 
     def test_non_canonical_base64_is_invalid(self):  # bytes: check 10
-        _, data = self.tamper(16, signature="!!!!")
-        self.expect(data, "not-intact", "SIGNATURE_INVALID", 16)
+        seq, data = self.tamper(signature="!!!!")
+        self.expect(data, "not-intact", "SIGNATURE_INVALID", seq)
 
     def test_short_key_is_invalid(self):
-        _, data = self.tamper(16, publicKey=b64(b"\x01" * 31))
-        self.expect(data, "not-intact", "SIGNATURE_INVALID", 16)
+        seq, data = self.tamper(publicKey=b64(b"\x01" * 31))
+        self.expect(data, "not-intact", "SIGNATURE_INVALID", seq)
 
     def test_root_key_that_does_not_parse(self):
         f = self.forger()
+        seq = self.seal(f)
 
         def after(b):
-            e = entry(b, 16)
+            e = entry(b, seq)
             e["signatures"][-1]["publicKey"] = b64(b"\x30\x03\x02\x01\x01")
             e["entryHash"] = sha256_hex(dump({"bodyHash": e["bodyHash"],
                                               "signatures": e["signatures"]})[:-1])
             b["head"] = e["entryHash"]
-        self.expect(f.resign(after), "not-intact", "SIGNATURE_INVALID", 16)
+        self.expect(f.resign(after), "not-intact", "SIGNATURE_INVALID", seq)
 
     def test_signer_not_a_participant_id(self):  # form allows it; check 13 refuses it
         f = self.forger()
         f.keys["x1"] = f.keys["p03"]  # a valid signature, by p03's key, under another name
-        entry(f.bundle, 4)["signatures"].append(
+        n = seq_of(f.bundle, "air-gap")
+        entry(f.bundle, n)["signatures"].append(
             {"signer": "x1", "kind": "participant", "algorithm": "Ed25519",
              "publicKey": "", "signature": ""})
-        self.expect(f.resign(), "not-intact", "SIGNER_NOT_AUTHORISED", 4)
+        self.expect(f.resign(), "not-intact", "SIGNER_NOT_AUTHORISED", n)
 
     def test_root_key_signature_with_another_signer(self):  # §2.3: part of the form
         f = self.forger()
+        seq = self.seal(f)
 
         def after(b):
-            e = entry(b, 16)
+            e = entry(b, seq)
             e["signatures"][-1]["signer"] = "root-kez"  # still sorted last
             e["entryHash"] = sha256_hex(dump({"bodyHash": e["bodyHash"],
                                               "signatures": e["signatures"]})[:-1])
             b["head"] = e["entryHash"]
-        self.expect(f.resign(after), "not-intact", "SIGNATURES_MALFORMED", 16)
+        self.expect(f.resign(after), "not-intact", "SIGNATURES_MALFORMED", seq)
 
 
 class Opening(Base):
@@ -200,38 +223,52 @@ class Opening(Base):
 class Enrolment(Base):
     def test_kdf_zero(self):
         f = self.forger()
-        body(f.bundle, 3)["outputs"]["participants"][0]["kdf"]["N"] = 0
-        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 3)
+        n = seq_of(f.bundle, "attendance", "enrol-participants")
+        body(f.bundle, n)["outputs"]["participants"][0]["kdf"]["N"] = 0
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", n)
 
     def test_kdf_extra_member(self):
         f = self.forger()
-        body(f.bundle, 3)["outputs"]["participants"][0]["kdf"]["dkLen"] = 32
-        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 3)
+        n = seq_of(f.bundle, "attendance", "enrol-participants")
+        body(f.bundle, n)["outputs"]["participants"][0]["kdf"]["dkLen"] = 32
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", n)
 
 
 class RootKeys(Base):
+    def key(self, f):
+        """The seq of the root key's generation."""
+        return seq_of(f.bundle, "generate-root-key", "generate-key-pair")
+
+    def cert(self, f):
+        """The seq of the root certificate."""
+        return seq_of(f.bundle, "root-certificate", "self-sign-certificate")
+
     def test_certificate_of_another_key(self):
         f = self.forger()
-        body(f.bundle, 9)["outputs"]["certificate"]["pem"] = self_signed(ec_key("EC-P384"))
-        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 9)
+        cert_seq = self.cert(f)
+        body(f.bundle, cert_seq)["outputs"]["certificate"]["pem"] = self_signed(ec_key("EC-P384"))
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", cert_seq)
 
     def test_certificate_signed_by_another_key(self):
         f = self.forger()
-        body(f.bundle, 9)["outputs"]["certificate"]["pem"] = self_signed(
+        cert_seq = self.cert(f)
+        body(f.bundle, cert_seq)["outputs"]["certificate"]["pem"] = self_signed(
             f.root[0], signer=ec_key("EC-P384"))
-        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 9)
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", cert_seq)
 
     def test_certificate_not_pem(self):
         f = self.forger()
-        body(f.bundle, 9)["outputs"]["certificate"]["pem"] = "not a certificate"
-        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 9)
+        cert_seq = self.cert(f)
+        body(f.bundle, cert_seq)["outputs"]["certificate"]["pem"] = "not a certificate"
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", cert_seq)
 
     def test_certificate_pin(self):
         f = self.forger()
+        cert_seq = self.cert(f)
         data = f.resign()
         from cryptography import x509
         from cryptography.hazmat.primitives import serialization
-        pem = body(json.loads(data), 9)["outputs"]["certificate"]["pem"]
+        pem = body(json.loads(data), cert_seq)["outputs"]["certificate"]["pem"]
         der = x509.load_pem_x509_certificate(pem.encode()).public_bytes(
             serialization.Encoding.DER)
         fp = ":".join(re.findall("..", sha256_hex(der).upper()))
@@ -239,16 +276,19 @@ class RootKeys(Base):
 
     def test_algorithm_not_settings(self):
         f = self.forger()
+        key_seq = self.key(f)
+        cert_seq = self.cert(f)
         key = ec_key("EC-P256")
-        rk = body(f.bundle, 8)["outputs"]["rootKey"]
+        rk = body(f.bundle, key_seq)["outputs"]["rootKey"]
         rk.update(spki=b64(spki_of(key)), algorithm="EC-P256",
                   fingerprint=sha256_hex(spki_of(key)))
         f.root = (key, "EC-P256")
-        body(f.bundle, 9)["outputs"]["certificate"]["pem"] = self_signed(key)
-        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 8)
+        body(f.bundle, cert_seq)["outputs"]["certificate"]["pem"] = self_signed(key)
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", key_seq)
 
     def test_compressed_point(self):
         f = self.forger()
+        key_seq = self.key(f)
         from cryptography.hazmat.primitives import serialization
         key = f.root[0]
         comp = key.public_key().public_bytes(serialization.Encoding.X962,
@@ -262,23 +302,20 @@ class RootKeys(Base):
         bitstr = b"\x03" + bytes([len(comp) + 1]) + b"\x00" + comp
         inner = algid + bitstr
         spki = b"\x30" + bytes([len(inner)]) + inner
-        rk = body(f.bundle, 8)["outputs"]["rootKey"]
+        rk = body(f.bundle, key_seq)["outputs"]["rootKey"]
         rk.update(spki=b64(spki), fingerprint=sha256_hex(spki))
-        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 8)
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", key_seq)
 
 
 class Recovery(Base):
     source = "valid/root-key-recovery.bundle.json"
-
-    def seq_of(self, b, action):
-        return next(e["body"]["seq"] for e in b["entries"] if e["body"]["action"] == action)
 
     def test_rekeyed_recovery_is_complete(self):
         self.expect(self.forger().resign(), "complete")
 
     def test_restores_another_key(self):
         f = self.forger()
-        n = self.seq_of(f.bundle, "collect-shares-and-restore")
+        n = seq_of_action(f.bundle, "collect-shares-and-restore")
         key = ec_key(f.root[1])
         body(f.bundle, n)["outputs"]["rootKey"].update(
             spki=b64(spki_of(key)), fingerprint=sha256_hex(spki_of(key)))
@@ -287,25 +324,25 @@ class Recovery(Base):
 
     def test_without_source_root_key_any_key_is_restored(self):  # "when that member exists"
         f = self.forger()
-        n = self.seq_of(f.bundle, "load-source-ceremony")
+        n = seq_of_action(f.bundle, "load-source-ceremony")
         del body(f.bundle, n)["outputs"]["sourceRootKey"]
         self.expect(f.resign(), "complete")
 
     def test_source_threshold_out_of_range(self):
         f = self.forger()
-        n = self.seq_of(f.bundle, "load-source-ceremony")
+        n = seq_of_action(f.bundle, "load-source-ceremony")
         body(f.bundle, n)["outputs"]["sourceBackup"]["threshold"] = 1
         self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", n)
 
     def test_source_root_key_spki_not_string(self):
         f = self.forger()
-        n = self.seq_of(f.bundle, "load-source-ceremony")
+        n = seq_of_action(f.bundle, "load-source-ceremony")
         body(f.bundle, n)["outputs"]["sourceRootKey"]["spki"] = 7
         self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", n)
 
     def test_source_custodian_without_public_key(self):
         f = self.forger()
-        n = self.seq_of(f.bundle, "load-source-ceremony")
+        n = seq_of_action(f.bundle, "load-source-ceremony")
         del body(f.bundle, n)["outputs"]["sourceCustodians"][0]["publicKey"]
         self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", n)
 

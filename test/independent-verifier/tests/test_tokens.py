@@ -10,8 +10,8 @@ import re
 
 from cryptography.hazmat.primitives import hashes, serialization
 
-from common import Base, body, entry
-from forge import b64, dump, ec_key, root_sign, sha256_hex, spki_of
+from common import Base, body, entry, seq_of
+from forge import b64, dump, ec_key, load, root_sign, sha256_hex, spki_of
 
 
 def _compressed(spki_der):
@@ -28,11 +28,18 @@ def _compressed(spki_der):
 
 class TokenKeys(Base):
     """§2.4a, §6.3, checks 8, 10, 13: participants p01 and p03 sign with P-256 keys on their own
-    tokens (entry 3 enrols, 4 is signed by p03 alone, 16 seals)."""
+    tokens (step attendance enrols, air-gap is signed by p03 alone; their seqs are looked up)."""
     source = "valid/token-held-keys.bundle.json"
 
+    def setUp(self):
+        b = load(self.source)
+        self.ENROL = seq_of(b, "attendance", "enrol-participants")
+        self.P03 = seq_of(b, "air-gap", "air-gap-check")
+        self.assertEqual([s["signer"] for s in entry(b, self.P03)["signatures"]], ["p03"])
+
     def participant(self, f, pid):
-        return next(p for p in body(f.bundle, 3)["outputs"]["participants"] if p["id"] == pid)
+        return next(p for p in body(f.bundle, self.ENROL)["outputs"]["participants"]
+                    if p["id"] == pid)
 
     def retoken(self, f, pid, algorithm, curve):
         """Give pid a fresh key on `curve`, enrolled as token.algorithm `algorithm`."""
@@ -84,7 +91,7 @@ class TokenKeys(Base):
 
     def test_participant_fingerprint_of_spki(self):  # §2.4: over the SPKI DER of a token key
         data = self.forger().resign()
-        p = next(p for p in body(json.loads(data), 3)["outputs"]["participants"]
+        p = next(p for p in body(json.loads(data), self.ENROL)["outputs"]["participants"]
                  if p["id"] == "p01")
         fp = sha256_hex(base64.b64decode(p["publicKey"]))[:32]
         fp = " ".join(re.findall("....", fp))
@@ -98,22 +105,22 @@ class TokenKeys(Base):
             p = self.participant(f, pid)
             member = "token" if "kdf" in p else "kdf"
             p[member] = dict(self.participant(f, other)[member])
-            self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 3)
+            self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", self.ENROL)
 
     def test_neither_token_nor_kdf(self):
         f = self.forger()
         del self.participant(f, "p01")["token"]
-        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 3)
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", self.ENROL)
 
     def test_token_extra_member(self):
         f = self.forger()
         self.participant(f, "p01")["token"]["pin"] = "never"
-        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 3)
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", self.ENROL)
 
     def test_token_member_not_a_string(self):
         f = self.forger()
         self.participant(f, "p01")["token"]["serial"] = 1234
-        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 3)
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", self.ENROL)
 
     def test_token_empty_strings_allowed(self):  # "serial": string (no "non-empty")
         f = self.forger()
@@ -123,12 +130,13 @@ class TokenKeys(Base):
     def test_token_algorithm_sha512(self):  # only ECDSA-SHA256 / ECDSA-SHA384
         f = self.forger()
         self.retoken(f, "p03", "ECDSA-SHA512", "EC-P521")
-        self.expect(f.resign(), "not-intact", "SIGNATURES_MALFORMED", 3)  # the form, check 8
+        # the form, check 8
+        self.expect(f.resign(), "not-intact", "SIGNATURES_MALFORMED", self.ENROL)
 
     def test_token_algorithm_does_not_fit_key(self):  # P-256 key enrolled as ECDSA-SHA384
         f = self.forger()
         self.participant(f, "p03")["token"]["algorithm"] = "ECDSA-SHA384"
-        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 3)
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", self.ENROL)
 
     def test_token_key_p521(self):  # P-256 / P-384 only
         f = self.forger()
@@ -137,15 +145,15 @@ class TokenKeys(Base):
         f._replace_everywhere(p["publicKey"], b64(spki_of(key)))
         # no P-521 signature passes check 10, which comes before check 12: p03 does not sign
         # the enrolment (check 14, after 12)
-        entry(f.bundle, 3)["signatures"] = [x for x in entry(f.bundle, 3)["signatures"]
-                                            if x["signer"] != "p03"]
-        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 3)
+        enrolment = entry(f.bundle, self.ENROL)
+        enrolment["signatures"] = [x for x in enrolment["signatures"] if x["signer"] != "p03"]
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", self.ENROL)
 
     def test_token_key_ed25519_raw(self):  # a token key is an SPKI, not 32 raw bytes
         f = self.forger()
         p = self.participant(f, "p03")
         p["publicKey"] = self.participant(f, "p04")["publicKey"][:-4] + "AAA="
-        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 3)
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", self.ENROL)
 
     def test_token_key_compressed_point(self):  # §6.3: "with an uncompressed point"
         f = self.forger()
@@ -154,25 +162,25 @@ class TokenKeys(Base):
         orig = f.public_key
         f._replace_everywhere(p["publicKey"], comp)
         f.public_key = lambda pid: comp if pid == "p01" else orig(pid)
-        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 3)
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", self.ENROL)
 
     def test_token_key_used_twice_in_two_encodings(self):  # "unique": the key itself
         f = self.forger()
         p1, p3 = self.participant(f, "p01"), self.participant(f, "p03")
         p3["publicKey"] = b64(_compressed(base64.b64decode(p1["publicKey"])))
-        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 3)
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", self.ENROL)
 
     def test_token_key_used_twice(self):  # publicKey unique among participants
         f = self.forger()
         self.participant(f, "p03")["publicKey"] = self.participant(f, "p01")["publicKey"]
-        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", 3)
+        self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", self.ENROL)
 
     # --- checks 8, 10, 13
 
     def test_signature_algorithm_unknown(self):  # check 8: the form
         f = self.forger()
-        data = self.resign_sig(f, 4, "p03", algorithm="ECDSA-SHA512")
-        self.expect(data, "not-intact", "SIGNATURES_MALFORMED", 4)
+        data = self.resign_sig(f, self.P03, "p03", algorithm="ECDSA-SHA512")
+        self.expect(data, "not-intact", "SIGNATURES_MALFORMED", self.P03)
 
     def test_signature_sha384_with_p256_key(self):  # check 10: the algorithm fits the curve
         # a genuine SHA-384 ECDSA signature by the P-256 key, labelled ECDSA-SHA384, r and s
@@ -185,27 +193,27 @@ class TokenKeys(Base):
             def make(msg):
                 r, s = decode_dss_signature(f.keys["p03"].sign(msg, ec.ECDSA(hashes.SHA384())))
                 return {"signature": b64(r.to_bytes(width, "big") + s.to_bytes(width, "big"))}
-            data = self.resign_sig(f, 4, "p03", make, algorithm="ECDSA-SHA384")
-            self.expect(data, "not-intact", "SIGNATURE_INVALID", 4)
+            data = self.resign_sig(f, self.P03, "p03", make, algorithm="ECDSA-SHA384")
+            self.expect(data, "not-intact", "SIGNATURE_INVALID", self.P03)
 
     def test_signature_der_encoded(self):  # raw r||s, not DER
         from cryptography.hazmat.primitives.asymmetric import ec
         f = self.forger()
-        data = self.resign_sig(f, 4, "p03", lambda msg: {"signature": b64(
+        data = self.resign_sig(f, self.P03, "p03", lambda msg: {"signature": b64(
             f.keys["p03"].sign(msg, ec.ECDSA(hashes.SHA256())))})
-        self.expect(data, "not-intact", "SIGNATURE_INVALID", 4)
+        self.expect(data, "not-intact", "SIGNATURE_INVALID", self.P03)
 
     def test_signature_ed25519_label_on_token_key(self):
         f = self.forger()
-        data = self.resign_sig(f, 4, "p03", algorithm="Ed25519")
-        self.expect(data, "not-intact", "SIGNATURE_INVALID", 4)
+        data = self.resign_sig(f, self.P03, "p03", algorithm="Ed25519")
+        self.expect(data, "not-intact", "SIGNATURE_INVALID", self.P03)
 
     def test_signs_with_another_token_key(self):  # check 13: the enrolled key
         # p03 is enrolled with a P-256 key; its signatures are made by another P-256 key: they
         # verify (check 10) but are not by the enrolled key (check 13)
         f = self.forger()
         f.keys["p03"] = ec_key("EC-P256")
-        self.expect(f.resign(), "not-intact", "SIGNER_NOT_AUTHORISED", 3)
+        self.expect(f.resign(), "not-intact", "SIGNER_NOT_AUTHORISED", self.ENROL)
 
     def test_algorithm_not_the_enrolled_ones(self):  # check 13, called directly
         # Through a bundle this clause is never reached: a signature whose publicKey is the
