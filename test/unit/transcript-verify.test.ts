@@ -15,7 +15,8 @@ import { TranscriptStore, type RawEntry } from "../../electron/core/transcript/i
 import { checkSignaturesInline, exitStatus, parallelSignatureChecker, verifyCeremony, verifyFile, type SignatureChecker } from "../../electron/core/transcript/verify/index";
 import { canonicalJson } from "../../electron/core/transcript/canonical";
 import type { SignatureTask } from "../../electron/core/transcript/verify/signatures";
-import { assemble, bundleText, planCeremony } from "../vectors/builder";
+import { assemble, bundleText, makeRootKey, planCeremony } from "../vectors/builder";
+import { rootCertificate } from "../vectors/signing-builder";
 import { GENERATION_SCRIPT, buildFixture, storeBundle, tempDir, type Fixture } from "./transcript-fixture";
 
 let fx: Fixture;
@@ -194,6 +195,31 @@ describe("the custos verify command", () => {
       const r = await verifyFile(f, { pins });
       expect(exitStatus(r)).toBe(1);
       expect(r.ceremonies[0]!.failure?.code).toBe("PIN_MISMATCH");
+    }
+  });
+
+  it("a root-fingerprint pin does not hold for the certificate of an earlier root key (a script with two key steps)", async () => {
+    // The shipped generation script with a second key generation after the certificate: the seal's root key is B,
+    // the certificate recorded is of A. Only B (its SPKI, or a certificate of B) may match the pin (§10).
+    const text = readFileSync(GENERATION_SCRIPT, "utf8")
+      .replace(/^id: root-key-generation$/m, "id: root-key-generation-two-keys")
+      .replace(/(    action: self-sign-certificate\n[\s\S]*?    attest:\n      - role: ceremony-administrator\n      - role: internal-witness\n)/, "$1\n  - id: generate-root-key-2\n    title: Second root key generation\n    read: >\n      The HSM generates another root key pair.\n    action: generate-key-pair\n    params:\n      onOrphan: destroy\n    attest:\n      - role: ceremony-administrator\n      - role: internal-witness\n");
+    expect(text).toContain("generate-root-key-2");
+    const script = join(tempDir("custos-two-keys-"), "two-keys.yaml");
+    writeFileSync(script, text);
+    const plan = await planCeremony(script);
+    const a = makeRootKey();
+    const certA = await rootCertificate(a, "Earlier Root CA", new Date(Date.UTC(2026, 10, 30)));
+    const gen = plan.specs.findIndex((x) => x.stepId === "generate-root-key");
+    plan.specs[gen]!.outputs = { rootKey: { label: "custos-root-a", algorithm: "EC-P384", spki: a.spki, fingerprint: a.fingerprint } };
+    plan.specs[plan.specs.findIndex((x) => x.stepId === "root-certificate")]!.outputs = { certificate: { pem: certA.pem, sha256: certA.sha256 } };
+    const f = join(tempDir("custos-two-keys-"), "bundle.json");
+    writeFileSync(f, bundleText(assemble(plan)));
+    expect(exitStatus(await verifyFile(f))).toBe(0);
+    expect(exitStatus(await verifyFile(f, { pins: { rootFingerprint: plan.root.fingerprint } }))).toBe(0);
+    for (const earlier of [certA.sha256, a.fingerprint]) {
+      const r = await verifyFile(f, { pins: { rootFingerprint: earlier } });
+      expect(r.ceremonies[0]!.failure?.code, earlier).toBe("PIN_MISMATCH");
     }
   });
 

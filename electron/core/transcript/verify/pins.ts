@@ -24,15 +24,6 @@ export function normaliseHex(s: string): string {
 
 const sha256 = (b: Buffer) => createHash("sha256").update(b).digest("hex");
 
-function certificateSha256(pem: unknown): string | undefined {
-  if (typeof pem !== "string") return undefined;
-  try {
-    return sha256(new X509Certificate(pem).raw);
-  } catch {
-    return undefined;
-  }
-}
-
 interface PinContext {
   head: string | null;
   meta: CeremonyMeta;
@@ -46,23 +37,37 @@ interface PinContext {
 /** The actions whose bodies the pins read (the walk keeps only these bodies). */
 export const PIN_EVIDENCE_ACTIONS: ReadonlySet<string> = new Set(["self-sign-certificate", "load-source-ceremony"]);
 
+/** DER SHA-256 of a PEM certificate whose public key is `spki` (base64 DER), or undefined. */
+function certificateOfKeySha256(pem: unknown, spki: string): string | undefined {
+  if (typeof pem !== "string") return undefined;
+  try {
+    const cert = new X509Certificate(pem);
+    const key = cert.publicKey.export({ type: "spki", format: "der" });
+    return key.toString("base64") === spki ? sha256(cert.raw) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Root fingerprints the ceremony's verified entries support (§10). */
 function rootFingerprints(c: PinContext): string[] {
   const out: string[] = [];
-  if (c.state.rootKey) out.push(c.state.rootKey.fingerprint);
-  for (const body of c.rootEvidence) {
-    if (body.action === "self-sign-certificate") {
-      const fp = certificateSha256((body.outputs.certificate as { pem?: unknown } | undefined)?.pem);
+  const root = c.state.rootKey;
+  if (root) {
+    out.push(root.fingerprint);
+    for (const body of c.rootEvidence) {
+      if (body.action !== "self-sign-certificate") continue;
+      // Only a certificate of the ceremony's root key: one of an earlier key (a script with two key steps) does not count.
+      const fp = certificateOfKeySha256((body.outputs.certificate as { pem?: unknown } | undefined)?.pem, root.spki);
       if (fp) out.push(fp);
     }
+    return out;
   }
-  if (out.length === 0) {
-    for (const body of c.rootEvidence) {
-      if (body.action !== "load-source-ceremony") continue;
-      const spki = (body.outputs.sourceRootKey as { spki?: unknown } | undefined)?.spki;
-      const der = typeof spki === "string" ? decodeBase64Strict(spki) : undefined;
-      if (der) out.push(sha256(der));
-    }
+  for (const body of c.rootEvidence) {
+    if (body.action !== "load-source-ceremony") continue;
+    const spki = (body.outputs.sourceRootKey as { spki?: unknown } | undefined)?.spki;
+    const der = typeof spki === "string" ? decodeBase64Strict(spki) : undefined;
+    if (der) out.push(sha256(der));
   }
   return out;
 }
