@@ -617,6 +617,18 @@ sq("sqlite-invalid-utf8", "UPDATE entries SET ceremony_id = ceremony_id || X'FF'
   writeSqlite(file, [good], "", "UTF-16le");
   manifest.push({ file: "invalid/sqlite-utf16.sqlite", expect: "not-intact", code: "SQLITE_SCHEMA", rule: "§4.1", description: "the genuine transcript in a database whose text encoding is UTF-16le" });
 }
+{
+  // A row in the entries table that its primary-key index lacks: the index is detached (writable_schema, sqlite3
+  // shell) while the row goes in, then put back. SELECTs through the index and table scans then see different rows.
+  const file = path.join(OUT, "invalid", "sqlite-index-mismatch.sqlite");
+  writeSqlite(file, [good], "");
+  const root = execFileSync("sqlite3", [file, "SELECT rootpage FROM sqlite_master WHERE name = 'sqlite_autoindex_entries_1'"], { encoding: "utf8" }).trim();
+  const pk = "'        PRIMARY KEY (ceremony_id, seq)'";
+  execFileSync("sqlite3", [file, `PRAGMA writable_schema = ON; UPDATE sqlite_master SET sql = replace(sql, ',' || char(10) || ${pk}, '') WHERE name = 'entries'; DELETE FROM sqlite_master WHERE name = 'sqlite_autoindex_entries_1';`]);
+  execFileSync("sqlite3", [file, `INSERT INTO entries VALUES ('${good.ceremony.id}', 18, 'closing', 'exception', '{"text":"the root key was copied to a USB stick"}', 'x', '[]', 'y');`]);
+  execFileSync("sqlite3", [file, `PRAGMA writable_schema = ON; UPDATE sqlite_master SET sql = replace(sql, 'entry_hash      TEXT NOT NULL' || char(10), 'entry_hash      TEXT NOT NULL,' || char(10) || ${pk} || char(10)) WHERE name = 'entries'; INSERT INTO sqlite_master (type, name, tbl_name, rootpage, sql) VALUES ('index', 'sqlite_autoindex_entries_1', 'entries', ${root}, NULL);`]);
+  manifest.push({ file: "invalid/sqlite-index-mismatch.sqlite", expect: "not-intact", code: "SQLITE_INTEGRITY", rule: "§4.1", description: "a forged row 18 (an exception after the seal) in the entries table but not in its primary-key index: a reader through the index sees the genuine 17 entries, a table scan sees 18" });
+}
 sq("sqlite-seq-as-text", "UPDATE entries SET seq = CAST('3' AS BLOB) WHERE seq = 3;", { expect: "not-intact", code: "SQLITE_TYPES", rule: "§4.1", description: "a seq stored as a blob" });
 sq("sqlite-orphan-entries", "INSERT INTO entries SELECT 'ghost', seq, step_id, action, body_json, body_hash, signatures_json, entry_hash FROM entries WHERE seq = 1;", { expect: "not-intact", code: "ORPHAN_ENTRIES", rule: "§4.1", description: "entries of a ceremony with no header row" });
 sq("sqlite-body-whitespace", "UPDATE entries SET body_json = replace(body_json, '\"v\":2', '\"v\": 2') WHERE seq = 4;", { expect: "not-intact", code: "BODY_NOT_CANONICAL", seq: 4, rule: "§7.2.3", description: "a stored body with a space added" });

@@ -116,6 +116,17 @@ export class TranscriptStore {
   }
 
   /**
+   * §4.1: SQLite's own integrity check, or undefined when it says "ok". A
+   * table and its primary-key index that disagree let readers that go through
+   * the index (ORDER BY ceremony_id, seq) and readers that scan the table see
+   * different rows; quick_check would not notice.
+   */
+  integrityProblem(): string | undefined {
+    const rows = this.db.prepare("PRAGMA integrity_check").pluck().all() as unknown[];
+    return rows.length === 1 && rows[0] === "ok" ? undefined : String(rows[0]);
+  }
+
+  /**
    * §4.1: the first stored text value whose bytes are not valid UTF-8, as
    * "table.column of row n", or undefined. Reads every text value as its
    * stored bytes, so the verifier asks only when a value it read holds U+FFFD

@@ -209,6 +209,11 @@ def _read_db(conn, only_ceremony):
         if got != want:
             raise Fail("SQLITE_SCHEMA", None, f"declaration of {table}: {got}")
 
+    # §4.1: SQLite's integrity check (a table and its index that disagree show different rows to different queries).
+    problems = [_text(r[0]) if isinstance(r[0], bytes) else str(r[0]) for r in conn.execute("PRAGMA integrity_check")]
+    if problems != ["ok"]:
+        raise Fail("SQLITE_INTEGRITY", None, f"integrity check: {problems[0]}")
+
     bad = conn.execute(
         "SELECT count(*) FROM ceremonies WHERE " + " OR ".join(
             f"typeof({c[0]}) <> 'text'" for c in COLUMNS["ceremonies"])).fetchone()[0]

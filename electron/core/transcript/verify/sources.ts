@@ -54,6 +54,10 @@ export function readSqliteInput(path: string, onEntry?: (ceremonyId: unknown, bo
   try {
     const schema = store.schemaProblem();
     if (schema) return { source: "sqlite", ceremonies: [], fileFailure: { code: "SQLITE_SCHEMA", reason: schema } };
+    const integrity = store.integrityProblem();
+    if (integrity !== undefined) {
+      return { source: "sqlite", ceremonies: [], fileFailure: { code: "SQLITE_INTEGRITY", reason: `SQLite's integrity check fails (first problem: ${integrity.slice(0, 200)}): the tables and their indexes disagree, so different readers could see different rows.` } };
+    }
     const { ceremonies: headerRows, entries: entryRows } = store.evidenceRows(onEntry && ((r) => onEntry(r.ceremony_id, r.body_hash, r.signatures_json)));
     // §4.1 storage classes: integer for seq (bigint here), text for everything else.
     const badHeader = headerRows.findIndex((r) => Object.values(r).some((v) => typeof v !== "string"));
