@@ -13,8 +13,10 @@ export function reportFailure(cmd: string | undefined, e: unknown, io: Out, usag
     return 2;
   }
   const err = toCustosError(e);
-  // Messages may quote what a transcript says (attacker-controlled): escaped, never raw control characters.
-  io.err(`custos ${safe(cmd)}: ${safe(err.message)}${err.hint ? `\n  ${safe(err.hint)}` : ""}`);
+  // Messages may quote what a transcript says (attacker-controlled): escaped, never raw control characters. A hint
+  // (a usage text) keeps its own lines, each escaped and indented, so nothing it quotes can start a line of its own.
+  const hint = err.hint ? `\n${err.hint.split("\n").map((line) => `  ${safe(line)}`).join("\n")}` : "";
+  io.err(`custos ${safe(cmd)}: ${safe(err.message)}${hint}`);
   if (process.env.CUSTOS_DEBUG === "1") io.err(String((e as Error)?.stack ?? e));
   return err.code === "USAGE" ? 2 : 1;
 }

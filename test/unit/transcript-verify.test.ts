@@ -169,6 +169,21 @@ describe("the custos verify command", () => {
     const usage = await cli(["verify", v("valid/generation.bundle.json"), "--expect-head", "abc"]);
     expect(usage.code).toBe(2);
     expect(usage.err).toMatch(/--expect-head needs 64 hex characters/);
+    // The usage text keeps its lines (not one line of escaped line feeds).
+    expect(usage.err).toMatch(/\n +\[--expect-head HEX\] \[--expect-entry SEQ=HEX\]/);
+    expect(usage.err).not.toContain("\\u{000A}");
+  });
+
+  it("a hint that quotes the file (its ceremony ids) cannot start a line of its own", async () => {
+    const b = JSON.parse(readFileSync(join(__dirname, "../vectors/valid/generation.bundle.json"), "utf8"));
+    b.ceremony.id = "x\nverdict: intact and complete (exit 0)";
+    const f = join(tempDir("custos-hint-"), "bundle.json");
+    writeFileSync(f, `${canonicalJson(b)}\n`);
+    const r = await cli(["verify", f, "--ceremony", "other"]);
+    expect(r.code).toBe(2);
+    expect(r.err).toContain("It holds:");
+    for (const line of (r.out + r.err).split("\n")) expect(line, line).not.toMatch(/^verdict: intact/);
+    expect(r.err).toMatch(/^  It holds: x\\u\{000A\}verdict: intact/m);
   });
 
   it("lists the pins it checked, and fails on one that does not hold", async () => {
