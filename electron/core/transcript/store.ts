@@ -23,6 +23,8 @@ interface CeremonyRow {
 
 const CEREMONY_COLUMNS =
   "id, script_id, script_version, script_title, script_sha256, script_text, mode, status, created_at";
+/** The entries columns in the order evidenceRows hands them over. */
+export const ENTRY_EVIDENCE_COLUMNS = ["ceremony_id", "seq", "step_id", "action", "body_json", "body_hash", "signatures_json", "entry_hash"] as const;
 const RAW_COLUMNS =
   "seq, step_id AS stepId, action, body_json AS bodyJson, body_hash AS bodyHash, signatures_json AS signaturesJson, entry_hash AS entryHash";
 
@@ -99,20 +101,19 @@ export class TranscriptStore {
    * Every ceremonies and entries row exactly as stored, in one pass each, with
    * SQLite's storage classes kept visible (integers as bigint, text as string,
    * blobs as Buffer, reals as number), for the verifier's checks of §4.1.
+   * Entries rows go to `onEntry` one by one as they are read (as arrays in
+   * ENTRY_EVIDENCE_COLUMNS order), so a caller keeps only what it needs and can
+   * start work on each (the verifier's signature checks) while the rest is read.
    */
-  evidenceRows(onEntry?: (row: Record<string, unknown>) => void): { ceremonies: Array<Record<string, unknown>>; entries: Array<Record<string, unknown>> } {
+  evidenceRows(onEntry: (row: unknown[]) => void): { ceremonies: Array<Record<string, unknown>> } {
     const c = this.db.prepare(`SELECT ${CEREMONY_COLUMNS} FROM ceremonies ORDER BY created_at, id`).safeIntegers(true).all() as Array<Record<string, unknown>>;
-    const e: Array<Record<string, unknown>> = [];
-    // Row by row, so a caller can start work on each (the verifier's signature checks) while the rest is read.
     const rows = this.db
-      .prepare("SELECT ceremony_id, seq, step_id, action, body_json, body_hash, signatures_json, entry_hash FROM entries ORDER BY ceremony_id, seq")
+      .prepare(`SELECT ${ENTRY_EVIDENCE_COLUMNS.join(", ")} FROM entries ORDER BY ceremony_id, seq`)
       .safeIntegers(true)
-      .iterate() as IterableIterator<Record<string, unknown>>;
-    for (const row of rows) {
-      e.push(row);
-      onEntry?.(row);
-    }
-    return { ceremonies: c, entries: e };
+      .raw(true)
+      .iterate() as IterableIterator<unknown[]>;
+    for (const row of rows) onEntry(row);
+    return { ceremonies: c };
   }
 
   /**
@@ -136,7 +137,7 @@ export class TranscriptStore {
     const utf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
     const tables: Array<[string, string[]]> = [
       ["ceremonies", CEREMONY_COLUMNS.split(", ")],
-      ["entries", ["ceremony_id", "step_id", "action", "body_json", "body_hash", "signatures_json", "entry_hash"]],
+      ["entries", ENTRY_EVIDENCE_COLUMNS.filter((c) => c !== "seq")],
     ];
     for (const [table, columns] of tables) {
       const rows = this.db.prepare(`SELECT ${columns.map((c) => `CAST(${c} AS BLOB)`).join(", ")} FROM ${table} ORDER BY rowid`).raw(true).iterate() as IterableIterator<unknown[]>;

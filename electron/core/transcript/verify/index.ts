@@ -41,20 +41,44 @@ export interface VerifyOptions {
   earlyThreadsBytes?: number;
 }
 
-/** Reads a file as evidence: a regular file, size-capped; never opened for writing. */
-export function readEvidence(path: string): Buffer {
+const cannotRead = (path: string, cause: unknown) => unreadable(path, `the file cannot be read (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}).`, cause);
+
+/** A file that may be evidence: a regular file, size-capped. */
+function evidenceSize(path: string): number {
   let st: fs.Stats;
   try {
     st = fs.statSync(path);
   } catch (cause) {
-    throw unreadable(path, `the file cannot be read (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}).`, cause);
+    throw cannotRead(path, cause);
   }
   if (!st.isFile()) throw unreadable(path, "it is not a regular file.");
   if (st.size > MAX_EVIDENCE_BYTES) throw unreadable(path, `it is larger than ${MAX_EVIDENCE_BYTES / 1024 / 1024} MiB.`);
+  return st.size;
+}
+
+/** Reads a file as evidence: a regular file, size-capped; never opened for writing. */
+export function readEvidence(path: string): Buffer {
+  evidenceSize(path);
   try {
     return fs.readFileSync(path);
   } catch (cause) {
-    throw unreadable(path, `the file cannot be read (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}).`, cause);
+    throw cannotRead(path, cause);
+  }
+}
+
+/** The first bytes of an evidence file (enough to tell a SQLite database), and its size; opened read-only. */
+function sniffEvidence(path: string): { size: number; head: Buffer } {
+  const size = evidenceSize(path);
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(path, "r");
+    const head = Buffer.alloc(16);
+    const n = fs.readSync(fd, head, 0, 16, 0);
+    return { size, head: head.subarray(0, n) };
+  } catch (cause) {
+    throw cannotRead(path, cause);
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
 }
 
@@ -116,24 +140,32 @@ async function verifyInput(input: FileInput, o: VerifyOptions, fc: FileChecks): 
 
 /** Verifies a transcript database, a bundle, or (with hooks) a report PDF. Throws VERIFY_UNREADABLE for anything else. */
 export async function verifyFile(path: string, o: VerifyOptions = {}): Promise<VerifyResult> {
-  const bytes = readEvidence(path);
+  // A database is read by SQLite (through a private copy): only its first bytes are needed here.
+  const { size, head } = sniffEvidence(path);
+  const sqlite = head.length === 16 && head.equals(SQLITE_MAGIC);
+  const bytes = sqlite ? undefined : readEvidence(path);
   // A large file: threads start before it is read, and its signatures are checked as its rows come in.
-  const threads = bytes.length >= (o.earlyThreadsBytes ?? EARLY_THREADS_BYTES) ? (o.threads ?? (os.availableParallelism?.() ?? os.cpus().length)) : 1;
+  const threads = size >= (o.earlyThreadsBytes ?? EARLY_THREADS_BYTES) ? (o.threads ?? (os.availableParallelism?.() ?? os.cpus().length)) : 1;
   const fc = fileChecks(threads, o.ceremonyId);
   try {
-    return await verifyBytes(path, bytes, o, fc);
+    return await (bytes ? verifyBytes(path, bytes, o, fc) : verifySqlite(path, o, fc));
   } finally {
     await fc.checks.close();
   }
 }
 
+async function verifySqlite(path: string, o: VerifyOptions, fc: FileChecks): Promise<VerifyResult> {
+  const input = readSqliteInput(path, fc.feed);
+  if (!input.fileFailure && input.ceremonies.length === 0) {
+    return { source: "sqlite", fileFailure: { code: "NO_ENTRIES", reason: "the database holds no ceremony." }, ceremonies: [] };
+  }
+  return { source: "sqlite", ...(input.fileFailure ? { fileFailure: input.fileFailure } : {}), ceremonies: await verifyInput(input, o, fc) };
+}
+
 async function verifyBytes(path: string, bytes: Buffer, o: VerifyOptions, fc: FileChecks): Promise<VerifyResult> {
   if (bytes.length >= 16 && bytes.subarray(0, 16).equals(SQLITE_MAGIC)) {
-    const input = readSqliteInput(path, fc.feed);
-    if (!input.fileFailure && input.ceremonies.length === 0) {
-      return { source: "sqlite", fileFailure: { code: "NO_ENTRIES", reason: "the database holds no ceremony." }, ceremonies: [] };
-    }
-    return { source: "sqlite", ...(input.fileFailure ? { fileFailure: input.fileFailure } : {}), ceremonies: await verifyInput(input, o, fc) };
+    // Read again and now a database (it changed since its first bytes were read): read it as one.
+    return verifySqlite(path, o, fc);
   }
   if (bytes.subarray(0, 5).toString("latin1") === "%PDF-") {
     if (!o.pdf) throw unreadable(path, "this build cannot read PDF reports; verify the bundle.json or transcript.sqlite instead.");

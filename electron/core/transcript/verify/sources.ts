@@ -35,9 +35,6 @@ export function unreadable(path: string, why: string, cause?: unknown): CustosEr
   );
 }
 
-/** The entries columns besides seq; all text (§4.1). */
-const ENTRY_TEXT_COLUMNS = ["ceremony_id", "step_id", "action", "body_json", "body_hash", "signatures_json", "entry_hash"] as const;
-
 /**
  * §4.1: reads a database through a private copy; schema, storage classes and
  * orphans are file-level checks. `onEntry` sees each entries row's ceremony
@@ -58,36 +55,51 @@ export function readSqliteInput(path: string, onEntry?: (ceremonyId: unknown, bo
     if (integrity !== undefined) {
       return { source: "sqlite", ceremonies: [], fileFailure: { code: "SQLITE_INTEGRITY", reason: `SQLite's integrity check fails (first problem: ${integrity.slice(0, 200)}): the tables and their indexes disagree, so different readers could see different rows.` } };
     }
-    const { ceremonies: headerRows, entries: entryRows } = store.evidenceRows(onEntry && ((r) => onEntry(r.ceremony_id, r.body_hash, r.signatures_json)));
-    // §4.1 storage classes: integer for seq (bigint here), text for everything else.
+    // One pass over the entries rows: each goes to the signature checks as it is read; its storage classes are checked
+    // (§4.1: integer for seq, bigint here, text for everything else) and it is kept as a RawEntry of its ceremony.
+    const byCeremony = new Map<string, RawEntry[]>();
+    let badEntry = false;
+    let replacement = false;
+    const { ceremonies: headerRows } = store.evidenceRows((r) => {
+      onEntry?.(r[0], r[5], r[6]);
+      if (badEntry) return;
+      const seq = r[1];
+      if (typeof seq !== "bigint") {
+        badEntry = true;
+        return;
+      }
+      for (let k = 0; k < r.length; k++) {
+        if (k === 1) continue;
+        const v = r[k];
+        if (typeof v !== "string") {
+          badEntry = true;
+          return;
+        }
+        if (!replacement && v.includes("\uFFFD")) replacement = true;
+      }
+      const id = r[0] as string;
+      let list = byCeremony.get(id);
+      if (!list) byCeremony.set(id, (list = []));
+      list.push({
+        seq: seq >= BigInt(Number.MIN_SAFE_INTEGER) && seq <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(seq) : seq,
+        stepId: r[2],
+        action: r[3],
+        bodyJson: r[4],
+        bodyHash: r[5],
+        signaturesJson: r[6],
+        entryHash: r[7],
+      });
+    });
     const badHeader = headerRows.findIndex((r) => Object.values(r).some((v) => typeof v !== "string"));
     if (badHeader >= 0) return { source: "sqlite", ceremonies: [], fileFailure: { code: "SQLITE_TYPES", reason: `a ceremonies row (number ${badHeader + 1}) holds a value that is not text.` } };
-    const badEntry = entryRows.findIndex((r) => typeof r.seq !== "bigint" || ENTRY_TEXT_COLUMNS.some((k) => typeof r[k] !== "string"));
-    if (badEntry >= 0) {
+    if (badEntry) {
       return { source: "sqlite", ceremonies: [], fileFailure: { code: "SQLITE_TYPES", reason: "an entries row holds a value of the wrong type (seq must be an integer, everything else text)." } };
     }
     // §4.1 text is UTF-8. SQLite's reader shows bytes that are not UTF-8 as U+FFFD, which would merge two ids that
     // differ only there; such a value is told apart from a real U+FFFD by its stored bytes.
-    const replaced = (v: unknown) => typeof v === "string" && v.includes("\uFFFD");
-    if (headerRows.some((r) => Object.values(r).some(replaced)) || entryRows.some((r) => ENTRY_TEXT_COLUMNS.some((k) => replaced(r[k])))) {
+    if (replacement || headerRows.some((r) => Object.values(r).some((v) => typeof v === "string" && v.includes("\uFFFD")))) {
       const where = store.textNotUtf8();
       if (where) return { source: "sqlite", ceremonies: [], fileFailure: { code: "SQLITE_TYPES", reason: `a stored text is not valid UTF-8 (${where}).` } };
-    }
-    const byCeremony = new Map<string, RawEntry[]>();
-    for (const r of entryRows) {
-      const id = r.ceremony_id as string;
-      let list = byCeremony.get(id);
-      if (!list) byCeremony.set(id, (list = []));
-      const seq = r.seq as bigint;
-      list.push({
-        seq: seq >= BigInt(Number.MIN_SAFE_INTEGER) && seq <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(seq) : seq,
-        stepId: r.step_id,
-        action: r.action,
-        bodyJson: r.body_json,
-        bodyHash: r.body_hash,
-        signaturesJson: r.signatures_json,
-        entryHash: r.entry_hash,
-      });
     }
     const ceremonies = headerRows.map((h) => {
       const meta = {
