@@ -4,6 +4,7 @@ import { parseBundle } from "./transcript/bundle";
 import { SQLITE_MAGIC, TranscriptStore } from "./transcript/store";
 import { ROOT_KEY_ACTIONS, type CeremonyMeta, type CeremonyVerdict, type EntryBody, type Signature, type VerifyResult } from "./transcript/types";
 import { describeFailure, exitStatus, readEvidence, verifyFile, type PdfHooks, type VerifyOptions } from "./transcript/verify/index";
+import { withEvidenceSnapshot } from "./files/snapshot";
 
 /** The report module's side of `custos verify report.pdf` (§8). */
 export const PDF_HOOKS: PdfHooks = {
@@ -50,12 +51,31 @@ function readCeremonies(file: string): Array<{ meta: CeremonyMeta; entries: Arra
  * anything else happens. With several ceremonies in one database, the newest
  * one that made a backup is used unless ceremonyId is given.
  */
-export async function readVerifiedSource(file: string, ceremonyId?: string, pick: "backup" | "root-key" = "backup"): Promise<SourceTranscript> {
-  const result = await verifyAnyFile(file);
+export async function readVerifiedSource(file: string, ceremonyId?: string, pick: "backup" | "root-key" = "backup", hooks: SourceHooks = {}): Promise<SourceTranscript> {
+  // Verified and read back from one private copy: the file cannot change between the two.
+  return withEvidenceSnapshot(file, async (copy) => {
+    const result = await verifyAnyFile(copy);
+    await hooks.afterVerify?.();
+    return chooseSource(file, result, () => readCeremonies(copy), ceremonyId, pick);
+  });
+}
+
+/** For tests: a moment between the verification and the reading back (to change the file there). */
+export interface SourceHooks {
+  afterVerify?: () => void | Promise<void>;
+}
+
+function chooseSource(
+  file: string,
+  result: VerifyResult,
+  readBack: () => ReturnType<typeof readCeremonies>,
+  ceremonyId: string | undefined,
+  pick: "backup" | "root-key",
+): SourceTranscript {
   if (result.fileFailure) {
     throw new CustosError("SOURCE_TAMPERED", `The source transcript ${file} does not verify: ${describeFailure(result.fileFailure)}`, "Stop: a tampered or damaged source cannot be trusted. Use an intact copy (another archive of the bundle or report).");
   }
-  const sources = readCeremonies(file);
+  const sources = readBack();
   // A recovery, re-split or destruction needs the ceremony that made the backup; a signing ceremony
   // the one that put the root key on a token (a generation or a recovery).
   const fits = (s: (typeof sources)[number]) =>

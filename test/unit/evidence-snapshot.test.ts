@@ -1,0 +1,72 @@
+/**
+ * A source transcript (recovery, re-split, destruction, signing) and the
+ * custody register's inputs are verified and then read back; both come from
+ * one private copy, so a file swapped between the two reads (an insider at
+ * the keyboard with a script) cannot slip unverified content in.
+ */
+import { copyFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { readVerifiedSource } from "../../electron/core/source";
+import { CustosError } from "../../electron/core/errors";
+import { withEvidenceSnapshot } from "../../electron/core/files/snapshot";
+import { tempDir } from "./transcript-fixture";
+
+const GENUINE = join(__dirname, "../vectors/valid/rehearsal-generation.bundle.json");
+
+/** The genuine bundle with the backup's KCV changed: it no longer verifies. */
+function forged(): string {
+  const text = readFileSync(GENUINE, "utf8");
+  const kcv = /"kcv":"([0-9A-F]{6})"/.exec(text)![1]!;
+  const other = kcv === "000000" ? "111111" : "000000";
+  const out = text.replace(`"kcv":"${kcv}"`, `"kcv":"${other}"`);
+  expect(out).not.toBe(text);
+  return out;
+}
+
+const snapshots = () => readdirSync(tmpdir()).filter((n) => n.startsWith("custos-snapshot-")).length;
+
+describe("a source transcript is read back from the copy that was verified", () => {
+  it("a file swapped right after its verification changes nothing: the verified content is used", async () => {
+    const file = join(tempDir("custos-swap-test-"), "bundle.json");
+    copyFileSync(GENUINE, file);
+    const bad = forged();
+    const before = snapshots();
+    const src = await readVerifiedSource(file, undefined, "backup", { afterVerify: () => writeFileSync(file, bad) });
+    expect(readFileSync(file, "utf8")).toBe(bad);
+    const wrap = src.entries.find((e) => e.body.action === "wrap-and-split-backup")!;
+    const genuine = JSON.parse(readFileSync(GENUINE, "utf8")).entries.find((e: { body: { action: string } }) => e.body.action === "wrap-and-split-backup");
+    expect(wrap.body.outputs).toEqual(genuine.body.outputs);
+    expect(snapshots()).toBe(before);
+  });
+
+  it("the swapped file itself is refused when it is the one verified", async () => {
+    const file = join(tempDir("custos-swap-test-"), "bundle.json");
+    writeFileSync(file, forged());
+    await expect(readVerifiedSource(file)).rejects.toMatchObject({ code: "SOURCE_TAMPERED" });
+  });
+
+  it("messages name the file given, never the private copy", async () => {
+    const file = join(tempDir("custos-swap-test-"), "notes.txt");
+    writeFileSync(file, "not a transcript");
+    const e = await readVerifiedSource(file).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(CustosError);
+    expect((e as CustosError).message).toContain(file);
+    expect((e as CustosError).message).not.toMatch(/custos-snapshot-/);
+  });
+
+  it("the copy is private and removed afterwards, whatever happens", async () => {
+    const file = join(tempDir("custos-swap-test-"), "bundle.json");
+    copyFileSync(GENUINE, file);
+    const before = snapshots();
+    await expect(
+      withEvidenceSnapshot(file, (copy) => {
+        expect(copy).not.toBe(file);
+        expect(readFileSync(copy)).toEqual(readFileSync(file));
+        throw new Error("boom");
+      }),
+    ).rejects.toThrow("boom");
+    expect(snapshots()).toBe(before);
+  });
+});
