@@ -3,6 +3,7 @@ import path from "node:path";
 import { parseArgs } from "node:util";
 import { CustosError } from "../core/errors";
 import { removeDeadTemps, writeFileAtomic } from "../core/files/atomic";
+import { withEvidenceSnapshot } from "../core/files/snapshot";
 import { toCustosError } from "../core/files/fault";
 import { checkOutPath } from "../core/files/paths";
 import { renderReport } from "../core/report";
@@ -56,12 +57,11 @@ function checkReadable(file: string): void {
   }
 }
 
-/** Opens the transcript read-only and picks the ceremony; the caller closes the store. */
-function openCeremony(r: Request): { store: TranscriptStore; id: string } {
-  checkReadable(r.transcript);
+/** Opens the transcript (`file`: the private copy of r.transcript) read-only and picks the ceremony; the caller closes the store. */
+function openCeremony(r: Request, file: string): { store: TranscriptStore; id: string } {
   let store: TranscriptStore;
   try {
-    store = TranscriptStore.openReadOnly(r.transcript);
+    store = TranscriptStore.openReadOnly(file);
   } catch (e) {
     throw toCustosError(e, { doing: `reading ${r.transcript}`, intact: "The transcript was not changed." });
   }
@@ -110,11 +110,17 @@ async function notIntactReason(db: string, id: string): Promise<string | undefin
 /** `custos report <transcript> [--ceremony ID] --out FILE [--force] [--allow-not-intact]` */
 export async function reportCommand(args: string[], io: Out, usage: string): Promise<number> {
   const r = parse(args, usage);
-  const { store, id } = openCeremony(r);
+  checkReadable(r.transcript);
+  // What is verified and what is printed are the same bytes: one private copy of the transcript for both.
+  return withEvidenceSnapshot(r.transcript, (copy) => printReport(r, copy, io));
+}
+
+async function printReport(r: Request, copy: string, io: Out): Promise<number> {
+  const { store, id } = openCeremony(r, copy);
   let pdf: Buffer;
   let problem: string | undefined;
   try {
-    problem = await notIntactReason(r.transcript, id);
+    problem = await notIntactReason(copy, id);
     if (problem && !r.allowNotIntact) {
       throw new CustosError("NOT_INTACT", `${r.transcript}: ceremony ${safe(id)} does not verify, so no report is printed: ${safe(problem)}`, "Run custos verify on it to see why. --allow-not-intact prints a report marked NOT INTACT on every page.");
     }
@@ -132,10 +138,16 @@ export async function reportCommand(args: string[], io: Out, usage: string): Pro
 /** `custos export <transcript> [--ceremony ID] --out FILE [--force]` */
 export async function exportCommand(args: string[], io: Out, usage: string): Promise<number> {
   const r = parse(args, usage);
-  const { store, id } = openCeremony(r);
+  checkReadable(r.transcript);
+  // What is verified and what is exported are the same bytes: one private copy of the transcript for both.
+  return withEvidenceSnapshot(r.transcript, (copy) => exportTo(r, copy, io));
+}
+
+async function exportTo(r: Request, copy: string, io: Out): Promise<number> {
+  const { store, id } = openCeremony(r, copy);
   let json: string;
   try {
-    const problem = await notIntactReason(r.transcript, id);
+    const problem = await notIntactReason(copy, id);
     if (problem) throw new CustosError("NOT_INTACT", `${r.transcript}: ceremony ${safe(id)} does not verify, so it is not exported: ${safe(problem)}`, "Run custos verify on it to see why.");
     json = bundleToJson(exportBundle(store, id));
   } catch (e) {
