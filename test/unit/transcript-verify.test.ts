@@ -121,6 +121,9 @@ describe("verify: a change to any byte of any stored entry is detected and the e
     let checked = 0;
     for (let i = 0; i < rows.length; i++) {
       for (const col of cols) {
+        // A turn of the event loop now and then: this loop is all CPU (a small ceremony's walk never yields), and a
+        // worker that does not answer Vitest's RPC for 60 s fails the run on a loaded machine.
+        await new Promise<void>((resolve) => setImmediate(resolve));
         const value = String(rows[i]![col]);
         // Every character would be ~30,000 verifications; 40 spread positions per column keep every
         // part of every column covered (the property test in transcript-props mutates whole fields).
