@@ -10,6 +10,7 @@ import { renderReport } from "../core/report";
 import { verifyAnyFile } from "../core/source";
 import { bundleToJson, exportBundle } from "../core/transcript/bundle";
 import { TranscriptStore } from "../core/transcript/store";
+import type { VerifyResult } from "../core/transcript/types";
 import { describeFailure } from "../core/transcript/verify/index";
 import { safe } from "./escape";
 import type { Out } from "./io";
@@ -99,11 +100,21 @@ function write(out: string, data: Buffer | string, force: boolean): void {
   }
 }
 
+/**
+ * Verifies the whole file first: one that fails at the file level (§4.1 schema, integrity, types) is refused before
+ * anything reads it as a transcript, --allow-not-intact or not (it cannot be read reliably).
+ */
+async function verifyWhole(r: Request, copy: string, doing: string): Promise<VerifyResult> {
+  const whole = await verifyAnyFile(copy);
+  if (whole.fileFailure) {
+    throw new CustosError("NOT_INTACT", `${r.transcript} does not verify, so it is not ${doing}: ${safe(describeFailure(whole.fileFailure))}`, "Run custos verify on it to see why.");
+  }
+  return whole;
+}
+
 /** The verifier's finding when the ceremony does not verify, else undefined. */
-async function notIntactReason(db: string, id: string): Promise<string | undefined> {
-  const r = await verifyAnyFile(db, { ceremonyId: id });
-  if (r.fileFailure) return describeFailure(r.fileFailure);
-  const c = r.ceremonies[0];
+function notIntactReason(whole: VerifyResult, id: string): string | undefined {
+  const c = whole.ceremonies.find((x) => x.ceremonyId === id);
   return c && !c.ok && c.failure ? describeFailure(c.failure) : undefined;
 }
 
@@ -116,15 +127,22 @@ export async function reportCommand(args: string[], io: Out, usage: string): Pro
 }
 
 async function printReport(r: Request, copy: string, io: Out): Promise<number> {
+  const whole = await verifyWhole(r, copy, "printed");
   const { store, id } = openCeremony(r, copy);
   let pdf: Buffer;
   let problem: string | undefined;
   try {
-    problem = await notIntactReason(copy, id);
+    problem = notIntactReason(whole, id);
     if (problem && !r.allowNotIntact) {
       throw new CustosError("NOT_INTACT", `${r.transcript}: ceremony ${safe(id)} does not verify, so no report is printed: ${safe(problem)}`, "Run custos verify on it to see why. --allow-not-intact prints a report marked NOT INTACT on every page.");
     }
-    pdf = await renderReport(exportBundle(store, id), problem ? { notIntact: problem } : {});
+    try {
+      pdf = await renderReport(exportBundle(store, id), problem ? { notIntact: problem } : {});
+    } catch (e) {
+      if (!problem || e instanceof CustosError) throw e;
+      // Entries too malformed to lay out: no report, marked or not.
+      throw new CustosError("NOT_INTACT", `${r.transcript}: ceremony ${safe(id)} does not verify and is too damaged to print, even marked NOT INTACT: ${safe(problem)}`, "Run custos verify on it to see why.", { cause: e });
+    }
   } catch (e) {
     throw toCustosError(e, { doing: `printing the report of ${safe(id)}`, intact: "The transcript was not changed." });
   } finally {
@@ -144,10 +162,11 @@ export async function exportCommand(args: string[], io: Out, usage: string): Pro
 }
 
 async function exportTo(r: Request, copy: string, io: Out): Promise<number> {
+  const whole = await verifyWhole(r, copy, "exported");
   const { store, id } = openCeremony(r, copy);
   let json: string;
   try {
-    const problem = await notIntactReason(copy, id);
+    const problem = notIntactReason(whole, id);
     if (problem) throw new CustosError("NOT_INTACT", `${r.transcript}: ceremony ${safe(id)} does not verify, so it is not exported: ${safe(problem)}`, "Run custos verify on it to see why.");
     json = bundleToJson(exportBundle(store, id));
   } catch (e) {

@@ -5,6 +5,7 @@ import { CustosError } from "../core/errors";
 import { verifyAnyFile } from "../core/source";
 import type { CeremonyVerdict, VerifyResult } from "../core/transcript/types";
 import { describeFailure, exitStatus, normaliseHex, type Pins } from "../core/transcript/verify/index";
+import { hintLines } from "./boundary";
 import { safe } from "./escape";
 
 export type Out = { out: (s: string) => void; err: (s: string) => void };
@@ -77,7 +78,8 @@ function printCeremony(file: string, c: CeremonyVerdict, io: Out): void {
 /** Prints a verdict for people; every string from the file is escaped. */
 export function printVerdict(file: string, r: VerifyResult, io: Out, pinsGiven: boolean): void {
   const kind = r.source === "sqlite" ? "SQLite transcript" : r.source === "bundle" ? "bundle" : "PDF report with attached bundle";
-  io.out(`${safe(file)}: ${kind}`);
+  // The file's name never starts a line: a file named "verdict: intact and complete (exit 0)" must not look like one.
+  io.out(`file: ${safe(file)} (${kind})`);
   if (r.fileFailure) io.out(`NOT INTACT — ${safe(describeFailure(r.fileFailure))}`);
   for (const c of r.ceremonies) printCeremony(file, c, io);
   if (r.ceremonies.length === 0 && !r.fileFailure) io.out("no ceremony found");
@@ -111,7 +113,7 @@ export async function verifyCommand(args: string[], io: Out): Promise<number> {
     r = await verifyAnyFile(file, { pins, ...(values.ceremony ? { ceremonyId: values.ceremony } : {}) });
   } catch (e) {
     if (e instanceof CustosError && ["VERIFY_UNREADABLE", "TRANSCRIPT_UNREADABLE", "TRANSCRIPT_TOO_NEW"].includes(e.code)) {
-      io.err(`custos verify: ${safe(e.message)}${e.hint ? `\n  ${safe(e.hint)}` : ""}`);
+      io.err(`custos verify: ${safe(e.message)}${hintLines(e.hint)}`);
       io.out("verdict: unreadable (exit 2)");
       return 2;
     }

@@ -1,3 +1,5 @@
+import { createHash } from "node:crypto";
+import fs from "node:fs";
 import { CustosError } from "./errors";
 import { checkReportBinding, extractReportBundle } from "./report/binding";
 import { parseBundle } from "./transcript/bundle";
@@ -25,6 +27,8 @@ export interface SourceTranscript {
   meta: CeremonyMeta;
   verdict: CeremonyVerdict;
   entries: Array<{ body: EntryBody; signatures: Signature[] }>;
+  /** SHA-256 (hex) of the file's bytes as verified (the private copy's), for the entry that records the source. */
+  fileSha256: string;
 }
 
 /** Ceremonies of a file that verified, read back (the file is read again as evidence, never opened for writing). */
@@ -56,7 +60,8 @@ export async function readVerifiedSource(file: string, ceremonyId?: string, pick
   return withEvidenceSnapshot(file, async (copy) => {
     const result = await verifyAnyFile(copy);
     await hooks.afterVerify?.();
-    return chooseSource(file, result, () => readCeremonies(copy), ceremonyId, pick);
+    const chosen = chooseSource(file, result, () => readCeremonies(copy), ceremonyId, pick);
+    return { ...chosen, fileSha256: createHash("sha256").update(fs.readFileSync(copy)).digest("hex") };
   });
 }
 
@@ -71,7 +76,7 @@ function chooseSource(
   readBack: () => ReturnType<typeof readCeremonies>,
   ceremonyId: string | undefined,
   pick: "backup" | "root-key",
-): SourceTranscript {
+): Omit<SourceTranscript, "fileSha256"> {
   if (result.fileFailure) {
     throw new CustosError("SOURCE_TAMPERED", `The source transcript ${file} does not verify: ${describeFailure(result.fileFailure)}`, "Stop: a tampered or damaged source cannot be trusted. Use an intact copy (another archive of the bundle or report).");
   }

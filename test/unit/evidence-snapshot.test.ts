@@ -56,6 +56,22 @@ describe("a source transcript is read back from the copy that was verified", () 
     expect((e as CustosError).message).not.toMatch(/custos-snapshot-/);
   });
 
+  it("a file that cannot be copied is refused, never read in place (no room for the copy here)", async () => {
+    const file = join(tempDir("custos-swap-test-"), "bundle.json");
+    copyFileSync(GENUINE, file);
+    const saved = process.env.TMPDIR;
+    process.env.TMPDIR = join(file, "no-such-folder");
+    try {
+      await expect(readVerifiedSource(file)).rejects.toMatchObject({ code: "EVIDENCE_UNREADABLE" });
+      let used = false;
+      await expect(withEvidenceSnapshot(file, () => (used = true))).rejects.toMatchObject({ code: "EVIDENCE_UNREADABLE" });
+      expect(used).toBe(false);
+    } finally {
+      if (saved === undefined) delete process.env.TMPDIR;
+      else process.env.TMPDIR = saved;
+    }
+  });
+
   it("the copy is private and removed afterwards, whatever happens", async () => {
     const file = join(tempDir("custos-swap-test-"), "bundle.json");
     copyFileSync(GENUINE, file);

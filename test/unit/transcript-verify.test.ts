@@ -177,6 +177,14 @@ describe("the custos verify command", () => {
     expect(usage.err).not.toContain("\\u{000A}");
   });
 
+  it("--ceremony on a file that fails at the file level gives that failure (exit 1), not 'no such ceremony'", async () => {
+    const f = join(__dirname, "../vectors/invalid/sqlite-index-mismatch.sqlite");
+    const r = await cli(["verify", f, "--ceremony", "root-key-generation-2026-11-30-v3ct0r"]);
+    expect(r.code).toBe(1);
+    expect(r.out).toMatch(/SQLITE_INTEGRITY/);
+    expect(r.out.split("\n")[0]).toBe(`file: ${f} (SQLite transcript)`);
+  });
+
   it("a hint that quotes the file (its ceremony ids) cannot start a line of its own", async () => {
     const b = JSON.parse(readFileSync(join(__dirname, "../vectors/valid/generation.bundle.json"), "utf8"));
     b.ceremony.id = "x\nverdict: intact and complete (exit 0)";
@@ -186,7 +194,7 @@ describe("the custos verify command", () => {
     expect(r.code).toBe(2);
     expect(r.err).toContain("It holds:");
     for (const line of (r.out + r.err).split("\n")) expect(line, line).not.toMatch(/^verdict: intact/);
-    expect(r.err).toMatch(/^  It holds: x\\u\{000A\}verdict: intact/m);
+    expect(r.err).toContain('  It holds: "x\\nverdict: intact and complete (exit 0)".');
   });
 
   it("lists the pins it checked, and fails on one that does not hold", async () => {

@@ -88,41 +88,45 @@ export async function readTranscripts(files: string[]): Promise<{ inputs: InputV
   const ceremonies: ReadCeremony[] = [];
   for (const file of files) {
     // Verified and read back from one private copy, so what the register shows is what was verified.
-    await withEvidenceSnapshot(file, async (copy) => {
-      const said = (e: unknown) => (e instanceof CustosError ? e.message : String((e as Error)?.message ?? e)).split(copy).join(file);
-      let result;
-      try {
-        result = await verifyAnyFile(copy);
-      } catch (e) {
-        inputs.push({ file, state: "unreadable", reason: said(e) });
-        return;
-      }
-      if (result.fileFailure) {
-        inputs.push({ file, state: "not-intact", reason: describeFailure(result.fileFailure), ...(result.ceremonies[0] ? { ceremonyId: result.ceremonies[0].ceremonyId, head: result.ceremonies[0].head } : {}) });
-        return;
-      }
-      const intact = result.ceremonies.filter((c) => c.ok);
-      for (const c of result.ceremonies) {
-        inputs.push({ file, ceremonyId: c.ceremonyId, head: c.head, state: c.ok ? "intact" : "not-intact", completeness: c.completeness, ...(c.ok ? {} : { reason: describeFailure(c.failure!) }) });
-      }
-      if (intact.length === 0) return;
-      let read: Array<{ meta: CeremonyMeta; bodies: EntryBody[] }>;
-      try {
-        read = readBack(copy);
-      } catch (e) {
-        // Verified a moment ago from the same private copy: reading it back should not fail.
-        for (const c of intact) {
-          const i = inputs.find((x) => x.file === file && x.ceremonyId === c.ceremonyId)!;
-          i.state = "unreadable";
-          i.reason = `it verified but could not be read back (${said(e)}).`;
-        }
-        return;
-      }
-      for (const c of intact) {
-        const r = read.find((x) => x.meta.id === c.ceremonyId);
-        if (r) ceremonies.push({ file, meta: r.meta, verdict: c, bodies: r.bodies });
-      }
+    await withEvidenceSnapshot(file, async (copy) => readOne(file, copy, inputs, ceremonies)).catch((e: unknown) => {
+      inputs.push({ file, state: "unreadable", reason: e instanceof CustosError ? e.message : String((e as Error)?.message ?? e) });
     });
   }
   return { inputs, ceremonies };
+}
+
+async function readOne(file: string, copy: string, inputs: InputVerdict[], ceremonies: ReadCeremony[]): Promise<void> {
+  const said = (e: unknown) => (e instanceof CustosError ? e.message : String((e as Error)?.message ?? e)).split(copy).join(file);
+  let result;
+  try {
+    result = await verifyAnyFile(copy);
+  } catch (e) {
+    inputs.push({ file, state: "unreadable", reason: said(e) });
+    return;
+  }
+  if (result.fileFailure) {
+    inputs.push({ file, state: "not-intact", reason: describeFailure(result.fileFailure), ...(result.ceremonies[0] ? { ceremonyId: result.ceremonies[0].ceremonyId, head: result.ceremonies[0].head } : {}) });
+    return;
+  }
+  const intact = result.ceremonies.filter((c) => c.ok);
+  for (const c of result.ceremonies) {
+    inputs.push({ file, ceremonyId: c.ceremonyId, head: c.head, state: c.ok ? "intact" : "not-intact", completeness: c.completeness, ...(c.ok ? {} : { reason: describeFailure(c.failure!) }) });
+  }
+  if (intact.length === 0) return;
+  let read: Array<{ meta: CeremonyMeta; bodies: EntryBody[] }>;
+  try {
+    read = readBack(copy);
+  } catch (e) {
+    // Verified a moment ago from the same private copy: reading it back should not fail.
+    for (const c of intact) {
+      const i = inputs.find((x) => x.file === file && x.ceremonyId === c.ceremonyId)!;
+      i.state = "unreadable";
+      i.reason = `it verified but could not be read back (${said(e)}).`;
+    }
+    return;
+  }
+  for (const c of intact) {
+    const r = read.find((x) => x.meta.id === c.ceremonyId);
+    if (r) ceremonies.push({ file, meta: r.meta, verdict: c, bodies: r.bodies });
+  }
 }

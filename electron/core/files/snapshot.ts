@@ -3,7 +3,9 @@
  * is verified and what is then read back are the same bytes: a file swapped
  * or edited between the two reads cannot slip unverified content into a
  * ceremony or a register. The copy lives in a 0700 temporary folder that is
- * removed afterwards; messages name the original file, never the copy.
+ * removed afterwards (not after SIGKILL); messages name the original file,
+ * never the copy. A file that cannot be copied whole is refused: there is no
+ * fallback to reading the file itself.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -12,33 +14,40 @@ import { CustosError } from "../errors";
 import { MAX_EVIDENCE_BYTES } from "../transcript/verify/index";
 
 export async function withEvidenceSnapshot<T>(file: string, use: (copy: string) => Promise<T> | T): Promise<T> {
-  let st: fs.Stats | undefined;
+  const refuse = (why: string, cause?: unknown) =>
+    new CustosError("EVIDENCE_UNREADABLE", `${file} cannot be used: ${why}`, "Give the path of a transcript.sqlite, bundle.json or report.pdf file that can be read.", cause === undefined ? undefined : { cause });
+  let st: fs.Stats;
   try {
     st = fs.statSync(file);
-  } catch {
-    st = undefined;
+  } catch (cause) {
+    throw refuse(`it cannot be read (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}).`, cause);
   }
-  // Not a regular file (or none, or too large to be evidence): the reader's own checks say what is wrong with it, naming it.
-  if (!st?.isFile() || st.size > MAX_EVIDENCE_BYTES) return use(file);
-  let dir: string;
+  if (st.isDirectory()) throw refuse("it is a folder, not a transcript.");
+  if (!st.isFile()) throw refuse("it is not a regular file (a device, pipe or socket).");
+  if (st.size > MAX_EVIDENCE_BYTES) throw refuse(`it is larger than ${MAX_EVIDENCE_BYTES / 1024 / 1024} MiB.`);
+  let dir: string | undefined;
   let copy: string;
   try {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "custos-snapshot-"));
-  } catch {
-    // No room for a copy (a full disk): the reader reads the file itself and says what it can.
-    return use(file);
+    fs.chmodSync(dir, 0o700);
+    copy = path.join(dir, path.basename(file));
+    fs.copyFileSync(file, copy);
+    // The same -wal rule as the evidence reader (store-open.ts): a regular, non-empty file is part of the database.
+    const wal = `${file}-wal`;
+    const walStat = fs.statSync(wal, { throwIfNoEntry: false });
+    if (walStat?.isFile() && walStat.size > 0) fs.copyFileSync(wal, `${copy}-wal`);
+  } catch (cause) {
+    // Never fall back to reading the file itself: verified and used must be the same bytes.
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    const why = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
+    throw new CustosError(
+      "EVIDENCE_UNREADABLE",
+      `${file} cannot be read into a private copy (${why}), so it is not used: what is verified and what is used must be the same bytes.`,
+      "Make sure the file and any -wal file beside it are readable, and that the temporary folder has room, then try again.",
+      { cause },
+    );
   }
   try {
-    try {
-      fs.chmodSync(dir, 0o700);
-      copy = path.join(dir, path.basename(file));
-      fs.copyFileSync(file, copy);
-      const wal = `${file}-wal`;
-      if (fs.existsSync(wal) && fs.statSync(wal).isFile()) fs.copyFileSync(wal, `${copy}-wal`);
-    } catch {
-      // The file cannot be copied (unreadable, or no room): the reader reads it itself and names the problem.
-      return await use(file);
-    }
     try {
       return await use(copy);
     } catch (e) {
@@ -48,6 +57,6 @@ export async function withEvidenceSnapshot<T>(file: string, use: (copy: string) 
       throw e;
     }
   } finally {
-    fs.rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(dir!, { recursive: true, force: true });
   }
 }

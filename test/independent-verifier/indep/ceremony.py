@@ -93,8 +93,8 @@ def _body_malformed(body):
     cid = body["ceremonyId"]
     if not isinstance(cid, str) or cid == "" or F.has_control(cid) or len(cid) > 100:
         return "ceremonyId is not a non-empty string of at most 100 characters without controls"
-    if not F.is_int(body["seq"]):
-        return "seq is not an integer"
+    if not F.is_int(body["seq"]) or body["seq"] < 1:
+        return "seq is not a positive integer"
     if not F.full(F.STEP_ID, body["stepId"]):
         return "stepId is not a step id (§1)"
     if not F.full(F.ACTION, body["action"]):

@@ -8,6 +8,7 @@ bundle, bundle members).
 import os
 import re
 import shutil
+import stat
 import sqlite3
 import tempfile
 
@@ -148,8 +149,19 @@ def load_sqlite(path, only_ceremony=None):
     try:
         copy = os.path.join(tmp, "transcript.sqlite")
         shutil.copyfile(path, copy)
-        if os.path.exists(path + "-wal"):
-            shutil.copyfile(path + "-wal", copy + "-wal")
+        # The -wal is part of the database when it is a regular, non-empty file (nothing else is read: a FIFO,
+        # a folder or a link to a device beside the evidence is ignored, as by SQLite's own readers of the copy).
+        try:
+            wal = os.stat(path + "-wal")
+        except FileNotFoundError:
+            wal = None
+        except OSError as exc:
+            raise Unreadable(f"its -wal file cannot be read: {exc}") from exc
+        if wal is not None and stat.S_ISREG(wal.st_mode) and wal.st_size > 0:
+            try:
+                shutil.copyfile(path + "-wal", copy + "-wal")
+            except OSError as exc:
+                raise Unreadable(f"its -wal file cannot be read: {exc}") from exc
         try:
             conn = sqlite3.connect(copy, isolation_level=None)
         except sqlite3.Error as exc:
@@ -159,6 +171,9 @@ def load_sqlite(path, only_ceremony=None):
             return _read_db(conn, only_ceremony)
         except sqlite3.DatabaseError as exc:
             raise Unreadable(f"SQLite cannot read it: {exc}") from exc
+        except UnicodeDecodeError as exc:
+            # SQLite's own message about a damaged schema can hold bytes that are not UTF-8.
+            raise Unreadable("SQLite cannot read it (its schema is damaged)") from exc
         finally:
             conn.close()
     finally:

@@ -97,7 +97,6 @@ async function loadRootSource(ctx: StepContext, transcript: string) {
   const rootKey = keyEntry!.outputs.rootKey as unknown as RecordedRootKey;
   const certEntry = [...bodies].reverse().find((b) => b.action === "self-sign-certificate");
   const cert = certEntry?.outputs.certificate as { pem?: string; sha256?: string } | undefined;
-  const fileBytes = fs.readFileSync(transcript);
   const out = {
     source: {
       ceremonyId: src.meta.id,
@@ -108,7 +107,7 @@ async function loadRootSource(ctx: StepContext, transcript: string) {
       entries: src.verdict.entries,
       sealed: src.verdict.completeness === "complete",
       file: path.basename(transcript),
-      fileSha256: sha256(fileBytes),
+      fileSha256: src.fileSha256,
     },
     sourceRootKey: { ...rootKey },
     ...(cert?.pem ? { sourceCertificate: { pem: cert.pem, sha256: cert.sha256 ?? "" } } : {}),
@@ -148,7 +147,6 @@ async function load(ctx: StepContext, transcript: string, backupFile: string | u
     if (!p) throw new CustosError("SOURCE_INCONSISTENT", `Share ${s.index} belongs to ${s.custodian}, who is not enrolled in the source.`, "This source cannot be used.");
     return { id: p.id, name: p.name, publicKey: p.publicKey, kdf: p.kdf, shareIndex: s.index };
   });
-  const fileBytes = fs.readFileSync(transcript);
   const out: RecordedSource = {
     source: {
       ceremonyId: src.meta.id,
@@ -159,7 +157,7 @@ async function load(ctx: StepContext, transcript: string, backupFile: string | u
       entries: src.verdict.entries,
       sealed: src.verdict.completeness === "complete",
       file: path.basename(transcript),
-      fileSha256: sha256(fileBytes),
+      fileSha256: src.fileSha256,
     },
     sourceRootKey: { ...rootKey },
     sourceBackup: { ...backup, blob: blob.toString("base64") },

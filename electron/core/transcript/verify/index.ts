@@ -116,9 +116,12 @@ function fileChecks(threads: number, only?: string): FileChecks {
 
 async function verifyInput(input: FileInput, o: VerifyOptions, fc: FileChecks): Promise<CeremonyVerdict[]> {
   const chosen = o.ceremonyId === undefined ? input.ceremonies : input.ceremonies.filter((c) => c.id === o.ceremonyId);
-  if (o.ceremonyId !== undefined && chosen.length === 0) {
+  // A file that failed at the file level (§4.1) holds no readable ceremony: its failure is the verdict, not a usage error.
+  if (o.ceremonyId !== undefined && chosen.length === 0 && !input.fileFailure) {
     // §7.6: a usage error (exit 2), not a verdict on the file.
-    throw new CustosError("VERIFY_UNREADABLE", `The file holds no ceremony ${o.ceremonyId}.`, `It holds: ${input.ceremonies.map((c) => c.id).join(", ") || "none"}.`);
+    // Ids come from the file (and the option): quoted when they hold anything but plain id characters.
+    const shown = (id: string) => (/^[\w.-]{1,100}$/.test(id) ? id : JSON.stringify(id));
+    throw new CustosError("VERIFY_UNREADABLE", `The file holds no ceremony ${shown(o.ceremonyId)}.`, `It holds: ${input.ceremonies.map((c) => shown(c.id)).join(", ") || "none"}.`);
   }
   const out: CeremonyVerdict[] = [];
   for (const c of chosen) {
