@@ -1,8 +1,8 @@
-import { createHash } from "node:crypto";
 import fs from "node:fs";
 import { CustosError } from "./errors";
 import { checkReportBinding, extractReportBundle } from "./report/binding";
 import { parseBundle } from "./transcript/bundle";
+import { sha256Hex } from "./transcript/canonical";
 import { SQLITE_MAGIC, TranscriptStore } from "./transcript/store";
 import { ROOT_KEY_ACTIONS, type CeremonyMeta, type CeremonyVerdict, type EntryBody, type Signature, type VerifyResult } from "./transcript/types";
 import { describeFailure, exitStatus, readEvidence, verifyFile, type PdfHooks, type VerifyOptions } from "./transcript/verify/index";
@@ -61,7 +61,7 @@ export async function readVerifiedSource(file: string, ceremonyId?: string, pick
     const result = await verifyAnyFile(copy);
     await hooks.afterVerify?.();
     const chosen = chooseSource(file, result, () => readCeremonies(copy), ceremonyId, pick);
-    return { ...chosen, fileSha256: createHash("sha256").update(fs.readFileSync(copy)).digest("hex") };
+    return { ...chosen, fileSha256: sha256Hex(fs.readFileSync(copy)) };
   });
 }
 

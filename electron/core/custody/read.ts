@@ -8,7 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { CustosError } from "../errors";
 import { extractReportBundle } from "../report/binding";
-import { withEvidenceSnapshot } from "../files/snapshot";
+import { namingOriginal, withEvidenceSnapshot } from "../files/snapshot";
 import { verifyAnyFile } from "../source";
 import { parseBundle } from "../transcript/bundle";
 import { SQLITE_MAGIC, TranscriptStore } from "../transcript/store";
@@ -96,7 +96,7 @@ export async function readTranscripts(files: string[]): Promise<{ inputs: InputV
 }
 
 async function readOne(file: string, copy: string, inputs: InputVerdict[], ceremonies: ReadCeremony[]): Promise<void> {
-  const said = (e: unknown) => (e instanceof CustosError ? e.message : String((e as Error)?.message ?? e)).split(copy).join(file);
+  const said = (e: unknown) => namingOriginal(e, copy, file);
   let result;
   try {
     result = await verifyAnyFile(copy);

@@ -13,6 +13,11 @@ import path from "node:path";
 import { CustosError } from "../errors";
 import { MAX_EVIDENCE_BYTES } from "../transcript/verify/index";
 
+/** What an error says, with the private copy's path replaced by the file the user gave. */
+export function namingOriginal(e: unknown, copy: string, file: string): string {
+  return (e instanceof CustosError ? e.message : String((e as Error)?.message ?? e)).split(copy).join(file);
+}
+
 export async function withEvidenceSnapshot<T>(file: string, use: (copy: string) => Promise<T> | T): Promise<T> {
   const refuse = (why: string, cause?: unknown) =>
     new CustosError("EVIDENCE_UNREADABLE", `${file} cannot be used: ${why}`, "Give the path of a transcript.sqlite, bundle.json or report.pdf file that can be read.", cause === undefined ? undefined : { cause });
@@ -52,7 +57,7 @@ export async function withEvidenceSnapshot<T>(file: string, use: (copy: string) 
       return await use(copy);
     } catch (e) {
       if (e instanceof CustosError && e.message.includes(copy)) {
-        throw new CustosError(e.code, e.message.split(copy).join(file), e.hint.split(copy).join(file), { cause: e.cause, details: e.details });
+        throw new CustosError(e.code, namingOriginal(e, copy, file), e.hint.split(copy).join(file), { cause: e.cause, details: e.details });
       }
       throw e;
     }

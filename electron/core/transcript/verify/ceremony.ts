@@ -147,7 +147,7 @@ async function walkCeremony(rawMeta: unknown, rows: readonly RawEntry[], o: Veri
   const hashes: string[] = [];
   const stepIds: string[] = [];
   const rootEvidence: EntryBody[] = [];
-  let firstBody: EntryBody | undefined;
+  let first: EntryBody | undefined;
   let prevTimestamp: string | undefined;
 
   {
@@ -163,7 +163,7 @@ async function walkCeremony(rawMeta: unknown, rows: readonly RawEntry[], o: Veri
       hashes.push(e.entryHash);
       stepIds.push(e.body.stepId);
       prevTimestamp = e.body.timestamp;
-      if (i === 1) firstBody = e.body;
+      if (i === 1) first = e.body;
       if (PIN_EVIDENCE_ACTIONS.has(e.body.action)) rootEvidence.push(e.body);
       // The signature checks must be about this very entry (the text checks 1–9 passed), never another ceremony's row.
       const fed = checks.fed(positions[i - 1]!);
@@ -273,7 +273,6 @@ async function walkCeremony(rawMeta: unknown, rows: readonly RawEntry[], o: Veri
   }
 
   // Facts come from the signed entries only.
-  const first = firstBody;
   if (first && first.action === OPEN_ACTION) {
     facts.mode = first.outputs.mode as CeremonyFacts["mode"];
     facts.scriptSha256 = String(first.outputs.scriptSha256);
