@@ -8,7 +8,7 @@ export default defineConfig({
     // Builds dist/electron once per run (test/integration/core-host.test.ts and others run the built bundles).
     globalSetup: ["test/helpers/global-setup.ts"],
     // Names any test that blocks the worker's event loop long enough to break Vitest's RPC.
-    setupFiles: ["test/helpers/loop-watch.ts"],
+    setupFiles: ["test/helpers/loop-watch.ts", "test/helpers/temp-cleanup.ts"],
     pool: "forks",
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
     testTimeout: 120_000,

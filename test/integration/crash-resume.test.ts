@@ -105,8 +105,8 @@ function tokenObjects(info: RehearsalFile): { objects: TokenObject[]; raw: strin
   );
   const objects = raw
     .split(/\n(?=\S)/)
-    .filter((b) => /Object/.test(b.split("\n")[0]!))
-    .map((b) => ({ kind: b.split(";")[0]!.split("\n")[0]!.trim(), label: /^\s*label:\s*(.*)$/m.exec(b)?.[1]?.trim() ?? "" }));
+    .filter((b) => /object/i.test(b.split("\n")[0]!))
+    .map((b) => ({ kind: b.split(";")[0]!.split("\n")[0]!.trim(), label: /^[ \t]*label:[ \t]*(.*)$/m.exec(b)?.[1]?.trim() ?? "" }));
   return { objects, raw };
 }
 
@@ -383,6 +383,37 @@ describe.concurrent(`kills placed exactly with strace${straceOk ? "" : " [skippe
     expect(c.problems).toEqual([]);
     expect(c.orphans, "orphansDestroyed recorded by the resumed restore step").toBe(2);
   }, 60_000);
+
+  // SoftHSM2 creates a token object's file first, then writes its default
+  // attributes one at a time (ftruncate + write each), then the template. A kill
+  // in between leaves an object with no attributes at all (CKA_CLASS unreadable)
+  // or an empty key of defaults, neither labelled: seen in CI after a timed kill
+  // inside the key generation. The resumed run's ftruncate() calls are SQLite's
+  // -shm, the two C_Logins' token.object, then the new object's file: kills on
+  // the 5th..8th land inside C_GenerateKeyPair's first object.
+  it.skipIf(!straceOk)("generation killed inside SoftHSM's C_GenerateKeyPair (an object without label, id or even a class left behind) resumes with one key pair and nothing else", async () => {
+    const halfMade: string[] = [];
+    for (const n of [5, 6, 8]) {
+      const dir = await killedAfter(path.join(work, `half-made-${n}`), (d) => ["rehearse", GEN_SCRIPT, "--out", d], 7);
+      const second = await runCli(["rehearse", "--resume", dir], undefined, ["strace", "-f", "-o", "/dev/null", "-e", "trace=ftruncate", "-e", `inject=ftruncate:signal=SIGKILL:when=${n}`]);
+      expect(killedBySigkill(second), `${second.code} ${second.signal} ${second.stderr}`).toBe(true);
+      expect(second.stdout).not.toMatch(/\[8\/16\]/);
+      const info = readJson<RehearsalFile>(path.join(dir, "rehearsal.json"));
+      // pkcs11-tool lists an object without a class with a warning (CKR_ATTRIBUTE_VALUE_INVALID) as a "Data object".
+      const left = tokenObjects(info).objects.filter((o) => o.label === "" || o.label === "<empty>");
+      halfMade.push(...left.map((o) => `${n}: ${o.kind}`));
+      if (!left.length) console.log(`kill on ftruncate #${n} left:\n${tokenObjects(info).raw}`);
+      const third = await runCli(["rehearse", "--resume", dir]);
+      expect(third.code, `custos rehearse --resume exited ${third.code}:\n${third.stderr}\n${third.stdout}`).toBe(0);
+      if (left.length) expect(third.stdout).toMatch(/half-made .* \(no label, no id\) on token "custos-root" destroyed/);
+      const c = await checkFinished(dir, GEN_STEPS, "generation");
+      expect(c.problems, `kill on ftruncate #${n}`).toEqual([]);
+    }
+    console.log(`half-made objects left by the kills: ${halfMade.join("; ")}`);
+    // Both states were really exercised: an object without any attribute, and a key of defaults.
+    expect(halfMade.some((h) => /Data object/.test(h)), halfMade.join("; ")).toBe(true);
+    expect(halfMade.some((h) => /Key Object/.test(h)), halfMade.join("; ")).toBe(true);
+  }, 120_000);
 
   // SoftHSM2's file backend rewrites token.object (ftruncate, then write; no
   // rename, no fsync) on every successful C_Login. A SIGKILL between the two

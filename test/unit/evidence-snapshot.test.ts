@@ -4,13 +4,14 @@
  * one private copy, so a file swapped between the two reads (an insider at
  * the keyboard with a script) cannot slip unverified content in.
  */
-import { copyFileSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readVerifiedSource } from "../../electron/core/source";
 import { CustosError } from "../../electron/core/errors";
 import { withEvidenceSnapshot } from "../../electron/core/files/snapshot";
+import { verifyFile } from "../../electron/core/transcript/verify/index";
 import { tempDir } from "./transcript-fixture";
 
 const GENUINE = join(__dirname, "../vectors/valid/rehearsal-generation.bundle.json");
@@ -84,5 +85,21 @@ describe("a source transcript is read back from the copy that was verified", () 
       }),
     ).rejects.toThrow("boom");
     expect(snapshots()).toBe(before);
+  });
+
+  it("a -wal beside a transcript larger than 512 MiB (sparse: no disk used) is refused before any byte is copied", async () => {
+    const dir = tempDir("custos-big-wal-");
+    const file = join(dir, "transcript.sqlite");
+    copyFileSync(join(__dirname, "../vectors/valid/two-ceremonies.sqlite"), file);
+    writeFileSync(`${file}-wal`, "");
+    truncateSync(`${file}-wal`, 513 * 1024 * 1024);
+    const before = { snap: snapshots(), evidence: readdirSync(tmpdir()).filter((n) => n.startsWith("custos-evidence-")).length };
+    await expect(verifyFile(file)).rejects.toMatchObject({ message: expect.stringMatching(/-wal file is larger than 512 MiB/) });
+    let used = false;
+    await expect(withEvidenceSnapshot(file, () => (used = true))).rejects.toMatchObject({ code: "EVIDENCE_UNREADABLE", message: expect.stringMatching(/-wal file is larger than 512 MiB/) });
+    expect(used).toBe(false);
+    expect(snapshots()).toBe(before.snap);
+    expect(readdirSync(tmpdir()).filter((n) => n.startsWith("custos-evidence-")).length).toBe(before.evidence);
+    expect(statSync(`${file}-wal`).size).toBe(513 * 1024 * 1024);
   });
 });

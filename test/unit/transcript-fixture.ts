@@ -12,8 +12,11 @@ import { assemble, planCeremony, type Plan } from "../vectors/builder";
 
 export const GENERATION_SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "../../ceremony-scripts/root-key-generation.yaml");
 
+/** Folders made here; test/helpers/temp-cleanup.ts (a Vitest setup file) removes them after each test file, so runs leave none behind. */
 export function tempDir(prefix = "custos-transcript-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const d = mkdtempSync(join(tmpdir(), prefix));
+  ((globalThis as { __custosTempDirs?: string[] }).__custosTempDirs ??= []).push(d);
+  return d;
 }
 
 export interface Fixture {

@@ -11,7 +11,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { CustosError } from "../errors";
-import { MAX_EVIDENCE_BYTES } from "../transcript/verify/index";
+import { MAX_EVIDENCE_BYTES, evidenceWal } from "../transcript/store-open";
 
 /** What an error says, with the private copy's path replaced by the file the user gave. */
 export function namingOriginal(e: unknown, copy: string, file: string): string {
@@ -30,6 +30,8 @@ export async function withEvidenceSnapshot<T>(file: string, use: (copy: string) 
   if (st.isDirectory()) throw refuse("it is a folder, not a transcript.");
   if (!st.isFile()) throw refuse("it is not a regular file (a device, pipe or socket).");
   if (st.size > MAX_EVIDENCE_BYTES) throw refuse(`it is larger than ${MAX_EVIDENCE_BYTES / 1024 / 1024} MiB.`);
+  // The same -wal rule as the evidence reader (store-open.ts): a regular, non-empty file is part of the database.
+  const wal = evidenceWal(file, refuse);
   let dir: string | undefined;
   let copy: string;
   try {
@@ -37,10 +39,7 @@ export async function withEvidenceSnapshot<T>(file: string, use: (copy: string) 
     fs.chmodSync(dir, 0o700);
     copy = path.join(dir, path.basename(file));
     fs.copyFileSync(file, copy);
-    // The same -wal rule as the evidence reader (store-open.ts): a regular, non-empty file is part of the database.
-    const wal = `${file}-wal`;
-    const walStat = fs.statSync(wal, { throwIfNoEntry: false });
-    if (walStat?.isFile() && walStat.size > 0) fs.copyFileSync(wal, `${copy}-wal`);
+    if (wal) fs.copyFileSync(wal, `${copy}-wal`);
   } catch (cause) {
     // Never fall back to reading the file itself: verified and used must be the same bytes.
     if (dir) fs.rmSync(dir, { recursive: true, force: true });

@@ -58,3 +58,29 @@ export function blankToken(hsm: Hsm): TokenInfo {
   if (!t) throw new CustosError("HSM_NO_BLANK_TOKEN", "No blank token is available.", "Attach a blank token, or create a new SoftHSM token folder.");
   return t;
 }
+
+/**
+ * After an interruption, destroys the key objects a killed SoftHSM left
+ * half-made (no label, no id: see HsmSession.destroyUnnamedObjects) on every
+ * initialised token of a rehearsal's own token folder, which nobody but the
+ * rehearsal ever uses. Returns one line per object destroyed.
+ */
+export function sweepHalfMadeObjects(t: RehearsalTokenDir, userPin: string): string[] {
+  const hsm = openRehearsalHsm(t);
+  const done: string[] = [];
+  try {
+    for (const token of hsm.tokens().filter((x) => x.initialized)) {
+      const s = hsm.openSession(token);
+      try {
+        s.login("user", userPin);
+        for (const what of s.destroyUnnamedObjects()) done.push(`a half-made ${what} (no label, no id) on token "${token.label}" destroyed`);
+        s.logout();
+      } finally {
+        s.close();
+      }
+    }
+  } finally {
+    hsm.close();
+  }
+  return done;
+}

@@ -325,6 +325,39 @@ export class HsmSession {
     hsmCall("Destroying a key object", () => this.raw.destroy(obj));
   }
 
+  /**
+   * Destroys every object that has neither a label nor an id, and returns a
+   * word for each ("private key", "public key", "secret key", "object without
+   * a class"). Custos gives every object it makes both, so such an object is
+   * one a module left half-made when its process was killed inside
+   * C_GenerateKeyPair / C_UnwrapKey: SoftHSM creates the object file, then
+   * writes its defaults one attribute at a time, then the template, so a
+   * SIGKILL leaves an object with no attributes at all (its CKA_CLASS is
+   * unreadable) or an empty key of defaults. Each attribute is read on its
+   * own and an unreadable one counts as absent. Only for a token Custos made
+   * and owns whole (a rehearsal's throwaway token): on anyone else's token an
+   * unnamed object may be theirs.
+   */
+  destroyUnnamedObjects(): string[] {
+    const loose = (o: graphene.SessionObject, n: string): unknown => {
+      try {
+        return (o.getAttribute({ [n]: null }) as Record<string, unknown>)[n];
+      } catch {
+        return undefined;
+      }
+    };
+    const empty = (v: unknown) => v === undefined || v === null || v === "" || (Buffer.isBuffer(v) && v.length === 0);
+    const done: string[] = [];
+    for (const o of this.findAll({})) {
+      if (!empty(loose(o, "label")) || !empty(loose(o, "id"))) continue;
+      const c = loose(o, "class");
+      const what = c === ObjectClass.PRIVATE_KEY ? "private key" : c === ObjectClass.PUBLIC_KEY ? "public key" : c === ObjectClass.SECRET_KEY ? "secret key" : c === undefined ? "object without a class" : `object of class ${String(c)}`;
+      hsmCall("Destroying a half-made object", () => this.raw.destroy(o));
+      done.push(what);
+    }
+    return done;
+  }
+
   /** Destroys every object with this label; returns what was destroyed. */
   destroyByLabel(label: string): KeyObjectInfo[] {
     const objs = this.findAll({ label });

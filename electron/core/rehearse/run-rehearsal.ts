@@ -11,7 +11,7 @@ import type { EngineDeps, ShareCardView } from "../engine/types";
 import { writeFileAtomic } from "../files/atomic";
 import { toCustosError, whileDoing } from "../files/fault";
 import type { FolderLock } from "../files/lock";
-import { SoftHsmTokenGuard, openRehearsalHsm } from "../hsm";
+import { SoftHsmTokenGuard, openRehearsalHsm, sweepHalfMadeObjects } from "../hsm";
 import { renderFinalHeadSheet } from "../report/final-attestation";
 import { renderReport } from "../report/report";
 import { renderShareCard } from "../report/share-card";
@@ -22,6 +22,9 @@ import { claimExistingFolder } from "./folder";
 import { TOKEN_LABEL, type RehearsalFile, type RehearsalOutcome } from "./rehearsal-file";
 import { SimulatedRoom } from "./simulated-room";
 import { sourceShareReader, type ShareTextOverride } from "./source-folder";
+
+/** Actions that create token objects: a kill inside one may leave an object SoftHSM had not finished writing. */
+const MAKES_TOKEN_OBJECTS = new Set<string>(["hsm-preflight", "generate-key-pair", "collect-shares-and-restore"]);
 
 /** Renders a share card view into the report module's input. */
 export function shareCardPdf(card: ShareCardView): Promise<Buffer> {
@@ -146,6 +149,17 @@ async function runLocked(
     }
     if (ceremony) {
       const c = ceremony;
+      // Only a step that makes token objects can have been cut off inside one (each login rewrites token.object: no needless one).
+      const next = c.script.steps[c.completedSteps]?.action;
+      if (ownToken && initRecorded && next && MAKES_TOKEN_OBJECTS.has(next)) {
+        let swept: string[];
+        try {
+          swept = sweepHalfMadeObjects(token, info.softhsm.userPin);
+        } catch (e) {
+          throw whileDoing("looking for key objects the interruption left half-made on the SoftHSM token", e);
+        }
+        if (swept.length) log(`SoftHSM token left broken by the interruption: ${swept.join(", ")}`);
+      }
       const total = c.script.steps.length;
       log(`REHEARSAL ${c.id}: ${c.script.title} (sha256 ${c.meta.scriptSha256.slice(0, 16)}…)${c.completedSteps ? `, resuming at step ${c.completedSteps + 1}` : ""}`);
       await c.runToEnd((e) => {

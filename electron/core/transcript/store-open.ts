@@ -71,6 +71,23 @@ export function openWritable(path: string): Database.Database {
   return db;
 }
 
+/** Largest evidence file Custos reads, and largest -wal beside a database (a transcript of thousands of entries is a few MiB). */
+export const MAX_EVIDENCE_BYTES = 512 * 1024 * 1024;
+
+/**
+ * The -wal beside a database, when it is part of it (§4.1: a regular, non-empty
+ * file); undefined when there is none. A -wal larger than MAX_EVIDENCE_BYTES
+ * is refused by `refuse` before any byte of it is copied (a sparse -wal of
+ * gigabytes beside a small transcript would otherwise be copied whole).
+ */
+export function evidenceWal(path: string, refuse: (why: string) => Error): string | undefined {
+  const wal = `${path}-wal`;
+  const st = fs.statSync(wal, { throwIfNoEntry: false });
+  if (!st?.isFile() || st.size === 0) return undefined;
+  if (st.size > MAX_EVIDENCE_BYTES) throw refuse(`its -wal file is larger than ${MAX_EVIDENCE_BYTES / 1024 / 1024} MiB.`);
+  return wal;
+}
+
 /**
  * Opens an existing transcript as evidence: the database and its -wal (when
  * there is one) are copied into a private temporary folder and the copy is
@@ -85,18 +102,19 @@ export function openEvidenceCopy(path: string): { db: Database.Database; dir: st
     throw unreadable(path, "the file does not exist or cannot be read", cause);
   }
   if (!st.isFile()) throw unreadable(path, "it is not a regular file");
+  if (st.size > MAX_EVIDENCE_BYTES) throw unreadable(path, `it is larger than ${MAX_EVIDENCE_BYTES / 1024 / 1024} MiB`);
   const header = readHeader(path);
   if (header.length < 16 || !header.subarray(0, 16).equals(SQLITE_MAGIC)) {
     throw unreadable(path, "it is not a SQLite database");
   }
+  const wal = evidenceWal(path, (why) => unreadable(path, why.replace(/\.$/, "")));
   const dir = fs.mkdtempSync(join(os.tmpdir(), "custos-evidence-"));
   fs.chmodSync(dir, 0o700);
   const copy = join(dir, "transcript.sqlite");
   let db: Database.Database;
   try {
     fs.copyFileSync(path, copy);
-    const wal = `${path}-wal`;
-    if (fs.existsSync(wal) && fs.statSync(wal).isFile() && fs.statSync(wal).size > 0) fs.copyFileSync(wal, `${copy}-wal`);
+    if (wal) fs.copyFileSync(wal, `${copy}-wal`);
     db = new Database(copy, { fileMustExist: true });
   } catch (cause) {
     fs.rmSync(dir, { recursive: true, force: true });

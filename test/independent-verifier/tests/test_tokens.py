@@ -164,7 +164,11 @@ class TokenKeys(Base):
         f.public_key = lambda pid: comp if pid == "p01" else orig(pid)
         self.expect(f.resign(), "not-intact", "ACTION_MALFORMED", self.ENROL)
 
-    def test_token_key_used_twice_in_two_encodings(self):  # "unique": the key itself
+    def test_token_key_second_encoding_refused(self):
+        # The same P-256 key written compressed for another participant: refused by the
+        # uncompressed-point form rule, before uniqueness is reached. With one accepted
+        # encoding per key, "unique" on the text is "unique" on the key (the text check
+        # itself is test_token_key_used_twice).
         f = self.forger()
         p1, p3 = self.participant(f, "p01"), self.participant(f, "p03")
         p3["publicKey"] = b64(_compressed(base64.b64decode(p1["publicKey"])))

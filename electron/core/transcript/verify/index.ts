@@ -19,8 +19,8 @@ export { readScriptRules, type ScriptRules } from "./script-rules";
 export { checkSignaturesInline, parallelSignatureChecker, PARALLEL_MIN_ENTRIES, type SignatureChecker } from "./signatures";
 export { BUNDLE_FORMAT, readBundleInput, readSqliteInput } from "./sources";
 
-/** Largest file `custos verify` reads (a transcript of thousands of entries is a few MiB). */
-export const MAX_EVIDENCE_BYTES = 512 * 1024 * 1024;
+import { MAX_EVIDENCE_BYTES } from "../store-open";
+export { MAX_EVIDENCE_BYTES } from "../store-open";
 
 /** What a PDF report needs from the report module (kept out of the transcript module). */
 export interface PdfHooks {
