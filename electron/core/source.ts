@@ -6,7 +6,7 @@ import { sha256Hex } from "./transcript/canonical";
 import { SQLITE_MAGIC, TranscriptStore } from "./transcript/store";
 import { ROOT_KEY_ACTIONS, type CeremonyMeta, type CeremonyVerdict, type EntryBody, type Signature, type VerifyResult } from "./transcript/types";
 import { describeFailure, exitStatus, readEvidence, verifyFile, type PdfHooks, type VerifyOptions } from "./transcript/verify/index";
-import { withEvidenceSnapshot } from "./files/snapshot";
+import { namingOriginal, withEvidenceSnapshot } from "./files/snapshot";
 
 /** The report module's side of `custos verify report.pdf` (§8). */
 export const PDF_HOOKS: PdfHooks = {
@@ -62,6 +62,28 @@ export async function readVerifiedSource(file: string, ceremonyId?: string, pick
     await hooks.afterVerify?.();
     const chosen = chooseSource(file, result, () => readCeremonies(copy), ceremonyId, pick);
     return { ...chosen, fileSha256: sha256Hex(fs.readFileSync(copy)) };
+  });
+}
+
+/**
+ * The transcript viewer's read: the file's verdict and, when its chosen
+ * ceremony verified complete, that ceremony's entries (else why not), both
+ * from one private copy, so the verdict on screen is about the entries on
+ * screen even if the file is swapped meanwhile.
+ */
+export async function readForViewer(
+  file: string,
+  ceremonyId?: string,
+  hooks: SourceHooks = {},
+): Promise<{ verdict: VerifyResult; source?: Omit<SourceTranscript, "fileSha256">; error?: string }> {
+  return withEvidenceSnapshot(file, async (copy) => {
+    const verdict = await verifyAnyFile(copy);
+    await hooks.afterVerify?.();
+    try {
+      return { verdict, source: chooseSource(file, verdict, () => readCeremonies(copy), ceremonyId ?? verdict.ceremonies[0]?.ceremonyId, "backup") };
+    } catch (e) {
+      return { verdict, error: namingOriginal(e, copy, file) };
+    }
   });
 }
 

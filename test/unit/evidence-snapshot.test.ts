@@ -8,7 +8,7 @@ import { copyFileSync, readdirSync, readFileSync, statSync, truncateSync, writeF
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readVerifiedSource } from "../../electron/core/source";
+import { readForViewer, readVerifiedSource } from "../../electron/core/source";
 import { CustosError } from "../../electron/core/errors";
 import { withEvidenceSnapshot } from "../../electron/core/files/snapshot";
 import { verifyFile } from "../../electron/core/transcript/verify/index";
@@ -101,5 +101,23 @@ describe("a source transcript is read back from the copy that was verified", () 
     expect(snapshots()).toBe(before.snap);
     expect(readdirSync(tmpdir()).filter((n) => n.startsWith("custos-evidence-")).length).toBe(before.evidence);
     expect(statSync(`${file}-wal`).size).toBe(513 * 1024 * 1024);
+  });
+
+  it("the transcript viewer's verdict and entries come from the same copy: a file swapped between the two changes neither", async () => {
+    const file = join(tempDir("custos-swap-test-"), "bundle.json");
+    copyFileSync(GENUINE, file);
+    const bad = forged();
+    const v = await readForViewer(file, undefined, { afterVerify: () => writeFileSync(file, bad) });
+    expect(readFileSync(file, "utf8")).toBe(bad);
+    expect(v.error).toBeUndefined();
+    expect(v.verdict.ceremonies.map((c) => c.ok)).toEqual([true]);
+    const genuine = JSON.parse(readFileSync(GENUINE, "utf8"));
+    expect(v.source!.entries.map((e) => e.body)).toEqual(genuine.entries.map((e: { body: unknown }) => e.body));
+    // The forged file itself: its verdict is NOT INTACT and no entries are offered as verified.
+    const f = await readForViewer(file);
+    expect(f.verdict.ceremonies.map((c) => c.ok)).toEqual([false]);
+    expect(f.source).toBeUndefined();
+    expect(f.error).toMatch(/does not verify/);
+    expect(f.error).toContain(file);
   });
 });

@@ -12,7 +12,7 @@ import { lexists, writeFileAtomic } from "../files/atomic";
 import { LOCK_NAMES } from "../files/lock";
 import { isInside, realTarget } from "../files/paths";
 import { shareCardPdf } from "../rehearse/rehearse";
-import { readVerifiedSource, verifyAnyFile } from "../source";
+import { readForViewer, verifyAnyFile } from "../source";
 import type { FileHandles } from "./file-handles";
 import type { PrintPdf } from "./print";
 
@@ -58,15 +58,11 @@ function notTheLock(p: string): string {
   return p;
 }
 
-/** Entries for the viewer: verified when possible, shown with the verdict either way. */
+/** Entries for the viewer: verified when possible, shown with the verdict either way (both from one copy of the file). */
 async function readVerifiedSourceLoose(file: string, ceremonyId?: string) {
-  const verdict = await verifyAnyFile(file);
-  try {
-    const src = await readVerifiedSource(file, ceremonyId ?? verdict.ceremonies[0]?.ceremonyId);
-    return { verdict, ceremony: { ...src.meta, scriptText: undefined }, entries: src.entries.map((e) => ({ ...e.body, signers: e.signatures.map((s) => s.signer) })) };
-  } catch (e) {
-    return { verdict, ceremony: null, entries: [], error: e instanceof CustosError ? e.message : String(e) };
-  }
+  const { verdict, source, error } = await readForViewer(file, ceremonyId);
+  if (!source) return { verdict, ceremony: null, entries: [], error };
+  return { verdict, ceremony: { ...source.meta, scriptText: undefined }, entries: source.entries.map((e) => ({ ...e.body, signers: e.signatures.map((s) => s.signer) })) };
 }
 
 /**
