@@ -66,21 +66,31 @@ export async function readVerifiedSource(file: string, ceremonyId?: string, pick
 }
 
 /**
- * The transcript viewer's read: the file's verdict and, when its chosen
- * ceremony verified complete, that ceremony's entries (else why not), both
- * from one private copy, so the verdict on screen is about the entries on
- * screen even if the file is swapped meanwhile.
+ * The transcript viewer's read: the file's verdict and, when the chosen
+ * ceremony (the first one unless named) is intact, its entries — complete or
+ * not, since an auditor reads interrupted ceremonies too. Entries of a ceremony
+ * that is not intact are never offered; `error` says why. Both come from one
+ * private copy, so the verdict on screen is about the entries on screen even if
+ * the file is swapped meanwhile.
  */
 export async function readForViewer(
   file: string,
   ceremonyId?: string,
   hooks: SourceHooks = {},
-): Promise<{ verdict: VerifyResult; source?: Omit<SourceTranscript, "fileSha256">; error?: string }> {
+): Promise<{ verdict: VerifyResult; source?: { meta: CeremonyMeta; entries: SourceTranscript["entries"] }; error?: string }> {
   return withEvidenceSnapshot(file, async (copy) => {
     const verdict = await verifyAnyFile(copy);
     await hooks.afterVerify?.();
+    // The verdict shown beside says what failed; this says only why nothing is listed.
+    if (verdict.fileFailure) return { verdict, error: "Its entries are not shown: the file does not verify (see the verdict)." };
+    const id = ceremonyId ?? verdict.ceremonies[0]?.ceremonyId;
+    const v = verdict.ceremonies.find((c) => c.ceremonyId === id);
+    if (!v) return { verdict, error: id === undefined ? "The file holds no ceremony." : "The file holds no ceremony with that id." };
+    if (!v.ok) return { verdict, error: "Its entries are not shown: the ceremony is not intact (see the verdict)." };
     try {
-      return { verdict, source: chooseSource(file, verdict, () => readCeremonies(copy), ceremonyId ?? verdict.ceremonies[0]?.ceremonyId, "backup") };
+      const chosen = readCeremonies(copy).find((c) => c.meta.id === id);
+      if (!chosen) return { verdict, error: "The ceremony that verified could not be read back." };
+      return { verdict, source: chosen };
     } catch (e) {
       return { verdict, error: namingOriginal(e, copy, file) };
     }

@@ -5,7 +5,9 @@ import { ErrorBox } from "./parts";
 import { failureText, verdictText, type FileVerdictView } from "./verdict";
 
 type Verdict = FileVerdictView;
+/** The verdict and the entries of one reading of the file (the core verifies and reads the same copy). */
 interface Entries {
+  verdict: Verdict;
   entries: Array<{ seq: number; stepId: string; action: string; timestamp: string; signers: string[] }>;
   error?: string;
 }
@@ -32,9 +34,10 @@ export function VerifyScreen({ onBack }: { onBack: () => void }) {
     setVerdict(null);
     setEntries(null);
     try {
-      const v = await call<Verdict>("verify:file", { file: file.handle });
-      setVerdict(v);
-      setEntries(await call<Entries>("transcript:entries", { file: file.handle, ceremonyId: v.ceremonies[0]?.ceremonyId }));
+      // One call: the verdict shown is about the very bytes whose entries are shown.
+      const r = await call<Entries>("transcript:entries", { file: file.handle });
+      setVerdict(r.verdict);
+      setEntries(r);
     } catch (err) {
       setError(err as Error);
     }
@@ -79,6 +82,11 @@ export function VerifyScreen({ onBack }: { onBack: () => void }) {
             )}
           </section>
         ))}
+      {entries?.error && (
+        <p className="panel" data-testid="entries-note">
+          {entries.error}
+        </p>
+      )}
       {entries && entries.entries.length > 0 && (
         <table className="entries">
           <caption>Transcript entries</caption>

@@ -58,7 +58,7 @@ function notTheLock(p: string): string {
   return p;
 }
 
-/** Entries for the viewer: verified when possible, shown with the verdict either way (both from one copy of the file). */
+/** The viewer's verdict and, when the ceremony is intact, its entries (else why not): both from one copy of the file. */
 async function readVerifiedSourceLoose(file: string, ceremonyId?: string) {
   const { verdict, source, error } = await readForViewer(file, ceremonyId);
   if (!source) return { verdict, ceremony: null, entries: [], error };
