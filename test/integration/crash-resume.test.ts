@@ -403,7 +403,10 @@ describe.concurrent(`kills placed exactly with strace${straceOk ? "" : " [skippe
       const left = tokenObjects(info).objects.filter((o) => o.label === "" || o.label === "<empty>");
       halfMade.push(...left.map((o) => `${n}: ${o.kind}`));
       if (!left.length) console.log(`kill on ftruncate #${n} left:\n${tokenObjects(info).raw}`);
-      const third = await runCli(["rehearse", "--resume", dir]);
+      // The last one is resumed through a symbolic link to its folder: still its own token, still swept.
+      const via = n === 8 ? `${dir}-link` : dir;
+      if (via !== dir) fs.symlinkSync(dir, via);
+      const third = await runCli(["rehearse", "--resume", via]);
       expect(third.code, `custos rehearse --resume exited ${third.code}:\n${third.stderr}\n${third.stdout}`).toBe(0);
       if (left.length) expect(third.stdout).toMatch(/half-made .* \(no label, no id\) on token "custos-root" destroyed/);
       const c = await checkFinished(dir, GEN_STEPS, "generation");
@@ -467,6 +470,28 @@ describe("resume keeps what the interrupted run had started", () => {
       return;
     }
     throw new Error("three kills on the header line all landed after step 1 was recorded; the case was not exercised");
+  }, 60_000);
+
+  it("a rehearsal folder whose SoftHSM config was pointed at another folder's token sweeps nothing there on resuming", async () => {
+    // The other token (a finished generation's copy) holds an object with neither label nor id.
+    const other = path.join(work, "sweep-other");
+    fs.cpSync(gen, other, { recursive: true });
+    fs.writeFileSync(path.join(other, "softhsm2.conf"), fs.readFileSync(path.join(other, "softhsm2.conf"), "utf8").split(gen).join(other));
+    const o = readJson<RehearsalFile>(path.join(gen, "rehearsal.json"));
+    const otherConf = { SOFTHSM2_CONF: path.join(other, "softhsm2.conf") };
+    tool("pkcs11-tool", ["--module", o.softhsm.modulePath, "--token-label", o.softhsm.tokenLabel, "--login", "--pin", o.softhsm.userPin, "--keypairgen", "--key-type", "EC:secp384r1"], otherConf);
+    const unnamed = () => tool("pkcs11-tool", ["--module", o.softhsm.modulePath, "--token-label", o.softhsm.tokenLabel, "--login", "--pin", o.softhsm.userPin, "--list-objects"], otherConf).split(/\n(?=\S)/).filter((b) => /^[ \t]*label:[ \t]*$/m.test(b)).length;
+    expect(unnamed()).toBe(2);
+    // A rehearsal killed before its key generation, then edited: its config names the other token folder, its PIN is the other's.
+    const dir = await killedAfter(path.join(work, "sweep-tampered"), (d) => ["rehearse", GEN_SCRIPT, "--out", d], 7);
+    const conf = path.join(dir, "softhsm2.conf");
+    fs.writeFileSync(conf, fs.readFileSync(conf, "utf8").replace(/^directories\.tokendir = .*$/m, `directories.tokendir = ${path.join(other, "softhsm-tokens")}`));
+    const infoFile = path.join(dir, "rehearsal.json");
+    const info = readJson<RehearsalFile>(infoFile);
+    fs.writeFileSync(infoFile, JSON.stringify({ ...info, softhsm: { ...info.softhsm, userPin: o.softhsm.userPin } }));
+    const r = await runCli(["rehearse", "--resume", dir]);
+    expect(r.stdout).not.toMatch(/half-made/);
+    expect(unnamed()).toBe(2);
   }, 60_000);
 
   it("init-token interrupted between C_InitToken and C_InitPIN (that token state, made with pkcs11-tool) resumes and generates the key", async () => {

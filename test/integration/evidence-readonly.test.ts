@@ -155,6 +155,19 @@ describe("reading evidence changes nothing", () => {
     }
   });
 
+  it("a symbolic link to a crashed run's transcript is read with the -wal beside its target, as SQLite reads it; a -wal beside the link is no part of it", async () => {
+    const file = inputs.crashed!;
+    const link = path.join(dir, "link-to-crashed.sqlite");
+    fs.symlinkSync(file, link);
+    fs.writeFileSync(`${link}-wal`, crypto.randomBytes(4096));
+    const real = await run(["verify", file]);
+    const viaLink = await run(["verify", link]);
+    expect(real.status, real.text).toBe(3);
+    expect(viaLink.status, viaLink.text).toBe(3);
+    const verdict = (t: string) => t.split("\n").filter((l) => !l.startsWith("file:"));
+    expect(verdict(viaLink.text)).toEqual(verdict(real.text));
+  });
+
   it("the newer-schema refusal is true when it says the file was not changed", async () => {
     const file = inputs["newer-schema"]!;
     const before = fingerprint(folderOf(file));

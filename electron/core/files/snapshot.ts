@@ -11,7 +11,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { CustosError } from "../errors";
-import { MAX_EVIDENCE_BYTES, evidenceWal } from "../transcript/store-open";
+import { MAX_EVIDENCE_BYTES, copyDatabase, evidenceWal } from "../transcript/store-open";
 
 /** What an error says, with the private copy's path replaced by the file the user gave. */
 export function namingOriginal(e: unknown, copy: string, file: string): string {
@@ -31,18 +31,18 @@ export async function withEvidenceSnapshot<T>(file: string, use: (copy: string) 
   if (!st.isFile()) throw refuse("it is not a regular file (a device, pipe or socket).");
   if (st.size > MAX_EVIDENCE_BYTES) throw refuse(`it is larger than ${MAX_EVIDENCE_BYTES / 1024 / 1024} MiB.`);
   // The same -wal rule as the evidence reader (store-open.ts): a regular, non-empty file is part of the database.
-  const wal = evidenceWal(file, refuse);
+  evidenceWal(file, refuse);
   let dir: string | undefined;
   let copy: string;
   try {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "custos-snapshot-"));
     fs.chmodSync(dir, 0o700);
     copy = path.join(dir, path.basename(file));
-    fs.copyFileSync(file, copy);
-    if (wal) fs.copyFileSync(wal, `${copy}-wal`);
+    copyDatabase(file, copy, refuse);
   } catch (cause) {
     // Never fall back to reading the file itself: verified and used must be the same bytes.
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    if (cause instanceof CustosError) throw cause;
     const why = (cause as NodeJS.ErrnoException).code ?? (cause as Error).message;
     throw new CustosError(
       "EVIDENCE_UNREADABLE",
@@ -58,6 +58,8 @@ export async function withEvidenceSnapshot<T>(file: string, use: (copy: string) 
       if (e instanceof CustosError && e.message.includes(copy)) {
         throw new CustosError(e.code, namingOriginal(e, copy, file), e.hint.split(copy).join(file), { cause: e.cause, details: e.details });
       }
+      // Any other error (an internal fault) names the file given too, never the private folder.
+      if (e instanceof Error && !(e instanceof CustosError) && e.message.includes(dir!)) e.message = e.message.split(copy).join(file).split(dir!).join("(a private copy)");
       throw e;
     }
   } finally {

@@ -60,16 +60,18 @@ export function blankToken(hsm: Hsm): TokenInfo {
 }
 
 /**
- * After an interruption, destroys the key objects a killed SoftHSM left
- * half-made (no label, no id: see HsmSession.destroyUnnamedObjects) on every
- * initialised token of a rehearsal's own token folder, which nobody but the
- * rehearsal ever uses. Returns one line per object destroyed.
+ * After an interruption, destroys the objects a killed SoftHSM left half-made
+ * (no label, no id: see HsmSession.destroyUnnamedObjects) on the token with
+ * this serial (the one the rehearsal initialised) in a rehearsal's own token
+ * folder, which nobody but the rehearsal ever uses. Returns one line per
+ * object destroyed.
  */
-export function sweepHalfMadeObjects(t: RehearsalTokenDir, userPin: string): string[] {
+export function sweepHalfMadeObjects(t: RehearsalTokenDir, userPin: string, serial: string): string[] {
   const hsm = openRehearsalHsm(t);
   const done: string[] = [];
   try {
-    for (const token of hsm.tokens().filter((x) => x.initialized)) {
+    // Only the token this rehearsal initialised (its recorded serial): no other token is logged into.
+    for (const token of hsm.tokens().filter((x) => x.initialized && x.serial === serial)) {
       const s = hsm.openSession(token);
       try {
         s.login("user", userPin);

@@ -3,7 +3,9 @@
  * throwaway SoftHSM token (copied after every entry, repaired after an
  * interruption) with the simulated room, then writes its bundle and reports.
  */
+import fs from "node:fs";
 import path from "node:path";
+import { CustosError } from "../errors";
 import { sealedShareBags } from "../custody/facts";
 import type { Ceremony } from "../engine/ceremony";
 import { listNetworkInterfaces } from "../engine/network";
@@ -22,6 +24,31 @@ import { claimExistingFolder } from "./folder";
 import { TOKEN_LABEL, type RehearsalFile, type RehearsalOutcome } from "./rehearsal-file";
 import { SimulatedRoom } from "./simulated-room";
 import { sourceShareReader, type ShareTextOverride } from "./source-folder";
+
+/**
+ * Whether the rehearsal's SoftHSM token folder is its own: the folder, and the
+ * one its SoftHSM config really names, both inside the rehearsal folder once
+ * symbolic links are followed (a folder reached through a link is still its
+ * own; a token folder that is a link to elsewhere is not).
+ */
+function ownsTokenFolder(outDir: string, info: RehearsalFile): boolean {
+  try {
+    const root = fs.realpathSync(outDir) + path.sep;
+    const real = fs.realpathSync(info.softhsm.tokenDir);
+    const conf = fs.realpathSync(info.softhsm.configPath);
+    const named = /^\s*directories\.tokendir\s*=\s*(.+?)\s*$/m.exec(fs.readFileSync(conf, "utf8"))?.[1];
+    return real.startsWith(root) && conf.startsWith(root) && named !== undefined && fs.realpathSync(named) === real;
+  } catch {
+    return false;
+  }
+}
+
+/** The serial of the token this rehearsal initialised (its init-token entry), if that step is recorded. */
+function initialisedSerial(store: TranscriptStore, ceremonyId: string): string | undefined {
+  const e = store.entries(ceremonyId).find((x) => x.body.action === "init-token");
+  const serial = (e?.body.outputs.token as { serial?: unknown } | undefined)?.serial;
+  return typeof serial === "string" && serial ? serial : undefined;
+}
 
 /** Actions that create token objects: a kill inside one may leave an object SoftHSM had not finished writing. */
 const MAKES_TOKEN_OBJECTS = new Set<string>(["hsm-preflight", "generate-key-pair", "collect-shares-and-restore"]);
@@ -87,9 +114,9 @@ async function runLocked(
   setPhase: (p: "outputs") => void,
 ): Promise<RehearsalOutcome> {
   const token = { configPath: info.softhsm.configPath, tokenDir: info.softhsm.tokenDir, modulePath: info.softhsm.modulePath, env: { SOFTHSM2_CONF: info.softhsm.configPath } };
-  // Only this rehearsal's own token folder is ever repaired or copied: a destruction or signing rehearsal
+  // Only this rehearsal's own token folder is ever repaired, copied or swept: a destruction or signing rehearsal
   // works on its source's token, which belongs to the source folder and is never removed from here.
-  const ownToken = path.resolve(info.softhsm.tokenDir).startsWith(path.resolve(outDir) + path.sep);
+  const ownToken = ownsTokenFolder(outDir, info);
   const guard = new SoftHsmTokenGuard(info.softhsm.tokenDir, path.join(outDir, "softhsm-token-copies"));
   const initRecorded = store.entries(info.ceremonyId).some((e) => e.body.action === "init-token");
   const snapshot = (after: string) => {
@@ -151,12 +178,18 @@ async function runLocked(
       const c = ceremony;
       // Only a step that makes token objects can have been cut off inside one (each login rewrites token.object: no needless one).
       const next = c.script.steps[c.completedSteps]?.action;
-      if (ownToken && initRecorded && next && MAKES_TOKEN_OBJECTS.has(next)) {
+      const serial = initialisedSerial(store, info.ceremonyId);
+      if (ownToken && serial && next && MAKES_TOKEN_OBJECTS.has(next)) {
         let swept: string[];
         try {
-          swept = sweepHalfMadeObjects(token, info.softhsm.userPin);
+          swept = sweepHalfMadeObjects(token, info.softhsm.userPin, serial);
         } catch (e) {
-          throw whileDoing("looking for key objects the interruption left half-made on the SoftHSM token", e);
+          throw new CustosError(
+            "REHEARSAL_TOKEN_SWEEP",
+            `Before resuming, Custos looks for objects the interruption left half-made on this rehearsal's SoftHSM token (serial ${serial}), and that failed: ${e instanceof Error ? e.message : String(e)}`,
+            `Every step recorded so far is kept in ${path.join(outDir, "transcript.sqlite")}. Check that ${info.softhsm.tokenDir} is this rehearsal's own token folder, then run \`custos rehearse --resume ${outDir}\`.`,
+            { cause: e },
+          );
         }
         if (swept.length) log(`SoftHSM token left broken by the interruption: ${swept.join(", ")}`);
       }

@@ -8,6 +8,7 @@ import os from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { CustosError } from "../errors";
+import { copyCapped, type Refuse } from "../files/evidence-bytes";
 import { CUSTOS_APPLICATION_ID, FIRST_SCHEMA_VERSION, LATEST_SCHEMA_VERSION, MIGRATIONS } from "./migrations";
 
 /** First 16 bytes of every SQLite 3 database file. */
@@ -80,12 +81,30 @@ export const MAX_EVIDENCE_BYTES = 512 * 1024 * 1024;
  * is refused by `refuse` before any byte of it is copied (a sparse -wal of
  * gigabytes beside a small transcript would otherwise be copied whole).
  */
-export function evidenceWal(path: string, refuse: (why: string) => Error): string | undefined {
-  const wal = `${path}-wal`;
+export function evidenceWal(path: string, refuse: Refuse): string | undefined {
+  // SQLite looks for the -wal beside the database's real path (it follows symbolic links), so this does too.
+  let real: string;
+  try {
+    real = fs.realpathSync(path);
+  } catch {
+    real = path;
+  }
+  const wal = `${real}-wal`;
   const st = fs.statSync(wal, { throwIfNoEntry: false });
   if (!st?.isFile() || st.size === 0) return undefined;
   if (st.size > MAX_EVIDENCE_BYTES) throw refuse(`its -wal file is larger than ${MAX_EVIDENCE_BYTES / 1024 / 1024} MiB.`);
   return wal;
+}
+
+/**
+ * Copies a database and its -wal (when it is part of it) into `copy` and
+ * `copy`-wal, each through one descriptor and capped (files/evidence-bytes.ts):
+ * a -wal grown or swapped for a FIFO after the check is refused, not copied.
+ */
+export function copyDatabase(path: string, copy: string, refuse: Refuse): void {
+  const wal = evidenceWal(path, refuse);
+  copyCapped(path, copy, MAX_EVIDENCE_BYTES, refuse);
+  if (wal) copyCapped(wal, `${copy}-wal`, MAX_EVIDENCE_BYTES, refuse, "its -wal file");
 }
 
 /**
@@ -107,17 +126,18 @@ export function openEvidenceCopy(path: string): { db: Database.Database; dir: st
   if (header.length < 16 || !header.subarray(0, 16).equals(SQLITE_MAGIC)) {
     throw unreadable(path, "it is not a SQLite database");
   }
-  const wal = evidenceWal(path, (why) => unreadable(path, why.replace(/\.$/, "")));
+  const refuse = (why: string) => unreadable(path, why.replace(/\.$/, ""));
+  evidenceWal(path, refuse); // a -wal too large is refused before any folder is made
   const dir = fs.mkdtempSync(join(os.tmpdir(), "custos-evidence-"));
   fs.chmodSync(dir, 0o700);
   const copy = join(dir, "transcript.sqlite");
   let db: Database.Database;
   try {
-    fs.copyFileSync(path, copy);
-    if (wal) fs.copyFileSync(wal, `${copy}-wal`);
+    copyDatabase(path, copy, refuse);
     db = new Database(copy, { fileMustExist: true });
   } catch (cause) {
     fs.rmSync(dir, { recursive: true, force: true });
+    if (cause instanceof CustosError) throw cause;
     throw unreadable(path, (cause as Error).message, cause);
   }
   try {

@@ -151,15 +151,17 @@ def load_sqlite(path, only_ceremony=None):
         shutil.copyfile(path, copy)
         # The -wal is part of the database when it is a regular, non-empty file (nothing else is read: a FIFO,
         # a folder or a link to a device beside the evidence is ignored, as by SQLite's own readers of the copy).
+        # SQLite finds it beside the database's real path (it follows symbolic links), and so does this.
+        wal_path = os.path.realpath(path) + "-wal"
         try:
-            wal = os.stat(path + "-wal")
+            wal = os.stat(wal_path)
         except FileNotFoundError:
             wal = None
         except OSError as exc:
             raise Unreadable(f"its -wal file cannot be read: {exc}") from exc
         if wal is not None and stat.S_ISREG(wal.st_mode) and wal.st_size > 0:
             try:
-                shutil.copyfile(path + "-wal", copy + "-wal")
+                shutil.copyfile(wal_path, copy + "-wal")
             except OSError as exc:
                 raise Unreadable(f"its -wal file cannot be read: {exc}") from exc
         try:

@@ -19,6 +19,7 @@ export { readScriptRules, type ScriptRules } from "./script-rules";
 export { checkSignaturesInline, parallelSignatureChecker, PARALLEL_MIN_ENTRIES, type SignatureChecker } from "./signatures";
 export { BUNDLE_FORMAT, readBundleInput, readSqliteInput } from "./sources";
 
+import { readCapped } from "../../files/evidence-bytes";
 import { MAX_EVIDENCE_BYTES } from "../store-open";
 export { MAX_EVIDENCE_BYTES } from "../store-open";
 
@@ -56,14 +57,10 @@ function evidenceSize(path: string): number {
   return st.size;
 }
 
-/** Reads a file as evidence: a regular file, size-capped; never opened for writing. */
+/** Reads a file as evidence: a regular file, size-capped (counted as read, through one descriptor); never opened for writing. */
 export function readEvidence(path: string): Buffer {
   evidenceSize(path);
-  try {
-    return fs.readFileSync(path);
-  } catch (cause) {
-    throw cannotRead(path, cause);
-  }
+  return readCapped(path, MAX_EVIDENCE_BYTES, (why) => unreadable(path, why));
 }
 
 /** The first bytes of an evidence file (enough to tell a SQLite database), and its size; opened read-only. */
