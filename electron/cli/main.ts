@@ -1,3 +1,4 @@
+import { sweepDeadCopies } from "../core/files/private-copies";
 import { reportFailure } from "./boundary";
 import { CUSTODY_USAGE, custodyCommand } from "./custody";
 import { exportCommand, reportCommand } from "./evidence";
@@ -24,6 +25,7 @@ const USAGE = `custos — offline root key ceremonies
 /** Runs the custos command; returns the exit status. */
 export async function main(argv: string[], io: Out = std): Promise<number> {
   const [cmd, ...rest] = argv;
+  sweepDeadCopies(); // private copies of evidence a killed run left in the temporary directory
   try {
     switch (cmd) {
       case "lint":

@@ -26,7 +26,9 @@ function forged(): string {
   return out;
 }
 
-const snapshots = () => readdirSync(tmpdir()).filter((n) => n.startsWith("custos-snapshot-")).length;
+// This process's private folders only (they are named after it): other runs may sweep dead processes' folders meanwhile.
+const mine = (kind: string) => readdirSync(tmpdir()).filter((n) => n.startsWith(`custos-${kind}-${process.pid}-`)).length;
+const snapshots = () => mine("snapshot");
 
 describe("a source transcript is read back from the copy that was verified", () => {
   it("a file swapped right after its verification changes nothing: the verified content is used", async () => {
@@ -93,13 +95,13 @@ describe("a source transcript is read back from the copy that was verified", () 
     copyFileSync(join(__dirname, "../vectors/valid/two-ceremonies.sqlite"), file);
     writeFileSync(`${file}-wal`, "");
     truncateSync(`${file}-wal`, 513 * 1024 * 1024);
-    const before = { snap: snapshots(), evidence: readdirSync(tmpdir()).filter((n) => n.startsWith("custos-evidence-")).length };
+    const before = { snap: snapshots(), evidence: mine("evidence") };
     await expect(verifyFile(file)).rejects.toMatchObject({ message: expect.stringMatching(/-wal file is larger than 512 MiB/) });
     let used = false;
     await expect(withEvidenceSnapshot(file, () => (used = true))).rejects.toMatchObject({ code: "EVIDENCE_UNREADABLE", message: expect.stringMatching(/-wal file is larger than 512 MiB/) });
     expect(used).toBe(false);
     expect(snapshots()).toBe(before.snap);
-    expect(readdirSync(tmpdir()).filter((n) => n.startsWith("custos-evidence-")).length).toBe(before.evidence);
+    expect(mine("evidence")).toBe(before.evidence);
     expect(statSync(`${file}-wal`).size).toBe(513 * 1024 * 1024);
   });
 

@@ -22,6 +22,7 @@ import { reportHandlers } from "./report-actions";
 import type { SessionFile } from "./session-file";
 import { stepHandlers } from "./step-actions";
 import { UiDriver } from "./ui-driver";
+import { sweepDeadCopies } from "../files/private-copies";
 
 export type { AppLogger } from "./boundary";
 export { checkedCardPath } from "./evidence-actions";
@@ -61,6 +62,7 @@ export type { SessionState } from "./session-view";
 export function createAppService(o: AppServiceOptions): { handlers: Handlers; files: FileHandles; close(): void } {
   const log: AppLogger = (level, message, detail) => o.log?.(`${level}: ${message}${detail ? `\n${detail}` : ""}`);
   fs.mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
+  sweepDeadCopies(); // private copies of evidence a killed run left in the temporary directory
   const files = o.files ?? new FileHandles();
   const print = o.print ?? lpPrinter();
   const scriptsDir = path.join(o.resourcesDir, "ceremony-scripts");

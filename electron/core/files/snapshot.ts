@@ -8,9 +8,9 @@
  * fallback to reading the file itself.
  */
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { CustosError } from "../errors";
+import { privateCopyDir } from "./private-copies";
 import { MAX_EVIDENCE_BYTES, copyDatabase, evidenceWal } from "../transcript/store-open";
 
 /** What an error says, with the private copy's path replaced by the file the user gave. */
@@ -35,8 +35,7 @@ export async function withEvidenceSnapshot<T>(file: string, use: (copy: string) 
   let dir: string | undefined;
   let copy: string;
   try {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "custos-snapshot-"));
-    fs.chmodSync(dir, 0o700);
+    dir = privateCopyDir("snapshot");
     copy = path.join(dir, path.basename(file));
     copyDatabase(file, copy, refuse);
   } catch (cause) {

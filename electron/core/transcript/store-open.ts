@@ -4,11 +4,11 @@
  * checked to be a Custos transcript this version can read.
  */
 import fs, { closeSync, existsSync, openSync, readSync, statSync } from "node:fs";
-import os from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { CustosError } from "../errors";
 import { copyCapped, type Refuse } from "../files/evidence-bytes";
+import { privateCopyDir } from "../files/private-copies";
 import { CUSTOS_APPLICATION_ID, FIRST_SCHEMA_VERSION, LATEST_SCHEMA_VERSION, MIGRATIONS } from "./migrations";
 
 /** First 16 bytes of every SQLite 3 database file. */
@@ -128,8 +128,7 @@ export function openEvidenceCopy(path: string): { db: Database.Database; dir: st
   }
   const refuse = (why: string) => unreadable(path, why.replace(/\.$/, ""));
   evidenceWal(path, refuse); // a -wal too large is refused before any folder is made
-  const dir = fs.mkdtempSync(join(os.tmpdir(), "custos-evidence-"));
-  fs.chmodSync(dir, 0o700);
+  const dir = privateCopyDir("evidence");
   const copy = join(dir, "transcript.sqlite");
   let db: Database.Database;
   try {
