@@ -112,3 +112,21 @@ describe("ceremony report that verifies itself", () => {
     }
   });
 });
+
+describe("a crafted report that makes poppler run for hours", () => {
+  it("is NOT INTACT within the time limit, and no pdftotext is left running", () => {
+    const work = fs.mkdtempSync(path.join(os.tmpdir(), "custos-pdf-bomb-"));
+    try {
+      const bomb = path.join(work, "bomb.report.pdf");
+      // 10 levels of 10 nested drawings on page 1 (10^10 operations), a genuine bundle attached: 35 KB.
+      tool("python3", [path.join(ROOT, "test", "helpers", "pdf-drawing-bomb.py"), path.join(ROOT, "test", "vectors", "valid", "generation.bundle.json"), bomb, "10", "10"]);
+      expect(fs.statSync(bomb).size).toBeLessThan(100_000);
+      const r = custos(["verify", bomb], { CUSTOS_POPPLER_TIMEOUT_MS: "1500" });
+      expect(r.status, r.stderr).toBe(1);
+      expect(r.stdout).toMatch(/REPORT_MISMATCH: the file is not what Custos renders from its attached bundle, and page 1 could not be read within 1\.5 s/);
+      expect(tool("ps", ["-eo", "args"]).split("\n").filter((l) => l.includes(bomb) && !l.includes("custos.js"))).toEqual([]);
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

@@ -48,13 +48,27 @@ export function reportProducer(pdf: Buffer): string | undefined {
   return infoString(pdf, "Producer") ?? undefined;
 }
 
-function run(cmd: string, args: string[]): Promise<{ code: number | null; out: string }> {
+/** How long one poppler call may take: a small PDF can nest drawings to make pdftotext run for hours (tests shorten it). */
+export const POPPLER_TIMEOUT_MS = Number(process.env.CUSTOS_POPPLER_TIMEOUT_MS) > 0 ? Number(process.env.CUSTOS_POPPLER_TIMEOUT_MS) : 20_000;
+
+function run(cmd: string, args: string[], timeoutMs = POPPLER_TIMEOUT_MS): Promise<{ code: number | null; out: string; timedOut?: boolean }> {
   return new Promise((resolve) => {
     const p = spawn(cmd, args, { stdio: ["ignore", "pipe", "ignore"] });
     const chunks: Buffer[] = [];
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      p.kill("SIGKILL");
+    }, timeoutMs);
     p.stdout.on("data", (c: Buffer) => chunks.push(c));
-    p.on("error", () => resolve({ code: null, out: "" }));
-    p.on("close", (code) => resolve({ code, out: Buffer.concat(chunks).toString("utf8") }));
+    p.on("error", () => {
+      clearTimeout(timer);
+      resolve({ code: null, out: "" });
+    });
+    p.on("close", (code) => {
+      clearTimeout(timer);
+      resolve(timedOut ? { code: null, out: "", timedOut } : { code, out: Buffer.concat(chunks).toString("utf8") });
+    });
   });
 }
 
@@ -79,6 +93,7 @@ async function describeDifference(given: Buffer, rendered: Buffer): Promise<stri
         run("pdftotext", ["-layout", "-f", String(page), "-l", String(page), a, "-"]),
         run("pdftotext", ["-layout", "-f", String(page), "-l", String(page), b, "-"]),
       ]);
+      if (ta.timedOut || tb.timedOut) return `the file is not what Custos renders from its attached bundle, and the text of page ${page} could not be read within ${POPPLER_TIMEOUT_MS / 1000} s (pdftotext was stopped: the page's drawing is built to take that long).`;
       if (ta.out !== tb.out) {
         // Compare words, not layout: the first line whose words differ is what the reader sees changed.
         const norm = (t: string) => t.split("\n").map((l) => l.trim().replace(/\s+/g, " ")).filter((l) => l.length > 0);
@@ -99,13 +114,14 @@ async function describeDifference(given: Buffer, rendered: Buffer): Promise<stri
   }
 }
 
-/** §8: the binding lines the bundle gives that page 1 does not show (pdftotext), or null when pdftotext is missing. */
-async function missingBindingLines(pdf: Buffer, bundle: Bundle): Promise<string[] | null> {
+/** §8: the binding lines the bundle gives that page 1 does not show (pdftotext), null when pdftotext is missing, "timed-out" when it ran too long. */
+async function missingBindingLines(pdf: Buffer, bundle: Bundle): Promise<string[] | null | "timed-out"> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), "custos-report-lines-"));
   try {
     const file = path.join(dir, "report.pdf");
     fs.writeFileSync(file, pdf, { mode: 0o600 });
     const r = await run("pdftotext", ["-f", "1", "-l", "1", file, "-"]);
+    if (r.timedOut) return "timed-out";
     if (r.code !== 0) return null;
     const lines = new Set(r.out.split(/\r?\n/).map((l) => l.trim()));
     return reportBindingLines(bundle).filter((l) => !lines.has(l));
@@ -117,7 +133,14 @@ async function missingBindingLines(pdf: Buffer, bundle: Bundle): Promise<string[
 /** §8: undefined when the PDF is exactly Custos's rendering of the bundle; else a REPORT_MISMATCH naming the page. */
 export async function checkReportBinding(pdf: Buffer, bundleText: string): Promise<VerifyFailure | undefined> {
   const bundle = parseBundle(bundleText);
+  // The whole-file comparison first: a report Custos rendered needs no outside reader at all, and a
+  // crafted one (drawings nested to make pdftotext run for hours) only meets poppler with a time limit.
+  const rendered = reportProducer(pdf) === REPORT_RENDERER ? await renderReport(bundle) : undefined;
+  if (rendered?.equals(pdf)) return undefined;
   const missing = await missingBindingLines(pdf, bundle);
+  if (missing === "timed-out") {
+    return { code: "REPORT_MISMATCH", reason: `the file is not what Custos renders from its attached bundle, and page 1 could not be read within ${POPPLER_TIMEOUT_MS / 1000} s (pdftotext was stopped: the page's drawing is built to take that long).` };
+  }
   if (missing && missing.length) {
     return { code: "REPORT_MISMATCH", reason: `page 1 does not show the binding line "${missing[0]}" that the attached bundle gives (the cover was changed, or belongs to another transcript).` };
   }
@@ -128,7 +151,5 @@ export async function checkReportBinding(pdf: Buffer, bundleText: string): Promi
       reason: `the report names its renderer as "${producer ?? "(none)"}", but this Custos renders "${REPORT_RENDERER}": verify it with the Custos that made it, or verify its bundle.json alone (pdfdetach -save 1).`,
     };
   }
-  const rendered = await renderReport(bundle);
-  if (rendered.equals(pdf)) return undefined;
-  return { code: "REPORT_MISMATCH", reason: await describeDifference(pdf, rendered) };
+  return { code: "REPORT_MISMATCH", reason: await describeDifference(pdf, rendered ?? (await renderReport(bundle))) };
 }
