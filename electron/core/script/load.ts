@@ -45,11 +45,11 @@ export function lintScriptText(text: string, file = "<script>"): { script?: Cere
   let raw: unknown;
   try {
     // Aliases are capped so an alias bomb cannot expand to gigabytes; duplicate keys are an error.
-    const doc = YAML.parseDocument(text, { uniqueKeys: true, prettyErrors: true, schema: "core" });
+    const doc = YAML.parseDocument(text, { uniqueKeys: false, prettyErrors: true, schema: "core" });
     if (doc.errors.length) {
       return { issues: doc.errors.map((e) => ({ file, path: "", message: `YAML: ${e.message.split("\n")[0]}` })) };
     }
-    const portable = portableYamlIssues(doc);
+    const portable = portableYamlIssues(doc, text); // duplicate keys included, in linear time
     if (portable.length) return { issues: portable.map((i) => ({ file, path: i.path, message: i.message })) };
     raw = doc.toJS({ maxAliasCount: 50 });
   } catch (e) {

@@ -43,8 +43,18 @@ function walk(node: Node | null | undefined, path: string, out: YamlIssue[]): vo
     return;
   }
   if (isMap(node)) {
+    // Keys are unique by their text (1 and "1" are one key: JavaScript objects and YAML 1.1 readers
+    // disagree on them otherwise), checked here in one pass: the parser's own uniqueKeys check compares
+    // every key with every other, and a script of 100,000 keys took minutes.
+    const seen = new Set<string>();
     for (const pair of node.items) {
-      const key = isScalar(pair.key) ? String(pair.key.value) : "?";
+      if (!isScalar(pair.key)) {
+        out.push({ path, message: "a mapping key that is not plain text (a list or a mapping as a key) is not allowed in a ceremony script" });
+        continue;
+      }
+      const key = String(pair.key.value);
+      if (seen.has(key)) out.push({ path: path ? `${path}.${key}` : key, message: `the key ${JSON.stringify(key)} appears twice in one mapping` });
+      seen.add(key);
       walk(pair.key as Node, path ? `${path}.${key}` : key, out);
       walk(pair.value as Node, path ? `${path}.${key}` : key, out);
     }
@@ -53,14 +63,30 @@ function walk(node: Node | null | undefined, path: string, out: YamlIssue[]): vo
   if (isSeq(node)) node.items.forEach((item, i) => walk(item as Node, `${path}[${i}]`, out));
 }
 
-/** Issues for every construct of §5 a portable verifier could read differently. */
-export function portableYamlIssues(doc: Document): YamlIssue[] {
-  const out: YamlIssue[] = [];
+/** U+0085, U+2028, U+2029: line breaks to YAML 1.1 (PyYAML), ordinary characters to YAML 1.2 (a rule hidden in a comment). */
+const YAML11_LINE_BREAKS = /[\u0085\u2028\u2029]/;
+
+/** Issues of the text itself (before parsing) that a portable verifier could read differently. */
+export function portableTextIssues(text: string): YamlIssue[] {
+  const m = YAML11_LINE_BREAKS.exec(text);
+  if (!m) return [];
+  const line = text.slice(0, m.index).split("\n").length;
+  const code = `U+${m[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, "0")}`;
+  return [{ path: "", message: `line ${line} holds ${code}, which YAML 1.1 reads as a line break and YAML 1.2 does not; remove it` }];
+}
+
+/**
+ * Issues for every construct of §5 a portable verifier could read differently:
+ * the text's line breaks, then (parse with uniqueKeys: false; duplicates are
+ * found here) anchors, aliases, tags, ambiguous plain scalars, duplicate keys.
+ */
+export function portableYamlIssues(doc: Document, text?: string): YamlIssue[] {
+  const out: YamlIssue[] = text === undefined ? [] : portableTextIssues(text);
   walk(doc.contents as Node, "", out);
   return out;
 }
 
 /** Convenience for tests: parse and check text. */
 export function portableYamlIssuesOf(text: string): YamlIssue[] {
-  return portableYamlIssues(YAML.parseDocument(text));
+  return portableYamlIssues(YAML.parseDocument(text, { uniqueKeys: false }), text);
 }

@@ -41,8 +41,16 @@ def _unreadable(reason):
     return Fail("SCRIPT_UNREADABLE", None, reason)
 
 
+_YAML11_LINE_BREAKS = re.compile("[\u0085\u2028\u2029]")
+
+
 def _check_subset(text):
     """Refuse what YAML 1.1 (PyYAML) and YAML 1.2 core could read differently."""
+    # §5: U+0085, U+2028 and U+2029 are line breaks to YAML 1.1 and ordinary characters to 1.2.
+    m = _YAML11_LINE_BREAKS.search(text)
+    if m:
+        raise _unreadable(f"U+{ord(m.group()):04X} on line {text.count(chr(10), 0, m.start()) + 1}: "
+                          "a line break to YAML 1.1, not to YAML 1.2")
     try:
         events = list(yaml.parse(text, Loader=yaml.SafeLoader))
     except yaml.YAMLError as exc:
@@ -67,15 +75,14 @@ def _check_subset(text):
 
 class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node, deep=False):
+        # §5: keys are scalars, unique by their text (so 1 and "1" are one key).
         seen = set()
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
-            try:
-                if key in seen:
-                    raise _unreadable(f"duplicate key {key!r}")
-                seen.add(key)
-            except TypeError as exc:
-                raise _unreadable("unhashable mapping key") from exc
+            if not isinstance(key_node, yaml.ScalarNode):
+                raise _unreadable("a mapping key that is not a scalar")
+            if key_node.value in seen:
+                raise _unreadable(f"duplicate key {key_node.value!r}")
+            seen.add(key_node.value)
         return super().construct_mapping(node, deep)
 
 

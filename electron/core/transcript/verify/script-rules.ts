@@ -87,9 +87,9 @@ function parseScriptRules(text: string): ScriptRules {
   try {
     // YAML 1.2 core schema, unique keys; the constructs where YAML 1.1 and 1.2 differ are refused (§5),
     // so a verifier with a YAML 1.1 parser reads exactly the same rules.
-    const parsed = YAML.parseDocument(text, { uniqueKeys: true, schema: "core", version: "1.2" });
+    const parsed = YAML.parseDocument(text, { uniqueKeys: false, schema: "core", version: "1.2" });
     if (parsed.errors.length) throw parsed.errors[0];
-    const portable = portableYamlIssues(parsed);
+    const portable = portableYamlIssues(parsed, text); // duplicate keys included, in linear time
     if (portable.length) throw new Error(`${portable[0]!.path || "(top level)"}: ${portable[0]!.message}`);
     doc = parsed.toJS({ maxAliasCount: 0 });
   } catch (e) {
