@@ -2,11 +2,23 @@ import { createHash } from "node:crypto";
 import canonicalize from "canonicalize";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { isCanonicalOfParsed, sha256Hex } from "../../electron/core/transcript/canonical";
+import { holdsLoneSurrogate, isCanonicalOfParsed, sha256Hex } from "../../electron/core/transcript/canonical";
 
 // The verifier's fast answer to "is this stored text canonical?" must be the
 // answer of the RFC 8785 library itself, for every text.
-const reference = (text: string) => canonicalize(JSON.parse(text)) === text;
+// RFC 8785 has no form for a lone surrogate (§1), which the library prints back as an escape.
+const wellFormed = (v: unknown): boolean =>
+  typeof v === "string"
+    ? (v as string & { isWellFormed(): boolean }).isWellFormed()
+    : Array.isArray(v)
+      ? v.every(wellFormed)
+      : v !== null && typeof v === "object"
+        ? Object.entries(v).every(([k, x]) => wellFormed(k) && wellFormed(x))
+        : true;
+const reference = (text: string) => {
+  const v: unknown = JSON.parse(text);
+  return canonicalize(v) === text && wellFormed(v);
+};
 
 describe("isCanonicalOfParsed agrees with canonicalize", () => {
   const key = fc.oneof(fc.string(), fc.constantFrom("0", "1", "9", "10", "01", "-1", "4294967294", "4294967295", "a", "b", "__proto__", "toJSON", "é", "\u{1F600}", "\ud800"));
@@ -51,5 +63,24 @@ describe("sha256Hex", () => {
   it.each(["", "custos", "é\u{1F600}", "\ud800 lone surrogate"])("hashes %j as the UTF-8 bytes createHash sees", (s) => {
     expect(sha256Hex(s)).toBe(createHash("sha256").update(Buffer.from(s, "utf8")).digest("hex"));
     expect(sha256Hex(Buffer.from(s, "utf8"))).toBe(createHash("sha256").update(Buffer.from(s, "utf8")).digest("hex"));
+  });
+});
+
+describe("a lone surrogate has no canonical form (§1)", () => {
+  it("is found in any string or key, escaped as JavaScript prints it, and only there", () => {
+    const cases: Array<[unknown, boolean]> = [
+      [{ a: "x\ud800y" }, true],
+      [{ "\udc00": 1 }, true],
+      [["\udfff"], true],
+      [{ a: "\\ud800" }, false], // a backslash, then the letters: printed "\\ud800"
+      [{ a: "\\\ud800" }, true], // a backslash, then a lone surrogate: "\\\ud800"
+      [{ a: "😀 \u{10FFFF}" }, false], // pairs are printed as characters
+      [{ a: "plain" }, false],
+    ];
+    for (const [value, lone] of cases) {
+      const text = JSON.stringify(value);
+      expect(holdsLoneSurrogate(text), text).toBe(lone);
+      expect(isCanonicalOfParsed(JSON.parse(text), text), text).toBe(!lone);
+    }
   });
 });

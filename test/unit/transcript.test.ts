@@ -292,6 +292,9 @@ describe("TranscriptStore", () => {
     expect(codeOf(() => store.appendEntry({ ...second.body, seq: 3 }, second.signatures))).toBe("TRANSCRIPT_CHAIN");
     expect(codeOf(() => store.appendEntry({ ...second.body, seq: 1 }, second.signatures))).toBe("TRANSCRIPT_CHAIN");
     expect(codeOf(() => store.appendEntry({ ...second.body, prevHash: GENESIS_HASH }, second.signatures))).toBe("TRANSCRIPT_CHAIN");
+    // A typed text with an unpaired surrogate would make an entry no verifier accepts (§1): refused before anything is written.
+    expect(codeOf(() => store.appendEntry({ ...second.body, inputs: { ...second.body.inputs, note: "pasted \ud800" } }, second.signatures))).toBe("TEXT_NOT_STORABLE");
+    expect(store.head(meta.id)!.seq).toBe(1);
     const stored = store.appendEntry(second.body, second.signatures);
     expect(stored.entryHash).toBe(second.entryHash);
     expect(store.head(meta.id)).toEqual({ seq: 2, entryHash: second.entryHash });

@@ -355,6 +355,7 @@ bad(
   "a script whose last step is not the seal (so no ending could be required)",
 );
 bad("script-yaml-1.1-boolean", withScriptText(gen.text.replace("requireBlank: false", "requireBlank: no")), "SCRIPT_UNREADABLE", undefined, "§5", "a plain `no`, which YAML 1.1 reads as false and YAML 1.2 as text");
+bad("string-lone-surrogate", assemble(gen, gen.specs, (b, i) => void (i === 3 && ((b.inputs as Record<string, unknown>).note = "a\ud800b"))), "BUNDLE_NOT_CANONICAL", undefined, "§1, §4.2", "an entry's input holds a lone surrogate (\\ud800): no UTF-8 form, no RFC 8785 serialisation, although JavaScript prints it back as the same escape");
 bad("script-line-separator", withScriptText(gen.text.replace("requireBlank: false", "requireBlank: false # a note\u2028    attest: []")), "SCRIPT_UNREADABLE", undefined, "§5", "a U+2028 in a comment: a line break to YAML 1.1 (the rest of the line becomes a member), an ordinary character to YAML 1.2");
 bad("script-key-twice-by-text", withScriptText(gen.text.replace("    min: 1\n", '    min: 1\n    1: first\n    "1": second\n')), "SCRIPT_UNREADABLE", undefined, "§5", 'a role holding the keys 1 and "1": one key by its text, so it appears twice');
 bad("script-attest-unknown-role", withScriptText(gen.text.replace("      - role: internal-witness\n\n  - id: bags-in", "      - role: notary\n\n  - id: bags-in")), "SCRIPT_UNREADABLE", undefined, "§5, §7.1.3", "a step attested by a role the script does not define");

@@ -95,6 +95,17 @@ function keysInJcsOrder(value: unknown): boolean {
 }
 
 /**
+ * Does this JSON text (as JSON.stringify or a JCS printer writes it) hold a
+ * string with a lone surrogate? Such a string has no UTF-8 form and no RFC 8785
+ * serialisation (§1): JavaScript prints it as a \uD8xx–\uDFxx escape, which
+ * a canonical text holds nowhere else (pairs are printed as characters). An
+ * escape counts when an even number of backslashes stands before it.
+ */
+export function holdsLoneSurrogate(text: string): boolean {
+  return text.includes("\\ud") && /(?:^|[^\\])(?:\\\\)*\\ud[89a-f][0-9a-f]{2}/.test(text);
+}
+
+/**
  * Is `text` exactly the RFC 8785 form of `value`, which JSON.parse(text)
  * produced? The verifier asks this twice per entry. When every object's keys
  * already stand in code-unit order, `canonicalize` prints exactly what
@@ -105,6 +116,7 @@ function keysInJcsOrder(value: unknown): boolean {
  * answers equal over generated values and texts.
  */
 export function isCanonicalOfParsed(value: unknown, text: string): boolean {
+  if (holdsLoneSurrogate(text)) return false;
   try {
     if (keysInJcsOrder(value) && JSON.stringify(value) === text) return true;
   } catch {

@@ -4,7 +4,7 @@
  * signer present; and the entry's stored form (canonical JSON, hashes).
  */
 import { CustosError } from "../errors";
-import { canonicalJson } from "./canonical";
+import { canonicalJson, holdsLoneSurrogate } from "./canonical";
 import { attestationMessage, bodyHash as computeBodyHash, entryHash as computeEntryHash, sortSignatures, verifySignature } from "./chain";
 import { entryBodySchema, firstIssue, firstNonIntegerPath, signatureSchema } from "./schema";
 import type { EntryBody, Signature, StoredEntry } from "./types";
@@ -29,6 +29,14 @@ export function prepareEntry(body: EntryBody, signatures: Signature[]): Prepared
     }
   }
   const bodyJson = canonicalJson(body);
+  // §1: a lone surrogate has no UTF-8 form; an entry holding one would never verify, so it is never written.
+  if (holdsLoneSurrogate(bodyJson)) {
+    throw new CustosError(
+      "TEXT_NOT_STORABLE",
+      `A text entered for step '${body.stepId}' holds a character that cannot be stored (an unpaired UTF-16 surrogate, U+D800–U+DFFF), so nothing was recorded.`,
+      "Type the text again (a copy and paste from another program can bring such a character).",
+    );
+  }
   const hash = computeBodyHash(body);
   const message = attestationMessage(hash);
   const sorted = sortSignatures(signatures);

@@ -4,7 +4,7 @@
  * handed to verifyCeremony as a header plus raw rows.
  */
 import { CustosError } from "../../errors";
-import { canonicalJson } from "../canonical";
+import { canonicalJson, holdsLoneSurrogate } from "../canonical";
 import { TranscriptStore } from "../store";
 import { TRANSCRIPT_FORMAT_VERSION, type RawEntry, type VerifyFailure } from "../types";
 
@@ -173,6 +173,9 @@ export function readBundleInput(path: string, bytes: Uint8Array): FileInput {
   }
   const id = isMap(json.ceremony) && typeof json.ceremony.id === "string" ? json.ceremony.id : "?";
   const fail = (code: VerifyFailure["code"], reason: string): FileInput => ({ source: "bundle", ceremonies: [], fileFailure: { code, reason: `ceremony '${id}': ${reason}` } });
+  if (holdsLoneSurrogate(text)) {
+    return fail("BUNDLE_NOT_CANONICAL", "a string in the file holds a lone surrogate (a \\uD800–\\uDFFF escape), which has no UTF-8 form and no RFC 8785 serialisation (§1).");
+  }
   const canonical = canonicalOr(json, "");
   if (text !== `${canonical}\n`) {
     let at = 0;
