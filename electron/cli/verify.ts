@@ -97,20 +97,28 @@ export async function verifyCommand(args: string[], io: Out): Promise<number> {
     args,
     allowPositionals: true,
     options: {
-      ceremony: { type: "string" },
-      "expect-head": { type: "string" },
+      ceremony: { type: "string", multiple: true },
+      "expect-head": { type: "string", multiple: true },
       "expect-entry": { type: "string", multiple: true },
-      "expect-script-sha256": { type: "string" },
-      "expect-root-fingerprint": { type: "string" },
+      "expect-script-sha256": { type: "string", multiple: true },
+      "expect-root-fingerprint": { type: "string", multiple: true },
       "expect-participant": { type: "string", multiple: true },
     },
   });
+  // One value each: a second --expect-head would otherwise silently replace the first, and the first would never be checked.
+  const once: Record<string, string | string[] | boolean | undefined> = { ...values };
+  for (const name of ["ceremony", "expect-head", "expect-script-sha256", "expect-root-fingerprint"] as const) {
+    const v = values[name];
+    if (v && v.length > 1) throw new CustosError("USAGE", `--${name} was given ${v.length} times; give it once (only one value could be checked).`, VERIFY_USAGE);
+    once[name] = v?.[0];
+  }
   const file = positionals[0];
   if (!file || positionals.length > 1) throw new CustosError("USAGE", "verify needs exactly one file.", VERIFY_USAGE);
-  const pins = parsePins(values);
+  const pins = parsePins(once);
   let r: VerifyResult;
   try {
-    r = await verifyAnyFile(file, { pins, ...(values.ceremony ? { ceremonyId: values.ceremony } : {}) });
+    const ceremony = once.ceremony as string | undefined;
+    r = await verifyAnyFile(file, { pins, ...(ceremony ? { ceremonyId: ceremony } : {}) });
   } catch (e) {
     if (e instanceof CustosError && ["VERIFY_UNREADABLE", "TRANSCRIPT_UNREADABLE", "TRANSCRIPT_TOO_NEW"].includes(e.code)) {
       io.err(`custos verify: ${safe(e.message)}${hintLines(e.hint)}`);

@@ -59,7 +59,13 @@ def parse_args(argv):
     ap.add_argument("--ceremony", metavar="ID",
                     help="verify only this ceremony (§7.6); a bundle's or report's one ceremony "
                          "must have this id; a ceremony the file does not hold is a usage error")
-    return ap.parse_args(argv)
+    args = ap.parse_args(argv)
+    # A single-valued option given twice: argparse keeps the last, so the first would never be checked.
+    for opt in ("--expect-head", "--expect-script-sha256", "--expect-root-fingerprint", "--ceremony"):
+        given = [a for a in argv if a == opt or a.startswith(opt + "=")]
+        if len(given) > 1:
+            ap.error(f"{opt} was given {len(given)} times; give it once")
+    return args
 
 
 def _failed(err):

@@ -175,6 +175,13 @@ describe("the custos verify command", () => {
     // The usage text keeps its lines (not one line of escaped line feeds).
     expect(usage.err).toMatch(/\n +\[--expect-head HEX\] \[--expect-entry SEQ=HEX\]/);
     expect(usage.err).not.toContain("\\u{000A}");
+    // A pin given twice is a usage error: the first value (which does not hold here) would never be checked.
+    const genuine = JSON.parse(readFileSync(v("valid/generation.bundle.json"), "utf8")).head as string;
+    for (const [name, first] of [["--expect-head", "0".repeat(64)], ["--expect-root-fingerprint", "0".repeat(64)], ["--expect-script-sha256", "0".repeat(64)], ["--ceremony", "other"]] as const) {
+      const twice = await cli(["verify", v("valid/generation.bundle.json"), name, first, name, name === "--ceremony" ? "root-key-generation-2026-11-30-v3ct0r" : genuine]);
+      expect(twice.code, twice.out + twice.err).toBe(2);
+      expect(twice.err).toContain(`${name} was given 2 times; give it once`);
+    }
   });
 
   it("--ceremony on a file that fails at the file level gives that failure (exit 1), not 'no such ceremony'", async () => {
