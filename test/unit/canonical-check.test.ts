@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import canonicalize from "canonicalize";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { holdsLoneSurrogate, isCanonicalOfParsed, sha256Hex } from "../../electron/core/transcript/canonical";
+import { holdsLoneSurrogate, isCanonicalOfParsed, nestsTooDeep, sha256Hex } from "../../electron/core/transcript/canonical";
 
 // The verifier's fast answer to "is this stored text canonical?" must be the
 // answer of the RFC 8785 library itself, for every text.
@@ -81,6 +81,20 @@ describe("a lone surrogate has no canonical form (§1)", () => {
       const text = JSON.stringify(value);
       expect(holdsLoneSurrogate(text), text).toBe(lone);
       expect(isCanonicalOfParsed(JSON.parse(text), text), text).toBe(!lone);
+    }
+  });
+});
+
+describe("nesting deeper than 64 is not canonical (§1)", () => {
+  const nest = (n: number, inner: unknown = 1): unknown => Array.from({ length: n - 1 }).reduce<unknown>((v) => [v], [inner]);
+  it("64 levels are canonical, 65 are not, on the fast path and on the path for keys out of order", () => {
+    for (const [depth, ok] of [[64, true], [65, false]] as const) {
+      const text = JSON.stringify(nest(depth));
+      expect(nestsTooDeep(JSON.parse(text)), `${depth}`).toBe(!ok);
+      expect(isCanonicalOfParsed(JSON.parse(text), text), `${depth}`).toBe(ok);
+      // Integer-like keys make JavaScript reorder an object: the slower path (canonicalize) answers, with the same limit.
+      const reordered = `{"b":1,"a":${JSON.stringify(nest(depth - 1))}}`;
+      expect(isCanonicalOfParsed(JSON.parse(reordered), `{"a":${JSON.stringify(nest(depth - 1))},"b":1}`), `${depth} reordered`).toBe(ok);
     }
   });
 });

@@ -321,6 +321,11 @@ bad("extra-top-member", { ...good, exportedAt: "2026-11-30T10:00:00.000Z" } as u
   bad("extra-entry-member", b as unknown as Bundle, "BUNDLE_MALFORMED", undefined, "§4.2", "an unknown member in an entry");
 }
 write("invalid", "not-json.bundle.json", "this is not a transcript\n", { expect: "unreadable", rule: "§7.6", description: "not JSON" });
+write("invalid", "json-nested-too-deep.bundle.json", bundleText(assemble(gen, gen.specs, (b, i) => void (i === 3 && ((b.inputs as Record<string, unknown>).deep = Array.from({ length: 61 }).reduce<unknown>((v) => [v], [1]))))), {
+  expect: "unreadable",
+  rule: "§1, §4.2",
+  description: "an entry's input nests 62 lists deep, so the bundle nests 67 deep (over §1's 64): read as text that is not JSON, although it is signed and chained",
+});
 write("invalid", "other-json.bundle.json", '{"hello":"world"}\n', { expect: "unreadable", rule: "§7.6", description: "JSON, but not a bundle" });
 write("invalid", "version-1.bundle.json", bundleText({ ...good, version: 1 }), { expect: "unreadable", rule: "§15", description: "a bundle of the unreleased format 1" });
 

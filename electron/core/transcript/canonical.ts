@@ -79,17 +79,34 @@ export function sha256Hex(data: string | Uint8Array): string {
   return nodeCrypto.createHash("sha256").update(typeof data === "string" ? Buffer.from(data, "utf8") : data).digest("hex");
 }
 
-/** Are the own keys of every object in a JSON value in code-unit order, the order JCS sorts them into (§1)? */
-function keysInJcsOrder(value: unknown): boolean {
+/** §1: arrays and objects nest at most this deep in any JSON text of a transcript (the outermost counts as 1). */
+export const MAX_JSON_DEPTH = 64;
+
+class TooDeep extends Error {}
+
+/** Does a parsed JSON value nest arrays and objects more than MAX_JSON_DEPTH deep? Never recurses further than that. */
+export function nestsTooDeep(value: unknown, depth = 0): boolean {
+  if (value === null || typeof value !== "object") return false;
+  if (depth >= MAX_JSON_DEPTH) return true;
+  for (const item of Array.isArray(value) ? value : Object.values(value)) if (nestsTooDeep(item, depth + 1)) return true;
+  return false;
+}
+
+/**
+ * Are the own keys of every object in a JSON value in code-unit order, the
+ * order JCS sorts them into (§1)? Throws TooDeep past MAX_JSON_DEPTH.
+ */
+function keysInJcsOrder(value: unknown, depth = 0): boolean {
   if (value === null || typeof value !== "object") return true;
+  if (depth >= MAX_JSON_DEPTH) throw new TooDeep();
   if (Array.isArray(value)) {
-    for (const item of value) if (!keysInJcsOrder(item)) return false;
+    for (const item of value) if (!keysInJcsOrder(item, depth + 1)) return false;
     return true;
   }
   const keys = Object.keys(value);
   for (let i = 0; i < keys.length; i++) {
     if (i > 0 && !(keys[i - 1]! < keys[i]!)) return false;
-    if (!keysInJcsOrder((value as Record<string, unknown>)[keys[i]!])) return false;
+    if (!keysInJcsOrder((value as Record<string, unknown>)[keys[i]!], depth + 1)) return false;
   }
   return true;
 }
@@ -120,10 +137,10 @@ export function isCanonicalOfParsed(value: unknown, text: string): boolean {
   try {
     if (keysInJcsOrder(value) && JSON.stringify(value) === text) return true;
   } catch {
-    // Nested deeper than the stack allows: canonicalize cannot print it either.
+    // Nested more than MAX_JSON_DEPTH deep (§1), or deeper than the stack allows.
     return false;
   }
-  return canonicalOfParsed(value) === text;
+  return !nestsTooDeep(value) && canonicalOfParsed(value) === text;
 }
 
 /**

@@ -4,7 +4,7 @@
  * signer present; and the entry's stored form (canonical JSON, hashes).
  */
 import { CustosError } from "../errors";
-import { canonicalJson, holdsLoneSurrogate } from "./canonical";
+import { MAX_JSON_DEPTH, canonicalJson, holdsLoneSurrogate, nestsTooDeep } from "./canonical";
 import { attestationMessage, bodyHash as computeBodyHash, entryHash as computeEntryHash, sortSignatures, verifySignature } from "./chain";
 import { entryBodySchema, firstIssue, firstNonIntegerPath, signatureSchema } from "./schema";
 import type { EntryBody, Signature, StoredEntry } from "./types";
@@ -28,6 +28,8 @@ export function prepareEntry(body: EntryBody, signatures: Signature[]): Prepared
       throw new CustosError("TRANSCRIPT_ENTRY_INVALID", `Signature ${i} is malformed at ${firstIssue(parsed.error)}.`, "This is a bug in the caller, not in the ceremony.");
     }
   }
+  // Counted as inside a bundle (bundle → entries → entry → body), so the entry's bundle stays within §1's limit too.
+  if (nestsTooDeep(body, 3)) throw new CustosError("TRANSCRIPT_ENTRY_INVALID", `The entry body nests more than ${MAX_JSON_DEPTH - 3} levels deep (§1).`, "This is a bug in the caller, not in the ceremony.");
   const bodyJson = canonicalJson(body);
   // §1: a lone surrogate has no UTF-8 form; an entry holding one would never verify, so it is never written.
   if (holdsLoneSurrogate(bodyJson)) {

@@ -10,6 +10,7 @@ the range §1 allows).
 
 import json
 import math
+import re
 
 
 class JCSError(ValueError):
@@ -24,14 +25,36 @@ def _number(text):
     return float(text)
 
 
+MAX_DEPTH = 64  # §1: arrays and objects nest at most 64 deep (the outermost counts as 1)
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_BRACKET = re.compile(r"[\[\]{}]")
+
+
+def _too_deep(text):
+    """Does the text nest arrays and objects more than MAX_DEPTH deep (strings skipped)?"""
+    depth = 0
+    for m in _BRACKET.finditer(_STRING.sub('""', text)):
+        if m.group() in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return True
+        else:
+            depth -= 1
+    return False
+
+
 def parse(text):
     """Parse JSON text (a str) strictly: RFC 8259 only (no NaN/Infinity), numbers as doubles.
 
-    Raises ValueError on anything that is not JSON. Duplicate member names are accepted (the last
-    wins, as in ECMAScript); callers detect them by comparing with the canonical form.
+    Raises ValueError on anything that is not JSON, and on JSON nested more than MAX_DEPTH deep
+    (§1: such text is read as not JSON; it is checked first, so Python's recursion limit is never
+    reached). Duplicate member names are accepted (the last wins, as in ECMAScript); callers detect
+    them by comparing with the canonical form.
     """
     if not isinstance(text, str):
         raise ValueError("JSON text must be a str")
+    if _too_deep(text):
+        raise ValueError(f"arrays and objects nested more than {MAX_DEPTH} deep")
     return json.loads(text, parse_int=_number, parse_float=_number, parse_constant=_no_constant)
 
 

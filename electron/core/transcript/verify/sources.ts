@@ -4,7 +4,7 @@
  * handed to verifyCeremony as a header plus raw rows.
  */
 import { CustosError } from "../../errors";
-import { canonicalJson, holdsLoneSurrogate } from "../canonical";
+import { MAX_JSON_DEPTH, canonicalJson, holdsLoneSurrogate, nestsTooDeep } from "../canonical";
 import { TranscriptStore } from "../store";
 import { TRANSCRIPT_FORMAT_VERSION, type RawEntry, type VerifyFailure } from "../types";
 
@@ -167,6 +167,7 @@ export function readBundleInput(path: string, bytes: Uint8Array): FileInput {
   } catch (cause) {
     throw unreadable(path, "it is neither a SQLite transcript, a JSON bundle nor a PDF report (not JSON).", cause);
   }
+  if (nestsTooDeep(json)) throw unreadable(path, `it nests arrays and objects more than ${MAX_JSON_DEPTH} deep, which no transcript bundle does (§1).`);
   if (!isMap(json) || json.format !== BUNDLE_FORMAT) throw unreadable(path, "it is JSON, but not a Custos transcript bundle (no \"format\": \"custos-transcript-bundle\").");
   if (json.version !== TRANSCRIPT_FORMAT_VERSION) {
     throw unreadable(path, `it is a bundle of transcript format ${JSON.stringify(json.version)}; this Custos reads format ${TRANSCRIPT_FORMAT_VERSION}.`);
