@@ -85,7 +85,7 @@ export function printVerdict(file: string, r: VerifyResult, io: Out, pinsGiven: 
   if (r.ceremonies.length === 0 && !r.fileFailure) io.out("no ceremony found");
   if (r.source === "pdf" && r.report?.checked && r.ceremonies.every((c) => c.ok)) io.out("report: every page and the metadata are exactly what Custos renders from the attached bundle");
   if (!pinsGiven && r.ceremonies.some((c) => c.ok)) {
-    io.out("no outside pins given: a transcript re-made with new keys would verify too. Pin the final head from the paper signed in the room with --expect-head.");
+    io.out("no outside pins given: a transcript re-made with new keys would verify too, and anyone can re-encode an ECDSA signature (a different head, the same content). Pin the final head from the paper signed in the room with --expect-head.");
   }
   const status = exitStatus(r);
   io.out(`verdict: ${["intact and complete", "NOT INTACT", "", "intact so far, NOT COMPLETE", "intact, ABORTED"][status]} (exit ${status})`);
