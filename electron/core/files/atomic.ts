@@ -161,7 +161,8 @@ export function removeDeadTemps(target: string): void {
   }
 }
 
-function processAlive(pid: number): boolean {
+/** Whether a process with this number runs (EPERM: it does, as another user). */
+export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -3,7 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import Database from "better-sqlite3";
 import { CustosError } from "../errors";
-import { writeFileAtomic } from "./atomic";
+import { processAlive, writeFileAtomic } from "./atomic";
 
 /** The lock file (an empty SQLite database) and the note saying who holds it. */
 export const LOCK_FILE = ".custos-lock";
@@ -110,19 +110,10 @@ function readHolder(dir: string): LockHolder | null {
 function currentHolder(dir: string): LockHolder | null {
   for (let i = 0; i < 20; i++) {
     const h = readHolder(dir);
-    if (h && (h.host !== os.hostname() || alive(h.pid))) return h;
+    if (h && (h.host !== os.hostname() || processAlive(h.pid))) return h;
     Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 25);
   }
   return null;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** "pid 123 on host, `custos rehearse --resume`, since …" */

@@ -8,6 +8,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { processAlive } from "./atomic";
 
 const NAME = /^custos-(snapshot|evidence)-(\d+)-[A-Za-z0-9]{6}$/;
 
@@ -16,16 +17,6 @@ export function privateCopyDir(kind: "snapshot" | "evidence"): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `custos-${kind}-${process.pid}-`));
   fs.chmodSync(dir, 0o700);
   return dir;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: a process of another user has that number, so it is alive.
-    return (e as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /**
@@ -44,7 +35,7 @@ export function sweepDeadCopies(tmp = os.tmpdir()): string[] {
   const uid = process.getuid?.();
   for (const name of names) {
     const m = NAME.exec(name);
-    if (!m || Number(m[2]) === process.pid || alive(Number(m[2]))) continue;
+    if (!m || Number(m[2]) === process.pid || processAlive(Number(m[2]))) continue;
     const dir = path.join(tmp, name);
     try {
       const st = fs.lstatSync(dir);

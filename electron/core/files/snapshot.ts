@@ -31,13 +31,13 @@ export async function withEvidenceSnapshot<T>(file: string, use: (copy: string) 
   if (!st.isFile()) throw refuse("it is not a regular file (a device, pipe or socket).");
   if (st.size > MAX_EVIDENCE_BYTES) throw refuse(`it is larger than ${MAX_EVIDENCE_BYTES / 1024 / 1024} MiB.`);
   // The same -wal rule as the evidence reader (store-open.ts): a regular, non-empty file is part of the database.
-  evidenceWal(file, refuse);
+  const wal = evidenceWal(file, refuse);
   let dir: string | undefined;
   let copy: string;
   try {
     dir = privateCopyDir("snapshot");
     copy = path.join(dir, path.basename(file));
-    copyDatabase(file, copy, refuse);
+    copyDatabase(file, copy, refuse, wal);
   } catch (cause) {
     // Never fall back to reading the file itself: verified and used must be the same bytes.
     if (dir) fs.rmSync(dir, { recursive: true, force: true });

@@ -43,10 +43,9 @@ function ownsTokenFolder(outDir: string, info: RehearsalFile): boolean {
   }
 }
 
-/** The serial of the token this rehearsal initialised (its init-token entry), if that step is recorded. */
-function initialisedSerial(store: TranscriptStore, ceremonyId: string): string | undefined {
-  const e = store.entries(ceremonyId).find((x) => x.body.action === "init-token");
-  const serial = (e?.body.outputs.token as { serial?: unknown } | undefined)?.serial;
+/** The serial of the token this rehearsal initialised (from its init-token entry's body), if recorded. */
+function initialisedSerial(body: { outputs: Record<string, unknown> } | undefined): string | undefined {
+  const serial = (body?.outputs.token as { serial?: unknown } | undefined)?.serial;
   return typeof serial === "string" && serial ? serial : undefined;
 }
 
@@ -118,7 +117,8 @@ async function runLocked(
   // works on its source's token, which belongs to the source folder and is never removed from here.
   const ownToken = ownsTokenFolder(outDir, info);
   const guard = new SoftHsmTokenGuard(info.softhsm.tokenDir, path.join(outDir, "softhsm-token-copies"));
-  const initRecorded = store.entries(info.ceremonyId).some((e) => e.body.action === "init-token");
+  const initEntry = store.entries(info.ceremonyId).find((e) => e.body.action === "init-token");
+  const initRecorded = initEntry !== undefined;
   const snapshot = (after: string) => {
     if (!ownToken) return;
     try {
@@ -178,7 +178,7 @@ async function runLocked(
       const c = ceremony;
       // Only a step that makes token objects can have been cut off inside one (each login rewrites token.object: no needless one).
       const next = c.script.steps[c.completedSteps]?.action;
-      const serial = initialisedSerial(store, info.ceremonyId);
+      const serial = initialisedSerial(initEntry?.body);
       if (ownToken && serial && next && MAKES_TOKEN_OBJECTS.has(next)) {
         let swept: string[];
         try {

@@ -101,8 +101,7 @@ export function evidenceWal(path: string, refuse: Refuse): string | undefined {
  * `copy`-wal, each through one descriptor and capped (files/evidence-bytes.ts):
  * a -wal grown or swapped for a FIFO after the check is refused, not copied.
  */
-export function copyDatabase(path: string, copy: string, refuse: Refuse): void {
-  const wal = evidenceWal(path, refuse);
+export function copyDatabase(path: string, copy: string, refuse: Refuse, wal = evidenceWal(path, refuse)): void {
   copyCapped(path, copy, MAX_EVIDENCE_BYTES, refuse);
   if (wal) copyCapped(wal, `${copy}-wal`, MAX_EVIDENCE_BYTES, refuse, "its -wal file");
 }
@@ -127,12 +126,12 @@ export function openEvidenceCopy(path: string): { db: Database.Database; dir: st
     throw unreadable(path, "it is not a SQLite database");
   }
   const refuse = (why: string) => unreadable(path, why.replace(/\.$/, ""));
-  evidenceWal(path, refuse); // a -wal too large is refused before any folder is made
+  const wal = evidenceWal(path, refuse); // a -wal too large is refused before any folder is made
   const dir = privateCopyDir("evidence");
   const copy = join(dir, "transcript.sqlite");
   let db: Database.Database;
   try {
-    copyDatabase(path, copy, refuse);
+    copyDatabase(path, copy, refuse, wal);
     db = new Database(copy, { fileMustExist: true });
   } catch (cause) {
     fs.rmSync(dir, { recursive: true, force: true });
